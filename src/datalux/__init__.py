@@ -1,0 +1,1 @@
+"""datalux: national data access and reuse platform."""

@@ -1,0 +1,27 @@
+"""The ``datalux`` command line. Subcommands are grouped by area (demo, audit, privacy...).
+
+Commands that need the metadata database call :func:`datalux.cli.runtime.setup_django`
+first; pure-library commands (``datalux privacy ...``) never load Django.
+"""
+
+from __future__ import annotations
+
+import click
+
+from datalux.cli.audit import audit
+from datalux.cli.demo import demo
+from datalux.cli.platform import manage, migrate
+from datalux.cli.privacy import privacy
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="datalux")
+def main() -> None:
+    """datalux: national data access and reuse platform."""
+
+
+main.add_command(demo)
+main.add_command(audit)
+main.add_command(privacy)
+main.add_command(migrate)
+main.add_command(manage)

@@ -1,0 +1,1 @@
+"""Shared code for the Django apps: settings helper, errors, API root, base templates."""

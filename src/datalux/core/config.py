@@ -1,0 +1,141 @@
+"""Build the Django settings that depend on the environment (pure: no Django import).
+
+Kept apart from ``datalux.settings`` so that the rules (production refuses unsafe
+defaults, database URLs are parsed with clear errors) are unit-tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from datalux.core.env import Env, SettingsError
+
+DEV_SECRET_KEY = "datalux-development-only-secret-key-not-for-production"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    debug: bool
+    secret_key: str
+    allowed_hosts: list[str]
+    database: dict[str, Any]
+    storage_root: Path
+    var_dir: Path
+    tasks_backend: str
+    email_backend: str
+    log_level: str
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+
+def database_from_url(url: str | None, var_dir: Path) -> dict[str, Any]:
+    """Return a Django DATABASES entry for ``url`` (SQLite under ``var_dir`` when None)."""
+    if url is None:
+        return sqlite_database(var_dir / "datalux.sqlite3")
+    if not url.startswith(("postgres://", "postgresql://", "sqlite://")):
+        raise SettingsError(
+            "DATABASE_URL",
+            f"has an unsupported scheme ({url.split(':', 1)[0]!r})",
+            "use postgresql://USER:PASSWORD@HOST:PORT/NAME, or unset it for SQLite under var/",
+        )
+    try:
+        parsed = dict(dj_database_url.parse(url))
+    except Exception as exc:  # dj_database_url raises plain ValueErrors
+        raise SettingsError(
+            "DATABASE_URL", f"cannot be parsed ({exc})", "use postgresql://USER:PASSWORD@HOST:PORT/NAME"
+        ) from exc
+    if parsed["ENGINE"].endswith("sqlite3"):
+        return sqlite_database(Path(parsed["NAME"]))
+    if not parsed.get("NAME"):
+        raise SettingsError(
+            "DATABASE_URL", "names no database", "end the URL with /DATABASE_NAME"
+        )
+    parsed.setdefault("OPTIONS", {})
+    parsed["OPTIONS"].setdefault("connect_timeout", 5)
+    parsed["CONN_MAX_AGE"] = 60
+    parsed["CONN_HEALTH_CHECKS"] = True
+    return parsed
+
+
+def sqlite_database(path: Path) -> dict[str, Any]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # Writers queue instead of failing, and every transaction takes the write
+            # lock at BEGIN, so the audit chain never forks under concurrent writers.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+        },
+    }
+
+
+def load(env: Env, base_dir: Path) -> Config:
+    mode = env.choice("DATALUX_MODE", ("development", "production"), "development")
+    production = mode == "production"
+    var_dir = env.path("DATALUX_VAR", base_dir / "var")
+    url = env.optional("DATABASE_URL")
+    database = database_from_url(url, var_dir)
+
+    if production:
+        secret_key = env.str(
+            "DATALUX_SECRET_KEY",
+            hint="production needs its own secret: export DATALUX_SECRET_KEY=$(python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))')",
+        )
+        if secret_key == DEV_SECRET_KEY or len(secret_key) < 32:
+            raise SettingsError(
+                "DATALUX_SECRET_KEY",
+                "is the development key or shorter than 32 characters",
+                "generate a long random key and keep it secret",
+            )
+        allowed_hosts = env.list("DATALUX_ALLOWED_HOSTS")
+        if not allowed_hosts or "*" in allowed_hosts:
+            raise SettingsError(
+                "DATALUX_ALLOWED_HOSTS",
+                "is not set (or is '*') in production",
+                "export DATALUX_ALLOWED_HOSTS=data.example.lu",
+            )
+        if database["ENGINE"].endswith("sqlite3"):
+            raise SettingsError(
+                "DATABASE_URL",
+                "points to SQLite (or is unset) in production",
+                "export DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/datalux",
+            )
+        debug = env.bool("DATALUX_DEBUG", False)
+        if debug:
+            raise SettingsError(
+                "DATALUX_DEBUG", "is on in production", "unset DATALUX_DEBUG in production"
+            )
+    else:
+        secret_key = env.str("DATALUX_SECRET_KEY", DEV_SECRET_KEY)
+        allowed_hosts = env.list("DATALUX_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+        debug = env.bool("DATALUX_DEBUG", True)
+
+    return Config(
+        mode=mode,
+        debug=debug,
+        secret_key=secret_key,
+        allowed_hosts=allowed_hosts,
+        database=database,
+        storage_root=env.path("DATALUX_STORAGE", var_dir / "storage"),
+        var_dir=var_dir,
+        tasks_backend=env.choice("DATALUX_TASKS_BACKEND", ("database", "immediate"), "database"),
+        email_backend=env.str(
+            "DATALUX_EMAIL_BACKEND",
+            "django.core.mail.backends.smtp.EmailBackend"
+            if production
+            else "django.core.mail.backends.console.EmailBackend",
+        ),
+        log_level=env.choice(
+            "DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
+        ),
+    )

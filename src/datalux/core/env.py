@@ -1,0 +1,93 @@
+"""Read settings from environment variables, failing loudly with a fix-it hint.
+
+Every setting datalux reads from the environment goes through :class:`Env`, so that
+a wrong value stops the process at start-up with a message that says what to change,
+instead of failing later in a request.  The variables are documented in
+``.env.example``; a test checks that every variable read here is listed there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Every variable datalux reads: name -> one-line description (kept in .env.example too).
+KNOWN_VARIABLES: dict[str, str] = {
+    "DATALUX_MODE": "development (default) or production",
+    "DATALUX_SECRET_KEY": "Django secret key; required in production",
+    "DATALUX_ALLOWED_HOSTS": "comma-separated host names; required in production",
+    "DATABASE_URL": "metadata database URL; SQLite under var/ when unset",
+    "DATALUX_STORAGE": "root folder of the data files (Parquet)",
+    "DATALUX_VAR": "folder for the SQLite database and other local state",
+    "DATALUX_DEBUG": "1 to show Django debug pages (never in production)",
+    "DATALUX_TASKS_BACKEND": "database (default, durable) or immediate (run in-process)",
+    "DATALUX_EMAIL_BACKEND": "Django e-mail backend path; console in development",
+    "DATALUX_LOG_LEVEL": "log level of the datalux loggers (INFO by default)",
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong. The message says which one and how to fix it."""
+
+    def __init__(self, name: str, problem: str, hint: str) -> None:
+        self.name = name
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"{name}: {problem}\n  fix: {hint}")
+
+
+@dataclass
+class Env:
+    """Typed access to environment variables with explicit defaults and hints."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def _raw(self, name: str) -> str | None:
+        if name not in KNOWN_VARIABLES:
+            raise KeyError(f"{name} is not declared in datalux.core.env.KNOWN_VARIABLES")
+        value = self.environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def str(self, name: str, default: str | None = None, *, hint: str = "") -> str:
+        value = self._raw(name)
+        if value is None:
+            if default is None:
+                raise SettingsError(name, "is not set", hint or f"export {name}=...")
+            return default
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(name, f"is {value!r}, not a yes/no value", f"set {name}=1 or {name}=0")
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.str(name, default)
+        if value not in choices:
+            raise SettingsError(
+                name, f"is {value!r}", f"set {name} to one of: {', '.join(choices)}"
+            )
+        return value
+
+    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+        value = self._raw(name)
+        if value is None:
+            return list(default or [])
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self._raw(name)
+        return Path(value).expanduser().resolve() if value else default.resolve()
