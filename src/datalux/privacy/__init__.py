@@ -12,11 +12,29 @@ from datalux.privacy.errors import (
     PrivacyError,
     ReidentificationError,
 )
+from datalux.privacy.national_id import (
+    InvalidNationalId,
+    NationalIdProblem,
+    is_valid_national_id,
+    luhn_digit,
+    make_national_id,
+    valid_national_id_mask,
+    validate_national_id,
+    verhoeff_digit,
+)
 
 __all__ = [
     "DomainError",
     "InputError",
+    "InvalidNationalId",
     "KeyMaterialError",
+    "NationalIdProblem",
     "PrivacyError",
     "ReidentificationError",
+    "is_valid_national_id",
+    "luhn_digit",
+    "make_national_id",
+    "valid_national_id_mask",
+    "validate_national_id",
+    "verhoeff_digit",
 ]
