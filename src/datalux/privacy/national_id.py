@@ -204,33 +204,44 @@ def is_valid_national_id(value: str) -> bool:
     return True
 
 
+_LUHN_DOUBLE = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.uint8)
+# Verhoeff step for payload position i (counted from the right, from 0), as one flat
+# lookup table indexed by 10 * state + digit.
+_VERHOEFF_STEP = [
+    _D[np.arange(10)[:, None], _P[(i + 1) % 8][np.arange(10)[None, :]]].reshape(100)
+    for i in range(_PAYLOAD_LENGTH)
+]
+
+
 def _digit_matrix_is_valid(m: np.ndarray) -> np.ndarray:
     """Validity of each row of an (n, 13) uint8 matrix of ASCII bytes."""
     d = m - np.uint8(48)  # wraps around for bytes below '0', so > 9 catches them too
     ok: np.ndarray = np.asarray((d <= 9).all(axis=1))
-    d = np.where(ok[:, None], d, np.uint8(0))
-    dd = d.astype(np.int64)
-    year = dd[:, 0] * 1000 + dd[:, 1] * 100 + dd[:, 2] * 10 + dd[:, 3]
-    month = dd[:, 4] * 10 + dd[:, 5]
-    day = dd[:, 6] * 10 + dd[:, 7]
+    if not ok.all():
+        d = np.where(ok[:, None], d, np.uint8(0))
+    cols = [np.ascontiguousarray(d[:, i]) for i in range(NATIONAL_ID_LENGTH)]
+    w = [c.astype(np.int32) for c in cols[:8]]
+    year = w[0] * 1000 + w[1] * 100 + w[2] * 10 + w[3]
+    month = w[4] * 10 + w[5]
+    day = w[6] * 10 + w[7]
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     ok &= month_ok & (day >= 1) & (day <= dim) & (year >= MIN_BIRTH_YEAR)
-    # Luhn over the 11 payload digits: positions 10, 8, ..., 0 are doubled.
-    total = np.zeros(len(d), dtype=np.int64)
+    # Luhn over the 11 payload digits: the rightmost one and every second one leftwards
+    # are doubled (digit sum).
+    total = np.zeros(len(d), dtype=np.uint8)  # at most 11 * 9 = 99
     for i in range(_PAYLOAD_LENGTH):
-        col = dd[:, i]
         if (_PAYLOAD_LENGTH - 1 - i) % 2 == 0:
-            col = col * 2
-            col = col - 9 * (col > 9)
-        total += col
-    ok &= dd[:, 11] == (10 - total % 10) % 10
+            total += _LUHN_DOUBLE[cols[i]]
+        else:
+            total += cols[i]
+    ok &= cols[11] == (10 - total % 10) % 10
     # Verhoeff over the 11 payload digits, rightmost first.
     c = np.zeros(len(d), dtype=np.uint8)
     for i in range(_PAYLOAD_LENGTH):
-        c = _D[c, _P[(i + 1) % 8, d[:, _PAYLOAD_LENGTH - 1 - i]]]
-    ok &= d[:, 12] == _INV[c]
+        c = _VERHOEFF_STEP[i][c * np.uint8(10) + cols[_PAYLOAD_LENGTH - 1 - i]]
+    ok &= cols[12] == _INV[c]
     return ok
 
 
