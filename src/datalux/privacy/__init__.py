@@ -12,6 +12,13 @@ from datalux.privacy.errors import (
     PrivacyError,
     ReidentificationError,
 )
+from datalux.privacy.keys import (
+    MASTER_KEY_ENV_VAR,
+    DomainKeys,
+    MasterKey,
+    load_master_key,
+    write_key_file,
+)
 from datalux.privacy.national_id import (
     InvalidNationalId,
     NationalIdProblem,
@@ -22,19 +29,46 @@ from datalux.privacy.national_id import (
     validate_national_id,
     verhoeff_digit,
 )
+from datalux.privacy.pseudonyms import (
+    PseudonymisationReport,
+    pseudonym,
+    pseudonymise_array,
+    pseudonymise_file,
+)
+from datalux.privacy.reversible import (
+    decrypt_token,
+    encrypt_value,
+    reidentify_array,
+    reversible_array,
+    translate,
+)
 
 __all__ = [
+    "MASTER_KEY_ENV_VAR",
     "DomainError",
+    "DomainKeys",
     "InputError",
     "InvalidNationalId",
     "KeyMaterialError",
+    "MasterKey",
     "NationalIdProblem",
     "PrivacyError",
+    "PseudonymisationReport",
     "ReidentificationError",
+    "decrypt_token",
+    "encrypt_value",
     "is_valid_national_id",
+    "load_master_key",
     "luhn_digit",
     "make_national_id",
+    "pseudonym",
+    "pseudonymise_array",
+    "pseudonymise_file",
+    "reidentify_array",
+    "reversible_array",
+    "translate",
     "valid_national_id_mask",
     "validate_national_id",
     "verhoeff_digit",
+    "write_key_file",
 ]
