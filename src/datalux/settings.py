@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from datalux.core import config as _config
-from datalux.core.env import Env, SettingsError
+from datalux.core.env import Env
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent  # the checkout (src/datalux -> repo root)
 
-try:
-    CONFIG = _config.load(Env(), PROJECT_DIR)
-except SettingsError as exc:  # fail loudly at start-up, with the fix-it hint
-    sys.stderr.write(f"datalux: configuration error: {exc}\n")
-    raise
+# Fails loudly at start-up with a SettingsError naming the variable and the fix.
+CONFIG = _config.load(Env(), PROJECT_DIR)
 
 DATALUX_MODE = CONFIG.mode
 DEBUG = CONFIG.debug

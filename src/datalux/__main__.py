@@ -1,0 +1,3 @@
+from datalux.cli import main
+
+main()

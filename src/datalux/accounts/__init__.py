@@ -1,0 +1,1 @@
+"""Organisations, users, roles held per organisation, permissions, API tokens."""

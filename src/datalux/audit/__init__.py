@@ -1,0 +1,1 @@
+"""Append-only, hash-chained audit log of every access, decision, exchange, job and release."""

@@ -1,0 +1,53 @@
+"""``datalux demo seed|up``: the demonstration platform."""
+
+from __future__ import annotations
+
+import click
+
+from datalux.cli.runtime import setup_django
+
+
+@click.group()
+def demo() -> None:
+    """Seed and serve the demonstration platform."""
+
+
+@demo.command()
+@click.option("--persons", type=int, default=5000, show_default=True, help="size of the population")
+@click.option("--seed", "seed_value", type=int, default=2030, show_default=True, help="random seed")
+def seed(persons: int, seed_value: int) -> None:
+    """Create the demo organisations, users and holder data (reuses existing demo data)."""
+    if persons <= 0:
+        raise click.BadParameter(f"{persons} persons: ask for at least 1", param_hint="--persons")
+    setup_django()
+    from datalux.demo.seed import DemoError, print_logins, seed_demo
+
+    try:
+        outcome = seed_demo(persons=persons, seed=seed_value, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_logins(outcome, echo=click.echo)
+
+
+@demo.command()
+@click.option("--persons", type=int, default=5000, show_default=True)
+@click.option("--seed", "seed_value", type=int, default=2030, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+def up(persons: int, seed_value: int, host: str, port: int) -> None:
+    """Migrate, seed (once), then serve web + worker until Ctrl-C."""
+    if persons <= 0:
+        raise click.BadParameter(f"{persons} persons: ask for at least 1", param_hint="--persons")
+    setup_django()
+    from django.core.management import call_command
+
+    from datalux.demo.seed import DemoError, print_logins, seed_demo
+    from datalux.demo.serve import serve
+
+    call_command("migrate", interactive=False, verbosity=0)
+    try:
+        outcome = seed_demo(persons=persons, seed=seed_value, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_logins(outcome, echo=click.echo)
+    raise SystemExit(serve(host=host, port=port, echo=click.echo))

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from datalux.core import views as core_views
+from datalux.core.api import api
+
+handler403 = "datalux.core.views.permission_denied"
+handler404 = "datalux.core.views.page_not_found"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("accounts/", include("datalux.accounts.urls")),
+    path("audit/", include("datalux.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from datalux.accounts.roles import ROLES, OrganisationKind
+
+
+@pytest.fixture(autouse=True)
+def _storage_root(settings: Any, tmp_path: Path) -> Path:
+    """Every test gets its own storage root; nothing is written under var/."""
+    root = tmp_path / "storage"
+    root.mkdir()
+    settings.DATALUX_STORAGE = root
+    return root
+
+
+@pytest.fixture
+def make_member(db: Any) -> Callable[..., Any]:
+    """make_member("steward", organisation=None) -> a user holding that role.
+
+    Without an organisation, one of a kind the role allows is created.
+    """
+    from tests.factories.accounts import MembershipFactory, OrganisationFactory, UserFactory
+
+    def make(role: str, organisation: Any = None, **user_fields: Any) -> Any:
+        role_def = ROLES[role]
+        user = UserFactory(**user_fields)
+        if role_def.organisation_kinds:
+            if organisation is None:
+                kind = sorted(role_def.organisation_kinds)[0]
+                organisation = OrganisationFactory(kind=OrganisationKind(kind))
+            MembershipFactory(user=user, organisation=organisation, role=role)
+        else:
+            MembershipFactory(user=user, organisation=None, role=role)
+        return user
+
+    return make
