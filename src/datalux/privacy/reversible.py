@@ -47,7 +47,7 @@ def encrypt_value(value: str, keys: DomainKeys) -> str:
 
 def _decode(token: str) -> bytes:
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise ReidentificationError(
             "a reversible pseudonym is not base64url text: was the column produced by "
