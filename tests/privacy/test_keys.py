@@ -129,7 +129,7 @@ def test_key_file_with_comments_and_base64(tmp_path: Path) -> None:
 
 
 def test_missing_key_file(tmp_path: Path) -> None:
-    with pytest.raises(KeyMaterialError, match="does not exist.*keygen"):
+    with pytest.raises(KeyMaterialError, match=r"does not exist.*keygen"):
         load_master_key(tmp_path / "nope.key")
 
 
@@ -161,7 +161,7 @@ def test_key_from_environment_variable() -> None:
 
 
 def test_no_key_anywhere_names_both_fixes() -> None:
-    with pytest.raises(KeyMaterialError, match=f"--key-file.*{MASTER_KEY_ENV_VAR}"):
+    with pytest.raises(KeyMaterialError, match=rf"--key-file.*{MASTER_KEY_ENV_VAR}"):
         load_master_key(environ={})
 
 
