@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from datalux.cli.privacy_pseudonymise import keygen, pseudonymise
+
 
 @click.group()
 def privacy() -> None:
@@ -11,3 +13,5 @@ def privacy() -> None:
 
 
 # Each service registers its command here, one line each.
+privacy.add_command(pseudonymise)
+privacy.add_command(keygen)
