@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import factory
+from django.contrib.auth.hashers import make_password
 
 from datalux.accounts.models import Membership, Organisation, User
 from datalux.accounts.roles import OrganisationKind
@@ -17,11 +18,10 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     display_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_unusable_password")
+    password = factory.LazyFunction(lambda: make_password(None))  # unusable
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

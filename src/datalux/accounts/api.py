@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from datalux.accounts import actions
 from datalux.accounts.models import ApiToken, Organisation
@@ -93,7 +94,7 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
 
     user = require(request, Permission.USE_API_TOKENS)
     token, secret = actions.create_api_token(user=user, name=payload.name, expires_at=payload.expires_at)
-    return 201, {**TokenOut.from_orm(token).dict(), "token": secret}
+    return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": secret})
 
 
 @router.delete("/tokens/{key_id}", response=TokenOut)

@@ -97,7 +97,7 @@ class Membership(models.Model):
         if self.organisation_id is None:
             raise ValidationError({"organisation": f"the {role.title} role is held in an organisation"})
         if self.organisation.kind not in role.organisation_kinds:
-            allowed = ", ".join(sorted(OrganisationKind(k).label for k in role.organisation_kinds))
+            allowed = ", ".join(sorted(str(OrganisationKind(k).label) for k in role.organisation_kinds))
             raise ValidationError(
                 {"role": f"the {role.title} role can only be held in: {allowed}"}
             )

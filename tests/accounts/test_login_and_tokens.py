@@ -1,0 +1,96 @@
+"""Sign-in with argon2 hashes, API tokens hashed at rest and shown once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from datalux.accounts.actions import create_api_token
+from datalux.accounts.models import ApiToken, hash_token_secret
+from datalux.audit.kinds import EventKind
+from datalux.audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_uses_argon2_and_is_audited(client: Any, make_member: Any) -> None:
+    user = make_member("steward", username="stella")
+    user.set_password("a long passphrase 2030")
+    user.save()
+    assert user.password.startswith("argon2$")
+    bad = client.post(reverse("accounts:login"), {"username": "stella", "password": "wrong"})
+    assert bad.status_code == 200 and b"did not match" in bad.content
+    ok = client.post(reverse("accounts:login"), {"username": "stella", "password": "a long passphrase 2030"})
+    assert ok.status_code == 302
+    kinds = list(AuditEvent.objects.values_list("kind", flat=True))
+    assert EventKind.USER_LOGIN_FAILED in kinds and EventKind.USER_LOGGED_IN in kinds
+    failed = AuditEvent.objects.get(kind=EventKind.USER_LOGIN_FAILED)
+    assert "wrong" not in failed.details_json  # the password tried is never recorded
+    client.post(reverse("accounts:logout"))
+    assert AuditEvent.objects.filter(kind=EventKind.USER_LOGGED_OUT).exists()
+
+
+def test_token_is_shown_once_and_stored_hashed(client: Any, make_member: Any) -> None:
+    user = make_member("steward")
+    client.force_login(user)
+    response = client.post(reverse("accounts:tokens"), {"name": "upload script"})
+    assert response.status_code == 200
+    secret = response.context["new_secret"]
+    assert secret.startswith("dlx_")
+    token = ApiToken.objects.get(user=user)
+    assert secret not in token.secret_hash
+    assert token.secret_hash == hash_token_secret(secret.split("_", 2)[2])
+    again = client.get(reverse("accounts:tokens"))
+    assert secret.encode() not in again.content
+
+
+def test_bearer_token_authenticates_and_revocation_cuts_it(client: Any, make_member: Any) -> None:
+    user = make_member("steward")
+    token, secret = create_api_token(user=user, name="ci")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    me = client.get("/api/v1/me", **auth)
+    assert me.status_code == 200
+    assert me.json()["username"] == user.username
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}x").status_code == 401
+    revoke = client.delete(f"/api/v1/tokens/{token.key_id}", **auth)
+    assert revoke.status_code == 200 and revoke.json()["revoked_at"]
+    assert client.get("/api/v1/me", **auth).status_code == 401
+
+
+def test_expired_token_is_refused(client: Any, make_member: Any) -> None:
+    user = make_member("steward")
+    token, secret = create_api_token(user=user, name="short", expires_at=timezone.now() + timedelta(hours=1))
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+
+
+def test_api_creates_token_and_cannot_touch_others(client: Any, make_member: Any) -> None:
+    alice, bob = make_member("steward"), make_member("applicant")
+    client.force_login(alice)
+    created = client.post("/api/v1/tokens", {"name": "notebook"}, content_type="application/json")
+    assert created.status_code == 201
+    body = created.json()
+    assert body["token"].startswith("dlx_")
+    bobs, _ = create_api_token(user=bob, name="bob's")
+    assert [t["key_id"] for t in client.get("/api/v1/tokens").json()] == [body["key_id"]]
+    refused = client.delete(f"/api/v1/tokens/{bobs.key_id}")
+    assert refused.status_code == 404
+    bobs.refresh_from_db()
+    assert bobs.revoked_at is None
+
+
+def test_citizens_hold_no_api_tokens(client: Any, make_member: Any) -> None:
+    client.force_login(make_member("citizen"))
+    response = client.post("/api/v1/tokens", {"name": "x"}, content_type="application/json")
+    assert response.status_code == 403
+
+
+def test_token_needs_a_name(client: Any, make_member: Any) -> None:
+    client.force_login(make_member("steward"))
+    response = client.post("/api/v1/tokens", {"name": "   "}, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["name"]
