@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -20,6 +21,7 @@ from datalux.privacy import (
     is_valid_national_id,
     luhn_digit,
     make_national_id,
+    make_national_ids,
     valid_national_id_mask,
     validate_national_id,
     verhoeff_digit,
@@ -136,6 +138,28 @@ def test_make_national_id_round_trip() -> None:
     assert int(value[12]) == ref_verhoeff_digit(value[:11])
     validate_national_id(value)
     assert is_valid_national_id(value)
+
+
+def test_make_national_ids_matches_the_scalar_version() -> None:
+    rnd = random.Random(13)
+    start = dt.date(1800, 1, 1).toordinal()
+    end = dt.date(2099, 12, 31).toordinal()
+    dates = [dt.date.fromordinal(rnd.randint(start, end)) for _ in range(3000)]
+    seqs = [rnd.randrange(1000) for _ in range(3000)]
+    built = make_national_ids(np.array(dates, dtype="datetime64[D]"), np.array(seqs))
+    assert built.type == pa.string()
+    assert built.to_pylist() == [make_national_id(d, q) for d, q in zip(dates, seqs, strict=True)]
+    assert valid_national_id_mask(built).true_count == 3000
+
+
+def test_make_national_ids_refuses_bad_input() -> None:
+    days = np.array(["1990-01-01"], dtype="datetime64[D]")
+    with pytest.raises(ValueError, match="between 0 and 999"):
+        make_national_ids(days, np.array([1000]))
+    with pytest.raises(ValueError, match="same length"):
+        make_national_ids(days, np.array([1, 2]))
+    with pytest.raises(ValueError, match="birth years"):
+        make_national_ids(np.array(["1799-12-31"], dtype="datetime64[D]"), np.array([1]))
 
 
 def test_leap_day_is_a_possible_date() -> None:

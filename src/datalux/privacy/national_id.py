@@ -34,6 +34,7 @@ __all__ = [
     "is_valid_national_id",
     "luhn_digit",
     "make_national_id",
+    "make_national_ids",
     "valid_national_id_mask",
     "validate_national_id",
     "verhoeff_digit",
@@ -213,6 +214,23 @@ _VERHOEFF_STEP = [
 ]
 
 
+def _check_digit_columns(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Luhn and Verhoeff check digits of n payloads given as 11 uint8 digit columns."""
+    # Luhn: the rightmost payload digit and every second one leftwards are doubled.
+    total = np.zeros(len(cols[0]), dtype=np.uint8)  # at most 11 * 9 = 99
+    for i in range(_PAYLOAD_LENGTH):
+        if (_PAYLOAD_LENGTH - 1 - i) % 2 == 0:
+            total += _LUHN_DOUBLE[cols[i]]
+        else:
+            total += cols[i]
+    luhn = (np.uint8(10) - total % np.uint8(10)) % np.uint8(10)
+    # Verhoeff: rightmost payload digit first.
+    c = np.zeros(len(cols[0]), dtype=np.uint8)
+    for i in range(_PAYLOAD_LENGTH):
+        c = _VERHOEFF_STEP[i][c * np.uint8(10) + cols[_PAYLOAD_LENGTH - 1 - i]]
+    return luhn, _INV[c]
+
+
 def _digit_matrix_is_valid(m: np.ndarray) -> np.ndarray:
     """Validity of each row of an (n, 13) uint8 matrix of ASCII bytes."""
     d = m - np.uint8(48)  # wraps around for bytes below '0', so > 9 catches them too
@@ -228,20 +246,8 @@ def _digit_matrix_is_valid(m: np.ndarray) -> np.ndarray:
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     ok &= month_ok & (day >= 1) & (day <= dim) & (year >= MIN_BIRTH_YEAR)
-    # Luhn over the 11 payload digits: the rightmost one and every second one leftwards
-    # are doubled (digit sum).
-    total = np.zeros(len(d), dtype=np.uint8)  # at most 11 * 9 = 99
-    for i in range(_PAYLOAD_LENGTH):
-        if (_PAYLOAD_LENGTH - 1 - i) % 2 == 0:
-            total += _LUHN_DOUBLE[cols[i]]
-        else:
-            total += cols[i]
-    ok &= cols[11] == (10 - total % 10) % 10
-    # Verhoeff over the 11 payload digits, rightmost first.
-    c = np.zeros(len(d), dtype=np.uint8)
-    for i in range(_PAYLOAD_LENGTH):
-        c = _VERHOEFF_STEP[i][c * np.uint8(10) + cols[_PAYLOAD_LENGTH - 1 - i]]
-    ok &= cols[12] == _INV[c]
+    luhn, verhoeff = _check_digit_columns(cols)
+    ok &= (cols[11] == luhn) & (cols[12] == verhoeff)
     return ok
 
 
@@ -266,6 +272,40 @@ def _mask_chunk(arr: pa.Array) -> np.ndarray:
     matrix = raw.reshape(len(candidates), NATIONAL_ID_LENGTH)
     out[right_length.to_numpy(zero_copy_only=False)] = _digit_matrix_is_valid(matrix)
     return out
+
+
+def make_national_ids(birth_dates: np.ndarray, sequences: np.ndarray) -> pa.StringArray:
+    """Vectorised :func:`make_national_id`: one national number per (birth date, sequence).
+
+    ``birth_dates`` is anything numpy turns into ``datetime64[D]`` (years 1800-9999);
+    ``sequences`` integers 0..999 of the same length.
+    """
+    days = np.asarray(birth_dates, dtype="datetime64[D]")
+    seq = np.asarray(sequences, dtype=np.int64)
+    if days.shape != seq.shape or days.ndim != 1:
+        raise ValueError("birth_dates and sequences must be 1-d arrays of the same length")
+    if seq.size and (seq.min() < 0 or seq.max() > 999):
+        raise ValueError("every sequence must be between 0 and 999")
+    years = days.astype("datetime64[Y]")
+    year = years.astype(np.int64) + 1970
+    if year.size and (year.min() < MIN_BIRTH_YEAR or year.max() > 9999):
+        raise ValueError(f"birth years must be between {MIN_BIRTH_YEAR} and 9999")
+    months = days.astype("datetime64[M]")
+    month = (months - years).astype(np.int64) + 1
+    day = (days - months).astype(np.int64) + 1
+    n = len(days)
+    digits = np.empty((n, NATIONAL_ID_LENGTH), dtype=np.uint8)
+    for pos, (value, width) in enumerate(((year, 4), (month, 2), (day, 2), (seq, 3))):
+        start = (0, 4, 6, 8)[pos]
+        for k in range(width):
+            digits[:, start + k] = (value // 10 ** (width - 1 - k)) % 10
+    cols = [np.ascontiguousarray(digits[:, i]) for i in range(_PAYLOAD_LENGTH)]
+    digits[:, 11], digits[:, 12] = _check_digit_columns(cols)
+    data = (digits + np.uint8(48)).tobytes()
+    offsets = np.arange(0, NATIONAL_ID_LENGTH * (n + 1), NATIONAL_ID_LENGTH, dtype=np.int32)
+    return pa.Array.from_buffers(  # type: ignore[return-value]
+        pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)]
+    )
 
 
 def valid_national_id_mask(values: pa.Array | pa.ChunkedArray) -> pa.BooleanArray:
