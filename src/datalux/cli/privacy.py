@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from datalux.cli.privacy_disclosure import budget, check_table_cmd, dp_cmd
 from datalux.cli.privacy_pseudonymise import keygen, pseudonymise
 
 
@@ -15,3 +16,6 @@ def privacy() -> None:
 # Each service registers its command here, one line each.
 privacy.add_command(pseudonymise)
 privacy.add_command(keygen)
+privacy.add_command(check_table_cmd)
+privacy.add_command(dp_cmd)
+privacy.add_command(budget)

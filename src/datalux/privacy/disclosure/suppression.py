@@ -181,8 +181,10 @@ def suppress(primary: BoolArray, cost: FloatArray, *, secondary: bool = True) ->
         raise PrivacyError("primary mask and cost grid must have the same shape")
     primary = np.asarray(primary, dtype=np.bool_)
     suppressed = primary.copy()
-    if not secondary or not suppressed.any():
-        return SuppressionResult(primary, np.zeros_like(primary), not secondary, 0)
+    if not suppressed.any():
+        return SuppressionResult(primary, np.zeros_like(primary), True, 0)
+    if not secondary:  # no audit: cells may be recoverable from the margins
+        return SuppressionResult(primary, np.zeros_like(primary), False, 0)
     cost = np.asarray(cost, dtype=np.float64)
     axes = _active_axes(primary.shape)
     for _ in range(primary.size + 1):
