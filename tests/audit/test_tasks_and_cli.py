@@ -20,7 +20,11 @@ from datalux.cli import main
 pytestmark = pytest.mark.django_db
 
 
-def test_worker_runs_an_enqueued_task_from_the_database() -> None:
+def test_worker_runs_an_enqueued_task_from_the_database(monkeypatch: Any) -> None:
+    # The worker closes connections between tasks, which would end the test's transaction.
+    import django_tasks_db.management.commands.db_worker as db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     result = verify_chain.enqueue()
     stored = DBTaskResult.objects.get(id=result.id)
     assert stored.status == TaskResultStatus.READY

@@ -39,7 +39,7 @@ def _run(statements_by_vendor):
                 "datalux supports SQLite and PostgreSQL"
             )
         for sql in statements:
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     return run
 
