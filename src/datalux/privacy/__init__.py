@@ -34,7 +34,9 @@ from datalux.privacy.pseudonyms import (
     PseudonymisationReport,
     pseudonym,
     pseudonymise_array,
+    pseudonymise_dataset,
     pseudonymise_file,
+    pseudonymise_table,
 )
 from datalux.privacy.reversible import (
     decrypt_token,
@@ -65,7 +67,9 @@ __all__ = [
     "make_national_ids",
     "pseudonym",
     "pseudonymise_array",
+    "pseudonymise_dataset",
     "pseudonymise_file",
+    "pseudonymise_table",
     "reidentify_array",
     "reversible_array",
     "translate",

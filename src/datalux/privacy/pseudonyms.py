@@ -24,13 +24,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis.expr.types as ir
 import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datalux.dataplane.engine import Backend
 from datalux.dataplane.errors import StorageError
+from datalux.dataplane.hashing import hmac_sha256_hex
 from datalux.dataplane.storage import BatchWriter, open_batches
 from datalux.privacy.errors import InputError
 from datalux.privacy.keys import DomainKeys
@@ -47,7 +50,9 @@ __all__ = [
     "as_text_array",
     "pseudonym",
     "pseudonymise_array",
+    "pseudonymise_dataset",
     "pseudonymise_file",
+    "pseudonymise_table",
 ]
 
 PSEUDONYM_ENCODING = "hmac-sha256-hex"
@@ -105,6 +110,41 @@ def pseudonymise_array(
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return _hmac_polars(arr, keys)
+
+
+# --- on an engine (DuckDB, Spark) --------------------------------------------------------
+
+
+def pseudonymise_table(table: ir.Table, columns: Sequence[str], keys: DomainKeys) -> ir.Table:
+    """An Ibis expression replacing each of ``columns`` by its one-way pseudonym, built from
+    the engine's own SHA-256 (:func:`datalux.dataplane.hashing.hmac_sha256_hex`): the same
+    pseudonyms as :func:`pseudonymise_array`, on DuckDB or Spark. Its compiled SQL holds key
+    material: never log it."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"column(s) not in the table: {', '.join(missing)}; it has: {', '.join(table.columns)}"
+        )
+    return table.mutate(**{c: hmac_sha256_hex(table[c], keys.hmac_key) for c in columns})
+
+
+def pseudonymise_dataset(
+    backend: Backend,
+    source: str | Path,
+    output: str | Path,
+    *,
+    columns: Sequence[str],
+    keys: DomainKeys,
+) -> Path:
+    """Pseudonymise a Parquet dataset on ``backend`` (DuckDB, or Spark past one machine) and
+    write the result to ``output`` atomically. No validation here: validate upstream with
+    :func:`pseudonymise_file` where rejects must be reported."""
+    name = f"datalux_pseudonymise_{time.monotonic_ns()}"
+    try:
+        table = backend.register_parquet(name, source)
+    except StorageError as exc:
+        raise InputError(str(exc)) from None
+    return backend.write_parquet(pseudonymise_table(table, columns, keys), output)
 
 
 # --- files -------------------------------------------------------------------------------
