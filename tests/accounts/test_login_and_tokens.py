@@ -24,7 +24,9 @@ def test_login_uses_argon2_and_is_audited(client: Any, make_member: Any) -> None
     assert user.password.startswith("argon2$")
     bad = client.post(reverse("accounts:login"), {"username": "stella", "password": "wrong"})
     assert bad.status_code == 200 and b"did not match" in bad.content
-    ok = client.post(reverse("accounts:login"), {"username": "stella", "password": "a long passphrase 2030"})
+    ok = client.post(
+        reverse("accounts:login"), {"username": "stella", "password": "a long passphrase 2030"}
+    )
     assert ok.status_code == 302
     kinds = list(AuditEvent.objects.values_list("kind", flat=True))
     assert EventKind.USER_LOGIN_FAILED in kinds and EventKind.USER_LOGGED_IN in kinds
@@ -63,7 +65,9 @@ def test_bearer_token_authenticates_and_revocation_cuts_it(client: Any, make_mem
 
 def test_expired_token_is_refused(client: Any, make_member: Any) -> None:
     user = make_member("steward")
-    token, secret = create_api_token(user=user, name="short", expires_at=timezone.now() + timedelta(hours=1))
+    token, secret = create_api_token(
+        user=user, name="short", expires_at=timezone.now() + timedelta(hours=1)
+    )
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
 

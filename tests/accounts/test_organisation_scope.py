@@ -21,8 +21,13 @@ pytestmark = pytest.mark.django_db
 
 def _file(org: Any, table: str) -> DataFile:
     return DataFile.objects.create(
-        organisation=org, table=table, title=table, relative_path=f"{table}.parquet",
-        rows=1, sha256="0" * 64, size_bytes=1,
+        organisation=org,
+        table=table,
+        title=table,
+        relative_path=f"{table}.parquet",
+        rows=1,
+        sha256="0" * 64,
+        size_bytes=1,
     )
 
 
@@ -69,7 +74,9 @@ def test_inactive_membership_and_inactive_user_grant_nothing(make_member: Any) -
     ],
 )
 def test_roles_only_in_organisations_of_the_right_kind(role: str, kind: str, message: str) -> None:
-    membership = Membership(user=UserFactory(), organisation=OrganisationFactory(kind=kind), role=role)
+    membership = Membership(
+        user=UserFactory(), organisation=OrganisationFactory(kind=kind), role=role
+    )
     with pytest.raises(ValidationError, match=message):
         membership.full_clean()
 

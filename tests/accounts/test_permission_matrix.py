@@ -36,7 +36,9 @@ API: list[tuple[str, str, set[str]]] = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("url", "method", "allowed"), PAGES)
-def test_pages_anonymous_users_are_sent_to_login(client: Any, url: str, method: str, allowed: set[str]) -> None:
+def test_pages_anonymous_users_are_sent_to_login(
+    client: Any, url: str, method: str, allowed: set[str]
+) -> None:
     response = getattr(client, method)(url)
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:login"))
@@ -45,7 +47,9 @@ def test_pages_anonymous_users_are_sent_to_login(client: Any, url: str, method: 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", sorted(ROLES))
 @pytest.mark.parametrize(("url", "method", "allowed"), PAGES)
-def test_pages_by_role(client: Any, make_member: Any, role: str, url: str, method: str, allowed: set[str]) -> None:
+def test_pages_by_role(
+    client: Any, make_member: Any, role: str, url: str, method: str, allowed: set[str]
+) -> None:
     client.force_login(make_member(role))
     before = AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count()
     response = getattr(client, method)(url)
@@ -59,7 +63,9 @@ def test_pages_by_role(client: Any, make_member: Any, role: str, url: str, metho
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("url", "method", "allowed"), API)
-def test_api_anonymous_gets_401_in_the_error_shape(client: Any, url: str, method: str, allowed: set[str]) -> None:
+def test_api_anonymous_gets_401_in_the_error_shape(
+    client: Any, url: str, method: str, allowed: set[str]
+) -> None:
     response = getattr(client, method)(url)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
@@ -68,7 +74,9 @@ def test_api_anonymous_gets_401_in_the_error_shape(client: Any, url: str, method
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", sorted(ROLES))
 @pytest.mark.parametrize(("url", "method", "allowed"), API)
-def test_api_by_role(client: Any, make_member: Any, role: str, url: str, method: str, allowed: set[str]) -> None:
+def test_api_by_role(
+    client: Any, make_member: Any, role: str, url: str, method: str, allowed: set[str]
+) -> None:
     client.force_login(make_member(role))
     response = getattr(client, method)(url)
     if role in allowed:

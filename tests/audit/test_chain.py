@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -33,7 +35,7 @@ def _events(n: int) -> list[AuditEvent]:
 def test_events_are_chained_and_verify() -> None:
     events = _events(5)
     assert events[0].seq == 1 and events[0].prev_hash == GENESIS
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
         assert after.seq == before.seq + 1
     result = verify()

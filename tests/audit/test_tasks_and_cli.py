@@ -1,4 +1,4 @@
-"""The durable task queue runs audit verification; ``datalux audit verify`` exits non-zero on tampering."""
+"""The task queue runs audit verification; `datalux audit verify` fails on tampering."""
 
 from __future__ import annotations
 

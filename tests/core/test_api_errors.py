@@ -32,7 +32,9 @@ def test_401_403_404_422_share_one_shape(client: Any, make_member: Any) -> None:
 
 
 @override_settings(DEBUG=False)
-def test_internal_errors_show_an_id_never_the_exception(client: Any, make_member: Any, monkeypatch: Any) -> None:
+def test_internal_errors_show_an_id_never_the_exception(
+    client: Any, make_member: Any, monkeypatch: Any
+) -> None:
     from datalux.accounts import api as accounts_api
 
     def boom(user: Any) -> Any:

@@ -93,7 +93,9 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
     from datalux.core.api import require
 
     user = require(request, Permission.USE_API_TOKENS)
-    token, secret = actions.create_api_token(user=user, name=payload.name, expires_at=payload.expires_at)
+    token, secret = actions.create_api_token(
+        user=user, name=payload.name, expires_at=payload.expires_at
+    )
     return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": secret})
 
 
@@ -102,7 +104,9 @@ def revoke_token(request: HttpRequest, key_id: str):  # type: ignore[no-untyped-
     from datalux.core.api import require
 
     user = require(request, Permission.USE_API_TOKENS)
-    token = get_object_or_404(ApiToken.objects.restrict(user, Permission.USE_API_TOKENS), key_id=key_id)
+    token = get_object_or_404(
+        ApiToken.objects.restrict(user, Permission.USE_API_TOKENS), key_id=key_id
+    )
     try:
         return actions.revoke_api_token(token=token, by=user)
     except PermissionDenied:  # pragma: no cover - restrict() hides others' tokens

@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 class TokenForm(forms.Form):
     name = forms.CharField(
-        label=_("Token name"), max_length=100, help_text=_("What will use it, e.g. “nightly upload script”.")
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What will use it, e.g. “nightly upload script”."),
     )
     expires_at = forms.DateTimeField(
         label=_("Expires at (optional)"),

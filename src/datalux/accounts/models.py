@@ -60,7 +60,6 @@ class User(AbstractUser):
         return self.display_name or self.get_username()
 
 
-
 class Membership(models.Model):
     """A role held by a user in an organisation (or, for citizens, without one)."""
 
@@ -92,18 +91,22 @@ class Membership(models.Model):
             raise ValidationError({"role": f"unknown role {self.role!r}"})
         if not role.organisation_kinds:
             if self.organisation_id is not None:
-                raise ValidationError({"organisation": f"the {role.title} role is held without an organisation"})
+                raise ValidationError(
+                    {"organisation": f"the {role.title} role is held without an organisation"}
+                )
             return
         if self.organisation_id is None:
-            raise ValidationError({"organisation": f"the {role.title} role is held in an organisation"})
-        if self.organisation.kind not in role.organisation_kinds:
-            allowed = ", ".join(sorted(str(OrganisationKind(k).label) for k in role.organisation_kinds))
             raise ValidationError(
-                {"role": f"the {role.title} role can only be held in: {allowed}"}
+                {"organisation": f"the {role.title} role is held in an organisation"}
             )
+        if self.organisation.kind not in role.organisation_kinds:
+            allowed = ", ".join(
+                sorted(str(OrganisationKind(k).label) for k in role.organisation_kinds)
+            )
+            raise ValidationError({"role": f"the {role.title} role can only be held in: {allowed}"})
 
 
-TOKEN_PREFIX = "dlx_"
+TOKEN_PREFIX = "dlx_"  # noqa: S105  (a prefix, not a secret)
 
 
 def hash_token_secret(secret: str) -> str:

@@ -32,9 +32,7 @@ def workspace(request: HttpRequest, role: str) -> HttpResponse:
     if role_def.slug in {"steward", "handler", "ttp_operator", "platform_admin"}:
         context["data_files"] = DataFile.objects.restrict(
             request.user, Permission.VIEW_HOLDINGS
-        ).select_related(
-            "organisation"
-        )
+        ).select_related("organisation")
     if role_def.slug == "platform_admin":
         context["organisations"] = Organisation.objects.annotate(
             members=Count("memberships", filter=Q(memberships__active=True))
@@ -75,7 +73,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_token(request: HttpRequest, key_id: str) -> HttpResponse:
-    token = get_object_or_404(ApiToken.objects.restrict(request.user, Permission.USE_API_TOKENS), key_id=key_id)
+    token = get_object_or_404(
+        ApiToken.objects.restrict(request.user, Permission.USE_API_TOKENS), key_id=key_id
+    )
     try:
         actions.revoke_api_token(token=token, by=request.user)  # type: ignore[arg-type]
     except PermissionDenied as exc:  # pragma: no cover - restrict() already hides others' tokens

@@ -7,7 +7,15 @@ from datalux.audit.models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the table is append-only (the database refuses UPDATE and DELETE)."""
 
-    list_display = ("seq", "occurred_at", "kind", "actor_label", "organisation", "object_type", "object_id")
+    list_display = (
+        "seq",
+        "occurred_at",
+        "kind",
+        "actor_label",
+        "organisation",
+        "object_type",
+        "object_id",
+    )
     list_filter = ("kind",)
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]

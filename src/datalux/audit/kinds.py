@@ -14,8 +14,8 @@ class EventKind(StrEnum):
     ORGANISATION_CREATED = "organisation.created"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
-    API_TOKEN_CREATED = "api_token.created"
-    API_TOKEN_REVOKED = "api_token.revoked"
+    API_TOKEN_CREATED = "api_token.created"  # noqa: S105
+    API_TOKEN_REVOKED = "api_token.revoked"  # noqa: S105
     ACCESS_DENIED = "access.denied"
     DATAFILE_REGISTERED = "datafile.registered"
     DEMO_SEEDED = "demo.seeded"

@@ -92,8 +92,12 @@ class Verification:
 
     def summary(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.checked} events, head #{self.head_seq} {self.head_hash}"
-        return f"audit chain BROKEN at event #{self.seq}: {self.problem} ({self.checked} events read)"
+            return (
+                f"audit chain intact: {self.checked} events, head #{self.head_seq} {self.head_hash}"
+            )
+        return (
+            f"audit chain BROKEN at event #{self.seq}: {self.problem} ({self.checked} events read)"
+        )
 
 
 def _rows() -> Iterator[AuditEvent]:
@@ -114,14 +118,22 @@ def verify(*, anchor: tuple[int, str] | None = None) -> Verification:
         if event.seq != expected_seq:
             what = "missing" if event.seq > expected_seq else "out of order"
             return Verification(
-                False, checked, expected_seq - 1, prev,
-                f"event #{expected_seq} is {what} (next stored is #{event.seq})", expected_seq,
+                False,
+                checked,
+                expected_seq - 1,
+                prev,
+                f"event #{expected_seq} is {what} (next stored is #{event.seq})",
+                expected_seq,
             )
         if event.prev_hash != prev:
             return Verification(
-                False, checked, event.seq - 1, prev,
+                False,
+                checked,
+                event.seq - 1,
+                prev,
                 "its link does not match the previous event's hash "
-                "(an event before it was removed, inserted or reordered)", event.seq,
+                "(an event before it was removed, inserted or reordered)",
+                event.seq,
             )
         recomputed = event_hash(
             seq=event.seq,
@@ -137,14 +149,22 @@ def verify(*, anchor: tuple[int, str] | None = None) -> Verification:
         )
         if recomputed != event.hash:
             return Verification(
-                False, checked, event.seq - 1, prev,
-                "its content does not match its hash (the event was edited)", event.seq,
+                False,
+                checked,
+                event.seq - 1,
+                prev,
+                "its content does not match its hash (the event was edited)",
+                event.seq,
             )
         if anchor is not None and event.seq == anchor[0]:
             if event.hash != anchor[1]:
                 return Verification(
-                    False, checked, event.seq, event.hash,
-                    "its hash differs from the anchor recorded earlier", event.seq,
+                    False,
+                    checked,
+                    event.seq,
+                    event.hash,
+                    "its hash differs from the anchor recorded earlier",
+                    event.seq,
                 )
             anchor_seen = True
         prev = event.hash
@@ -153,7 +173,10 @@ def verify(*, anchor: tuple[int, str] | None = None) -> Verification:
     if not anchor_seen:
         assert anchor is not None
         return Verification(
-            False, checked, expected_seq - 1, prev,
+            False,
+            checked,
+            expected_seq - 1,
+            prev,
             f"the chain ends before the anchored event #{anchor[0]} (newest events removed)",
             anchor[0],
         )

@@ -15,7 +15,9 @@ from datalux.audit.kinds import DESCRIPTIONS, EventKind
 
 
 class AuditEventQuerySet(models.QuerySet):
-    def restrict(self, user: Any, perm: Permission = Permission.VIEW_AUDIT_LOG) -> AuditEventQuerySet:
+    def restrict(
+        self, user: Any, perm: Permission = Permission.VIEW_AUDIT_LOG
+    ) -> AuditEventQuerySet:
         """Platform auditors see everything; others the events of their organisations."""
         platform, orgs = organisations_with(user, perm)
         if platform:

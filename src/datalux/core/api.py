@@ -88,7 +88,10 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(
-        request, 401, "unauthenticated", "sign in or send a valid token: Authorization: Bearer dlx_..."
+        request,
+        401,
+        "unauthenticated",
+        "sign in or send a valid token: Authorization: Bearer dlx_...",
     )
 
 
@@ -126,7 +129,11 @@ def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
     error_id = uuid.uuid4().hex[:12]
     logger.exception("internal API error %s on %s %s", error_id, request.method, request.path)
     return error_response(
-        request, 500, "internal", "internal error: report this id to the operators", {"id": error_id}
+        request,
+        500,
+        "internal",
+        "internal error: report this id to the operators",
+        {"id": error_id},
     )
 
 

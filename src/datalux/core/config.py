@@ -49,14 +49,14 @@ def database_from_url(url: str | None, var_dir: Path) -> dict[str, Any]:
         parsed = dict(dj_database_url.parse(url))
     except Exception as exc:  # dj_database_url raises plain ValueErrors
         raise SettingsError(
-            "DATABASE_URL", f"cannot be parsed ({exc})", "use postgresql://USER:PASSWORD@HOST:PORT/NAME"
+            "DATABASE_URL",
+            f"cannot be parsed ({exc})",
+            "use postgresql://USER:PASSWORD@HOST:PORT/NAME",
         ) from exc
     if parsed["ENGINE"].endswith("sqlite3"):
         return sqlite_database(Path(parsed["NAME"]))
     if not parsed.get("NAME"):
-        raise SettingsError(
-            "DATABASE_URL", "names no database", "end the URL with /DATABASE_NAME"
-        )
+        raise SettingsError("DATABASE_URL", "names no database", "end the URL with /DATABASE_NAME")
     parsed.setdefault("OPTIONS", {})
     parsed["OPTIONS"].setdefault("connect_timeout", 5)
     parsed["CONN_MAX_AGE"] = 60
@@ -135,7 +135,5 @@ def load(env: Env, base_dir: Path) -> Config:
             if production
             else "django.core.mail.backends.console.EmailBackend",
         ),
-        log_level=env.choice(
-            "DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
-        ),
+        log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )

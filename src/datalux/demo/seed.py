@@ -42,21 +42,48 @@ class DemoUser:
 
 K = OrganisationKind
 OTHER_ORGANISATIONS: list[tuple[str, OrganisationKind, str, str]] = [
-    ("Data Authority Luxembourg (demo)", K.DATA_AUTHORITY, "public",
-     "Grants or refuses access to protected data on legal criteria."),
-    ("Data Assistance Desk (demo)", K.ASSISTANCE_DESK, "public",
-     "Helps applicants find data and complete their applications."),
-    ("Secure Processing Centre (demo)", K.SPE_OPERATOR, "public",
-     "Runs the secure processing environment and checks outputs."),
-    ("Trusted Third Party (demo)", K.TRUSTED_THIRD_PARTY, "public",
-     "Matches identifiers and manages pseudonyms across holders."),
+    (
+        "Data Authority Luxembourg (demo)",
+        K.DATA_AUTHORITY,
+        "public",
+        "Grants or refuses access to protected data on legal criteria.",
+    ),
+    (
+        "Data Assistance Desk (demo)",
+        K.ASSISTANCE_DESK,
+        "public",
+        "Helps applicants find data and complete their applications.",
+    ),
+    (
+        "Secure Processing Centre (demo)",
+        K.SPE_OPERATOR,
+        "public",
+        "Runs the secure processing environment and checks outputs.",
+    ),
+    (
+        "Trusted Third Party (demo)",
+        K.TRUSTED_THIRD_PARTY,
+        "public",
+        "Matches identifiers and manages pseudonyms across holders.",
+    ),
     ("University of Luxembourg (demo)", K.APPLICANT, "public", "Public research university."),
     ("Institute for Health Research (demo)", K.APPLICANT, "public", "Public research institute."),
-    ("Luxembourg Analytics S.à r.l. (demo)", K.APPLICANT, "private", "A private analytics company."),
+    (
+        "Luxembourg Analytics S.à r.l. (demo)",
+        K.APPLICANT,
+        "private",
+        "A private analytics company.",
+    ),
 ]
 
 OTHER_USERS: list[DemoUser] = [
-    DemoUser("admin", "Platform Administrator", "platform_admin", "Secure Processing Centre (demo)", staff=True),
+    DemoUser(
+        "admin",
+        "Platform Administrator",
+        "platform_admin",
+        "Secure Processing Centre (demo)",
+        staff=True,
+    ),
     DemoUser("checker", "Olga Output-Checker", "output_checker", "Secure Processing Centre (demo)"),
     DemoUser("handler", "Hélène Handler", "handler", "Data Authority Luxembourg (demo)"),
     DemoUser("reviewer", "Raoul Reviewer", "reviewer", "Data Authority Luxembourg (demo)"),
@@ -64,7 +91,9 @@ OTHER_USERS: list[DemoUser] = [
     DemoUser("assistant", "Anna Assistant", "assistant", "Data Assistance Desk (demo)"),
     DemoUser("ttp", "Tom Trusted", "ttp_operator", "Trusted Third Party (demo)"),
     DemoUser("researcher", "Rita Researcher", "applicant", "University of Luxembourg (demo)"),
-    DemoUser("researcher2", "Paulo Epidemiologist", "applicant", "Institute for Health Research (demo)"),
+    DemoUser(
+        "researcher2", "Paulo Epidemiologist", "applicant", "Institute for Health Research (demo)"
+    ),
     DemoUser("company", "Claude Company", "applicant", "Luxembourg Analytics S.à r.l. (demo)"),
     DemoUser("citizen", "Carla Citizen", "citizen", None),
 ]
@@ -101,7 +130,9 @@ def _read_manifest() -> dict | None:
 def _holder_users(holders: list) -> list[DemoUser]:
     users = []
     for holder in holders:
-        users.append(DemoUser(f"steward-{holder.key}", f"Steward of {holder.name}", "steward", holder.name))
+        users.append(
+            DemoUser(f"steward-{holder.key}", f"Steward of {holder.name}", "steward", holder.name)
+        )
     # The hospital federation also reviews applications for its data.
     return users
 
@@ -149,11 +180,16 @@ def seed_demo(*, persons: int, seed: int, echo: Callable[[str], None] = print) -
     with transaction.atomic():
         for name, kind, sector, description in OTHER_ORGANISATIONS:
             if not Organisation.objects.filter(name=name).exists():
-                actions.create_organisation(name=name, kind=kind, sector=sector, description=description)
+                actions.create_organisation(
+                    name=name, kind=kind, sector=sector, description=description
+                )
         for holder in population.HOLDERS:
             if not Organisation.objects.filter(name=holder.name).exists():
                 actions.create_organisation(
-                    name=holder.name, kind=K.DATA_HOLDER, sector=holder.sector, description=holder.description
+                    name=holder.name,
+                    kind=K.DATA_HOLDER,
+                    sector=holder.sector,
+                    description=holder.description,
                 )
         for spec in users:
             _ensure_user(spec)
@@ -169,9 +205,13 @@ def seed_demo(*, persons: int, seed: int, echo: Callable[[str], None] = print) -
                 columns=[dict(c) for c in table.columns],
             )
             total_rows += table.rows
-        record(EventKind.DEMO_SEEDED, details={"persons": persons, "seed": seed, "rows": total_rows})
+        record(
+            EventKind.DEMO_SEEDED, details={"persons": persons, "seed": seed, "rows": total_rows}
+        )
     _manifest_path().write_text(
-        json.dumps({"persons": persons, "seed": seed, "folder": out_dir.name, "rows": total_rows}, indent=2)
+        json.dumps(
+            {"persons": persons, "seed": seed, "folder": out_dir.name, "rows": total_rows}, indent=2
+        )
     )
     echo(f"registered {len(result.tables)} data files ({total_rows} rows) to their holders")
     return SeedOutcome(True, persons, seed, users, len(result.tables), total_rows)

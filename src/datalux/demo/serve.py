@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
     # Own process group, so Ctrl-C in the terminal reaches us and we stop children in order.
-    return subprocess.Popen([sys.executable, "-m", "datalux", *args], start_new_session=True)
+    return subprocess.Popen([sys.executable, "-m", "datalux", *args], start_new_session=True)  # noqa: S603
 
 
 def _stop(proc: subprocess.Popen[bytes], name: str, echo: Callable[[str], None]) -> None:
@@ -32,8 +32,12 @@ def _stop(proc: subprocess.Popen[bytes], name: str, echo: Callable[[str], None])
 def serve(*, host: str, port: int, echo: Callable[[str], None]) -> int:
     """Run ``runserver`` and ``db_worker`` until Ctrl-C or until one of them exits."""
     web = _spawn(["manage", "runserver", "--noreload", f"{host}:{port}"])
-    worker = _spawn(["manage", "db_worker", "--queue-name", "default", "--interval", "1", "--no-reload"])
-    echo(f"datalux is serving at http://{host}:{port}/ (web pid {web.pid}, worker pid {worker.pid})")
+    worker = _spawn(
+        ["manage", "db_worker", "--queue-name", "default", "--interval", "1", "--no-reload"]
+    )
+    echo(
+        f"datalux is serving at http://{host}:{port}/ (web pid {web.pid}, worker pid {worker.pid})"
+    )
     echo("press Ctrl-C to stop")
     interrupted = False
 

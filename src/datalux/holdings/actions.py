@@ -54,7 +54,11 @@ def register_data_file(
     if columns is None:
         columns = [{"name": f.name, "type": str(f.type), "description": ""} for f in schema]
     with transaction.atomic():
-        last = DataFile.objects.filter(organisation=organisation, table=table).order_by("-version").first()
+        last = (
+            DataFile.objects.filter(organisation=organisation, table=table)
+            .order_by("-version")
+            .first()
+        )
         data_file = DataFile.objects.create(
             organisation=organisation,
             table=table,

@@ -6,34 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(editable=False, unique=True)),
-                ('occurred_at', models.DateTimeField(editable=False)),
-                ('kind', models.CharField(choices=[('user.logged_in', 'user.logged_in'), ('user.login_failed', 'user.login_failed'), ('user.logged_out', 'user.logged_out'), ('organisation.created', 'organisation.created'), ('role.granted', 'role.granted'), ('role.revoked', 'role.revoked'), ('api_token.created', 'api_token.created'), ('api_token.revoked', 'api_token.revoked'), ('access.denied', 'access.denied'), ('datafile.registered', 'datafile.registered'), ('demo.seeded', 'demo.seeded'), ('audit.verified', 'audit.verified'), ('task.finished', 'task.finished')], max_length=64)),
-                ('actor_label', models.CharField(blank=True, max_length=200)),
-                ('object_type', models.CharField(blank=True, max_length=64)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('details_json', models.TextField(default='{}')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(editable=False, unique=True)),
+                ("occurred_at", models.DateTimeField(editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("user.logged_in", "user.logged_in"),
+                            ("user.login_failed", "user.login_failed"),
+                            ("user.logged_out", "user.logged_out"),
+                            ("organisation.created", "organisation.created"),
+                            ("role.granted", "role.granted"),
+                            ("role.revoked", "role.revoked"),
+                            ("api_token.created", "api_token.created"),
+                            ("api_token.revoked", "api_token.revoked"),
+                            ("access.denied", "access.denied"),
+                            ("datafile.registered", "datafile.registered"),
+                            ("demo.seeded", "demo.seeded"),
+                            ("audit.verified", "audit.verified"),
+                            ("task.finished", "task.finished"),
+                        ],
+                        max_length=64,
+                    ),
+                ),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("object_type", models.CharField(blank=True, max_length=64)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("details_json", models.TextField(default="{}")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'ordering': ['seq'],
+                "verbose_name": "audit event",
+                "ordering": ["seq"],
             },
         ),
     ]

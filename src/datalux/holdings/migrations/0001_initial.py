@@ -7,35 +7,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DataFile',
+            name="DataFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('table', models.SlugField(help_text='table name within the holder', max_length=100)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('relative_path', models.CharField(help_text='path under DATALUX_STORAGE', max_length=500)),
-                ('rows', models.PositiveBigIntegerField()),
-                ('columns', models.JSONField(default=list, help_text='[{name, type, description}]')),
-                ('sha256', models.CharField(max_length=64)),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('registered_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_files', to='accounts.organisation')),
-                ('registered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "table",
+                    models.SlugField(help_text="table name within the holder", max_length=100),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "relative_path",
+                    models.CharField(help_text="path under DATALUX_STORAGE", max_length=500),
+                ),
+                ("rows", models.PositiveBigIntegerField()),
+                (
+                    "columns",
+                    models.JSONField(default=list, help_text="[{name, type, description}]"),
+                ),
+                ("sha256", models.CharField(max_length=64)),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                ("registered_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_files",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organisation__name', 'table', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'table', 'version'), name='unique_table_version')],
+                "ordering": ["organisation__name", "table", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "table", "version"), name="unique_table_version"
+                    )
+                ],
             },
         ),
     ]
