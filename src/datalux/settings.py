@@ -19,6 +19,8 @@ SECRET_KEY = CONFIG.secret_key
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 DATALUX_STORAGE = CONFIG.storage_root
 DATALUX_VAR = CONFIG.var_dir
+DATALUX_BASE_URI = CONFIG.base_uri
+DATALUX_MAX_UPLOAD_MB = CONFIG.max_upload_mb
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "datalux.accounts",
     "datalux.audit",
     "datalux.holdings",
+    "datalux.catalogue",
 ]
 
 MIDDLEWARE = [

@@ -74,12 +74,14 @@ def test_bad_settings_fail_with_a_hint(env: dict[str, str], variable: str, hint:
 def test_production_accepts_a_complete_configuration() -> None:
     config = _load(
         DATALUX_MODE="production",
+        DATALUX_BASE_URI="https://data.example.lu/",
         DATALUX_SECRET_KEY="k" * 50,
         DATALUX_ALLOWED_HOSTS="data.example.lu",
         DATABASE_URL="postgresql://u:p@db:5432/datalux",
     )
     assert config.production and not config.debug
     assert config.allowed_hosts == ["data.example.lu"]
+    assert config.base_uri == "https://data.example.lu"
 
 
 def test_every_variable_is_documented_in_env_example() -> None:

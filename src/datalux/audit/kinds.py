@@ -21,6 +21,16 @@ class EventKind(StrEnum):
     DEMO_SEEDED = "demo.seeded"
     AUDIT_VERIFIED = "audit.verified"
     TASK_FINISHED = "task.finished"
+    DATASET_CREATED = "dataset.created"
+    DATASET_UPDATED = "dataset.updated"
+    DICTIONARY_SET = "dataset.dictionary_set"
+    DATASET_PUBLISHED = "dataset.published"
+    DATASET_PUBLICATION_REFUSED = "dataset.publication_refused"
+    DATASET_WITHDRAWN = "dataset.withdrawn"
+    DATASET_VERSION_UPLOADED = "dataset.version_uploaded"
+    DATASET_UPLOAD_REJECTED = "dataset.upload_rejected"
+    DATA_PRODUCT_REGISTERED = "data_product.registered"
+    HARVEST_RUN = "harvest.run"
 
 
 DESCRIPTIONS: dict[EventKind, str] = {
@@ -37,4 +47,14 @@ DESCRIPTIONS: dict[EventKind, str] = {
     EventKind.DEMO_SEEDED: "The demonstration data were created.",
     EventKind.AUDIT_VERIFIED: "The audit chain was verified (the outcome is recorded).",
     EventKind.TASK_FINISHED: "A background task finished (successfully or not).",
+    EventKind.DATASET_CREATED: "A steward created a dataset record (a persistent identifier was given).",
+    EventKind.DATASET_UPDATED: "A steward changed a dataset's metadata (the changed fields are listed).",
+    EventKind.DICTIONARY_SET: "A steward replaced a dataset's data dictionary.",
+    EventKind.DATASET_PUBLISHED: "A dataset record passed the DCAT-AP checks and was published.",
+    EventKind.DATASET_PUBLICATION_REFUSED: "Publication was refused: the record violates DCAT-AP shapes.",
+    EventKind.DATASET_WITHDRAWN: "A dataset was withdrawn from the catalogue.",
+    EventKind.DATASET_VERSION_UPLOADED: "A new version of a dataset's data was validated and stored.",
+    EventKind.DATASET_UPLOAD_REJECTED: "An upload failed validation; nothing was stored.",
+    EventKind.DATA_PRODUCT_REGISTERED: "A data product (code, algorithm, result) was registered.",
+    EventKind.HARVEST_RUN: "A remote catalogue was harvested (counts of created/updated/withdrawn).",
 }

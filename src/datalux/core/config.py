@@ -29,6 +29,8 @@ class Config:
     tasks_backend: str
     email_backend: str
     log_level: str
+    base_uri: str
+    max_upload_mb: int
 
     @property
     def production(self) -> bool:
@@ -135,5 +137,28 @@ def load(env: Env, base_dir: Path) -> Config:
             if production
             else "django.core.mail.backends.console.EmailBackend",
         ),
+        base_uri=_base_uri(env, production),
+        max_upload_mb=_positive_int(env, "DATALUX_MAX_UPLOAD_MB", 2048),
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
+
+
+def _base_uri(env: Env, production: bool) -> str:
+    if production:
+        value = env.str(
+            "DATALUX_BASE_URI",
+            hint="persistent identifiers need the public address: "
+            "export DATALUX_BASE_URI=https://data.example.lu",
+        )
+    else:
+        value = env.str("DATALUX_BASE_URI", "http://127.0.0.1:8000")
+    if not value.startswith(("http://", "https://")):
+        raise SettingsError("DATALUX_BASE_URI", f"is {value!r}", "use an http(s) URL without a path")
+    return value.rstrip("/")
+
+
+def _positive_int(env: Env, name: str, default: int) -> int:
+    raw = env.str(name, str(default))
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingsError(name, f"is {raw!r}", f"set {name} to a positive whole number")
+    return int(raw)

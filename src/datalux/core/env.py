@@ -25,6 +25,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_TASKS_BACKEND": "database (default, durable) or immediate (run in-process)",
     "DATALUX_EMAIL_BACKEND": "Django e-mail backend path; console in development",
     "DATALUX_LOG_LEVEL": "log level of the datalux loggers (INFO by default)",
+    "DATALUX_BASE_URI": "public base URI of persistent identifiers (https://data.example.lu)",
+    "DATALUX_MAX_UPLOAD_MB": "largest upload accepted, in megabytes (default 2048)",
 }
 
 

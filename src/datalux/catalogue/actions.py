@@ -1,0 +1,194 @@
+"""Catalogue state changes: each checks the permission, changes state and writes its audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from datalux.accounts.models import Organisation
+from datalux.accounts.permissions import has_permission
+from datalux.accounts.roles import OrganisationKind, Permission
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+from datalux.catalogue.dictionary import parse_table_schema
+from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus, Variable
+from datalux.catalogue.vocabularies import LICENCES, AccessRights, Theme
+
+EDITABLE_FIELDS = {
+    "title", "description", "keywords", "themes", "access_rights", "legal_basis",
+    "conditions_for_reuse", "licence", "contact_name", "contact_email", "temporal_start",
+    "temporal_end", "spatial", "accrual_periodicity", "version", "in_series",
+}
+
+
+def _require_steward(by: Any, publisher: Organisation) -> None:
+    if by is not None and not has_permission(by, Permission.MANAGE_HOLDINGS, publisher):
+        raise PermissionDenied(f"only stewards of {publisher} can change its datasets")
+
+
+def local_catalogue() -> Catalogue:
+    catalogue = Catalogue.objects.filter(is_local=True).order_by("pk").first()
+    if catalogue is None:
+        raise ValidationError("the platform has no local catalogue yet: run `datalux demo seed` or create one")
+    return catalogue
+
+
+def _check(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({k: "this field cannot be set" for k in sorted(unknown)})
+    errors: dict[str, str] = {}
+    title = fields.get("title")
+    if title is not None and not (isinstance(title, dict) and any(str(v).strip() for v in title.values())):
+        errors["title"] = 'give a title in at least one language, e.g. {"en": "Hospital stays"}'
+    for theme in fields.get("themes", []) or []:
+        if theme not in Theme.values:
+            errors["themes"] = f"{theme!r} is not an EU data theme (use one of {', '.join(Theme.values)})"
+    rights = fields.get("access_rights")
+    if rights is not None and rights not in AccessRights.values:
+        errors["access_rights"] = f"use one of {', '.join(AccessRights.values)}"
+    licence = fields.get("licence")
+    if licence and licence not in LICENCES:
+        errors["licence"] = f"use one of {', '.join(LICENCES)}"
+    start, end = fields.get("temporal_start"), fields.get("temporal_end")
+    if start and end and start > end:
+        errors["temporal_end"] = "the coverage ends before it starts"
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_dataset(*, publisher: Organisation, by: Any = None, slug: str = "", **fields: Any) -> Dataset:
+    _require_steward(by, publisher)
+    if publisher.kind != OrganisationKind.DATA_HOLDER:
+        raise ValidationError({"publisher": f"{publisher} is not a data holder"})
+    if "title" not in fields or "access_rights" not in fields:
+        raise ValidationError({"title": "required", "access_rights": "required"})
+    _check(fields)
+    slug = slugify(slug or fields["title"].get("en") or next(iter(fields["title"].values())))[:120]
+    with transaction.atomic():
+        if Dataset.objects.filter(publisher=publisher, slug=slug).exists():
+            raise ValidationError({"slug": f"{publisher} already has a dataset {slug!r}: choose another"})
+        dataset = Dataset(publisher=publisher, catalogue=local_catalogue(), slug=slug, **fields)
+        dataset.full_clean()
+        dataset.save()
+        record(
+            EventKind.DATASET_CREATED,
+            actor=by,
+            organisation=publisher,
+            obj=dataset,
+            details={"pid": dataset.pid},
+        )
+    return dataset
+
+
+def update_dataset(*, dataset: Dataset, by: Any = None, **fields: Any) -> Dataset:
+    _require_steward(by, dataset.publisher)
+    if dataset.harvest_source_id is not None and by is not None:
+        raise ValidationError("harvested records are updated by their source, not edited here")
+    _check(fields)
+    with transaction.atomic():
+        changed = sorted(k for k, v in fields.items() if getattr(dataset, k) != v)
+        for key, value in fields.items():
+            setattr(dataset, key, value)
+        dataset.modified = timezone.now()
+        dataset.full_clean()
+        dataset.save()
+        record(
+            EventKind.DATASET_UPDATED,
+            actor=by,
+            organisation=dataset.publisher,
+            obj=dataset,
+            details={"pid": dataset.pid, "changed": changed},
+        )
+    return dataset
+
+
+def set_dictionary(*, dataset: Dataset, table_schema: dict[str, Any], by: Any = None) -> list[Variable]:
+    """Replace the data dictionary with the fields of a Table Schema descriptor."""
+    _require_steward(by, dataset.publisher)
+    specs = parse_table_schema(table_schema)
+    with transaction.atomic():
+        dataset.variables.all().delete()
+        variables = Variable.objects.bulk_create(
+            [
+                Variable(
+                    dataset=dataset,
+                    position=i,
+                    name=s.name,
+                    label=s.label,
+                    description=s.description,
+                    type=s.type,
+                    unit=s.unit,
+                    code_list=s.code_list,
+                    allowed_values=s.allowed_values,
+                    missing_values=s.missing_values,
+                    required=s.required,
+                    privacy_role=s.privacy_role,
+                )
+                for i, s in enumerate(specs, start=1)
+            ]
+        )
+        Dataset.objects.filter(pk=dataset.pk).update(modified=timezone.now())
+        record(
+            EventKind.DICTIONARY_SET,
+            actor=by,
+            organisation=dataset.publisher,
+            obj=dataset,
+            details={"pid": dataset.pid, "variables": len(variables)},
+        )
+    return variables
+
+
+def publish_dataset(*, dataset: Dataset, by: Any = None) -> Dataset:
+    """Validate the record against the DCAT-AP shapes and publish it; findings stay on the record.
+
+    A record with SHACL violations is not published: the steward sees the findings and fixes them.
+    """
+    from datalux.catalogue.shacl import validate_dataset
+
+    _require_steward(by, dataset.publisher)
+    if dataset.status == DatasetStatus.PUBLISHED:
+        return dataset
+    result = validate_dataset(dataset)
+    with transaction.atomic():
+        dataset.shacl_conforms = result.conforms
+        dataset.shacl_report = result.findings
+        if result.conforms:
+            dataset.status = DatasetStatus.PUBLISHED
+            dataset.issued = dataset.issued or timezone.now()
+            dataset.modified = timezone.now()
+        dataset.save()
+        record(
+            EventKind.DATASET_PUBLISHED if result.conforms else EventKind.DATASET_PUBLICATION_REFUSED,
+            actor=by,
+            organisation=dataset.publisher,
+            obj=dataset,
+            details={"pid": dataset.pid, "violations": sum(1 for f in result.findings if f.get("severity") == "Violation")},
+        )
+    return dataset
+
+
+def withdraw_dataset(*, dataset: Dataset, by: Any = None, reason: str = "") -> Dataset:
+    _require_steward(by, dataset.publisher)
+    with transaction.atomic():
+        dataset.status = DatasetStatus.WITHDRAWN
+        dataset.modified = timezone.now()
+        dataset.save(update_fields=["status", "modified"])
+        record(
+            EventKind.DATASET_WITHDRAWN,
+            actor=by,
+            organisation=dataset.publisher,
+            obj=dataset,
+            details={"pid": dataset.pid, "reason": reason[:200]},
+        )
+    return dataset
+
+
+def count_view(dataset: Dataset) -> None:
+    """One more view of the dataset page (metrics); no audit event for anonymous reading."""
+    Dataset.objects.filter(pk=dataset.pk).update(views=F("views") + 1)

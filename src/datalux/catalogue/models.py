@@ -1,0 +1,310 @@
+"""The catalogue, following DCAT-AP 3.0.1: catalogues, datasets, distributions, data services,
+dataset series, the data dictionary (variables), quality profiles, data products, harvesting.
+
+Multilingual text (title, description) is stored as ``{"en": ..., "fr": ..., "de": ..., "lb": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from datalux.accounts.models import Organisation
+from datalux.accounts.permissions import RestrictedQuerySet, organisations_with
+from datalux.accounts.roles import Permission
+from datalux.catalogue.pids import new_pid
+from datalux.catalogue.vocabularies import AccessRights, Frequency, PrivacyRole
+
+
+def pick_language(text: dict[str, str] | None, language: str | None = None) -> str:
+    """The text in the current language, else English, else any language present."""
+    if not text:
+        return ""
+    language = (language or get_language() or "en")[:2]
+    return text.get(language) or text.get("en") or next(iter(text.values()), "")
+
+
+class Catalogue(models.Model):
+    """The platform's own catalogue, and one per harvested source."""
+
+    slug = models.SlugField(unique=True)
+    title = models.JSONField(default=dict)
+    description = models.JSONField(default=dict)
+    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    homepage = models.URLField(blank=True)
+    licence = models.CharField(max_length=32, blank=True)
+    is_local = models.BooleanField(default=True)
+    issued = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return pick_language(self.title) or self.slug
+
+
+class DatasetStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class DatasetQuerySet(RestrictedQuerySet):
+    def visible_to(self, user: Any) -> DatasetQuerySet:
+        """Published datasets for everyone; drafts and withdrawn ones to their stewards."""
+        platform, orgs = organisations_with(user, Permission.MANAGE_HOLDINGS)
+        if platform:
+            return self.all()
+        query = models.Q(status=DatasetStatus.PUBLISHED)
+        if orgs:
+            query |= models.Q(publisher_id__in=orgs)
+        return self.filter(query)
+
+    def restrict(self, user: Any, perm: Permission) -> DatasetQuerySet:  # type: ignore[override]
+        if perm is Permission.MANAGE_HOLDINGS:
+            platform, orgs = organisations_with(user, perm)
+            return self.all() if platform else self.filter(publisher_id__in=orgs)
+        return self.visible_to(user)
+
+
+class Dataset(models.Model):
+    pid = models.CharField(max_length=20, unique=True, default=new_pid, editable=False)
+    catalogue = models.ForeignKey(Catalogue, on_delete=models.PROTECT, related_name="datasets")
+    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="datasets")
+    slug = models.SlugField(max_length=120)
+    title = models.JSONField(default=dict)
+    description = models.JSONField(default=dict)
+    keywords = models.JSONField(default=list, blank=True)
+    themes = models.JSONField(default=list, blank=True)  # EU data-theme codes
+    access_rights = models.CharField(max_length=16, choices=AccessRights.choices)
+    legal_basis = models.TextField(blank=True)
+    conditions_for_reuse = models.TextField(blank=True)
+    licence = models.CharField(max_length=32, blank=True)  # key of vocabularies.LICENCES
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    temporal_start = models.DateField(null=True, blank=True)
+    temporal_end = models.DateField(null=True, blank=True)
+    spatial = models.JSONField(default=list, blank=True)  # URIs
+    accrual_periodicity = models.CharField(
+        max_length=16, choices=Frequency.choices, default=Frequency.UNKNOWN
+    )
+    version = models.CharField(max_length=32, blank=True)
+    in_series = models.ForeignKey(
+        "DatasetSeries", on_delete=models.SET_NULL, null=True, blank=True, related_name="datasets"
+    )
+    status = models.CharField(
+        max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT
+    )
+    issued = models.DateTimeField(null=True, blank=True)
+    modified = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Harvested records keep their provenance; local records leave these empty.
+    harvest_source = models.ForeignKey(
+        "HarvestSource", on_delete=models.PROTECT, null=True, blank=True, related_name="datasets"
+    )
+    remote_id = models.CharField(max_length=500, blank=True)
+    last_harvested = models.DateTimeField(null=True, blank=True)
+    # Findings of the DCAT-AP SHACL validation at the last publication.
+    shacl_conforms = models.BooleanField(null=True, blank=True)
+    shacl_report = models.JSONField(default=list, blank=True)
+    views = models.PositiveBigIntegerField(default=0)
+
+    objects = DatasetQuerySet.as_manager()
+    restrict_organisation_field = "publisher"
+
+    class Meta:
+        ordering = ["-modified"]
+        constraints = [
+            models.UniqueConstraint(fields=["publisher", "slug"], name="unique_dataset_slug"),
+            models.UniqueConstraint(
+                fields=["harvest_source", "remote_id"],
+                condition=models.Q(harvest_source__isnull=False),
+                name="unique_harvested_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pid} {self.display_title}"
+
+    @property
+    def organisation_id(self) -> int:
+        """Datasets belong to their publisher (used by has_permission)."""
+        return self.publisher_id
+
+    @property
+    def display_title(self) -> str:
+        return pick_language(self.title)
+
+    @property
+    def display_description(self) -> str:
+        return pick_language(self.description)
+
+    @property
+    def uri(self) -> str:
+        return f"{settings.DATALUX_BASE_URI}/id/dataset/{self.pid}"
+
+    @property
+    def is_protected(self) -> bool:
+        return self.access_rights != AccessRights.PUBLIC
+
+
+class Distribution(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="distributions")
+    title = models.JSONField(default=dict)
+    description = models.JSONField(default=dict, blank=True)
+    file_format = models.CharField(max_length=16, default="PARQUET")
+    media_type = models.CharField(max_length=100, blank=True)
+    access_url = models.URLField(max_length=500, blank=True)
+    download_url = models.URLField(max_length=500, blank=True)  # open data only
+    byte_size = models.PositiveBigIntegerField(null=True, blank=True)
+    licence = models.CharField(max_length=32, blank=True)
+    data_file = models.ForeignKey(
+        "holdings.DataFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    issued = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued"]
+
+    def __str__(self) -> str:
+        return pick_language(self.title) or f"distribution {self.pk}"
+
+
+class DataService(models.Model):
+    catalogue = models.ForeignKey(Catalogue, on_delete=models.PROTECT, related_name="services")
+    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    title = models.JSONField(default=dict)
+    description = models.JSONField(default=dict, blank=True)
+    endpoint_url = models.URLField(max_length=500)
+    endpoint_description = models.URLField(max_length=500, blank=True)
+    serves_datasets = models.ManyToManyField(Dataset, blank=True, related_name="services")
+    access_rights = models.CharField(
+        max_length=16, choices=AccessRights.choices, default=AccessRights.PUBLIC
+    )
+    licence = models.CharField(max_length=32, blank=True)
+
+    def __str__(self) -> str:
+        return pick_language(self.title)
+
+
+class DatasetSeries(models.Model):
+    catalogue = models.ForeignKey(Catalogue, on_delete=models.PROTECT, related_name="series")
+    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    title = models.JSONField(default=dict)
+    description = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name_plural = "dataset series"
+
+    def __str__(self) -> str:
+        return pick_language(self.title)
+
+
+class Variable(models.Model):
+    """One field of a dataset's data dictionary (a Frictionless Table Schema field)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="variables")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=100)
+    label = models.JSONField(default=dict, blank=True)
+    description = models.JSONField(default=dict, blank=True)
+    type = models.CharField(max_length=32)  # Frictionless types: string, integer, number, date...
+    unit = models.CharField(max_length=50, blank=True)
+    code_list = models.CharField(max_length=32, blank=True)  # key of vocabularies.CODE_LISTS
+    allowed_values = models.JSONField(default=list, blank=True)
+    missing_values = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=False)
+    privacy_role = models.CharField(
+        max_length=24, choices=PrivacyRole.choices, default=PrivacyRole.OTHER
+    )
+
+    class Meta:
+        ordering = ["dataset", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "name"], name="unique_variable_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_label(self) -> str:
+        return pick_language(self.label) or self.name
+
+
+class DatasetVersion(models.Model):
+    """One uploaded version of a dataset's data (the file itself lives in holdings)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    data_file = models.OneToOneField(
+        "holdings.DataFile", on_delete=models.PROTECT, related_name="dataset_version"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source_name = models.CharField(max_length=255, blank=True)
+    quality = models.JSONField(default=dict, blank=True)  # the quality profile of this version
+
+    class Meta:
+        ordering = ["dataset", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="unique_dataset_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.pid} v{self.number}"
+
+
+class DataProductKind(models.TextChoices):
+    ALGORITHM = "algorithm", _("Algorithm")
+    SOURCE_CODE = "source_code", _("Source code")
+    RESULT = "result", _("Result of reuse")
+    PUBLICATION = "publication", _("Publication")
+
+
+class DataProduct(models.Model):
+    """The register of data products: code, algorithms and results of reuse."""
+
+    kind = models.CharField(max_length=16, choices=DataProductKind.choices)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    licence = models.CharField(max_length=32, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="data_products"
+    )
+    datasets = models.ManyToManyField(Dataset, related_name="data_products", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class HarvestSource(models.Model):
+    """A remote DCAT-AP catalogue (udata, CKAN, piveau...) imported on a schedule."""
+
+    name = models.CharField(max_length=200, unique=True)
+    url = models.URLField(max_length=500)
+    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    catalogue = models.OneToOneField(
+        Catalogue, on_delete=models.PROTECT, related_name="harvest_source"
+    )
+    active = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=16, blank=True)
+    last_report = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

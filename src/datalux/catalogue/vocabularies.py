@@ -1,0 +1,122 @@
+"""Controlled vocabularies used by the catalogue (EU Publications Office authority tables).
+
+Only the codes are stored on records; URIs are built here so exports always use the official
+IRIs. Labels are English (the EU tables carry the other languages).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+EU_AUTHORITY = "http://publications.europa.eu/resource/authority"
+
+LANGUAGES = ("en", "fr", "de", "lb")  # catalogue text languages (Luxembourgish included)
+LANGUAGE_URIS = {
+    "en": f"{EU_AUTHORITY}/language/ENG",
+    "fr": f"{EU_AUTHORITY}/language/FRA",
+    "de": f"{EU_AUTHORITY}/language/DEU",
+    "lb": f"{EU_AUTHORITY}/language/LTZ",
+}
+
+
+class Theme(models.TextChoices):
+    """EU data-theme vocabulary (data-theme authority table)."""
+
+    AGRI = "AGRI", _("Agriculture, fisheries, forestry and food")
+    ECON = "ECON", _("Economy and finance")
+    EDUC = "EDUC", _("Education, culture and sport")
+    ENER = "ENER", _("Energy")
+    ENVI = "ENVI", _("Environment")
+    GOVE = "GOVE", _("Government and public sector")
+    HEAL = "HEAL", _("Health")
+    INTR = "INTR", _("International issues")
+    JUST = "JUST", _("Justice, legal system and public safety")
+    REGI = "REGI", _("Regions and cities")
+    SOCI = "SOCI", _("Population and society")
+    TECH = "TECH", _("Science and technology")
+    TRAN = "TRAN", _("Transport")
+
+
+def theme_uri(code: str) -> str:
+    return f"{EU_AUTHORITY}/data-theme/{code}"
+
+
+class AccessRights(models.TextChoices):
+    """EU access-right vocabulary."""
+
+    PUBLIC = "PUBLIC", _("Public")
+    RESTRICTED = "RESTRICTED", _("Restricted")
+    NON_PUBLIC = "NON_PUBLIC", _("Non-public")
+
+
+def access_rights_uri(code: str) -> str:
+    return f"{EU_AUTHORITY}/access-right/{code}"
+
+
+class Frequency(models.TextChoices):
+    """EU frequency vocabulary (subset in use)."""
+
+    CONT = "CONT", _("Continuous")
+    DAILY = "DAILY", _("Daily")
+    WEEKLY = "WEEKLY", _("Weekly")
+    MONTHLY = "MONTHLY", _("Monthly")
+    QUARTERLY = "QUARTERLY", _("Quarterly")
+    ANNUAL = "ANNUAL", _("Annual")
+    IRREG = "IRREG", _("Irregular")
+    NEVER = "NEVER", _("Never")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+def frequency_uri(code: str) -> str:
+    return f"{EU_AUTHORITY}/frequency/{code}"
+
+
+class FileType(models.TextChoices):
+    PARQUET = "PARQUET", "Parquet"
+    CSV = "CSV", "CSV"
+    JSON = "JSON", "JSON"
+    XLSX = "XLSX", "XLSX"
+    RDF_TURTLE = "RDF_TURTLE", "Turtle"
+
+
+def file_type_uri(code: str) -> str:
+    return f"{EU_AUTHORITY}/file-type/{code}"
+
+
+MEDIA_TYPES = {
+    "PARQUET": "application/vnd.apache.parquet",
+    "CSV": "text/csv",
+    "JSON": "application/json",
+    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "RDF_TURTLE": "text/turtle",
+}
+
+LICENCES = {
+    "CC-BY-4.0": f"{EU_AUTHORITY}/licence/CC_BY_4_0",
+    "CC0-1.0": f"{EU_AUTHORITY}/licence/CC0",
+    "CC-BY-SA-4.0": f"{EU_AUTHORITY}/licence/CC_BYSA_4_0",
+    "ODbL-1.0": f"{EU_AUTHORITY}/licence/ODBL",
+}
+
+LUXEMBOURG_URI = f"{EU_AUTHORITY}/country/LUX"
+
+
+class PrivacyRole(models.TextChoices):
+    """How the privacy services treat a variable."""
+
+    DIRECT_IDENTIFIER = "direct_identifier", _("Direct identifier")
+    QUASI_IDENTIFIER = "quasi_identifier", _("Quasi-identifier")
+    SENSITIVE = "sensitive", _("Sensitive")
+    OTHER = "other", _("Other")
+
+
+CODE_LISTS = {
+    "icd10": "ICD-10 (WHO International Classification of Diseases, 10th revision)",
+    "atc": "ATC (Anatomical Therapeutic Chemical classification)",
+    "nace2": "NACE Rev. 2 (statistical classification of economic activities)",
+    "isco08": "ISCO-08 (International Standard Classification of Occupations)",
+    "communes-lu": "Communes of Luxembourg",
+    "iso3166": "ISO 3166-1 alpha-2 country codes",
+    "sex": "Sex as registered (M, F)",
+}
