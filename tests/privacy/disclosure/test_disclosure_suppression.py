@@ -22,10 +22,7 @@ def subtraction_attack(values: np.ndarray, hidden: np.ndarray) -> set[tuple[int,
             if values.shape[axis] == 1:
                 continue
             for line in np.ndindex(*np.delete(values.shape, axis)):
-                idx = [
-                    tuple(list(line[:axis]) + [j] + list(line[axis:]))
-                    for j in range(values.shape[axis])
-                ]
+                idx = [(*line[:axis], j, *line[axis:]) for j in range(values.shape[axis])]
                 unknown = [i for i in idx if not known[i]]
                 if len(unknown) == 1:
                     known[unknown[0]] = True
@@ -42,9 +39,7 @@ def linear_attack(hidden: np.ndarray) -> set[tuple[int, ...]]:
             continue
         for line in np.ndindex(*np.delete(hidden.shape, axis)):
             key = list(line)
-            rows.append(
-                [float(c[:axis] + c[axis + 1 :] == tuple(key)) for c in cells]
-            )
+            rows.append([float(c[:axis] + c[axis + 1 :] == tuple(key)) for c in cells])
     a = np.array(rows)
     rank = np.linalg.matrix_rank(a)
     found = set()

@@ -20,7 +20,15 @@ from datalux.privacy.disclosure.budget import (
     MemoryBudget,
     Spend,
 )
-from datalux.privacy.disclosure.dp import DPRelease, dp_count, dp_mean, dp_sum, release
+from datalux.privacy.disclosure.dp import (
+    DPRelease,
+    PreparedRelease,
+    dp_count,
+    dp_mean,
+    dp_sum,
+    prepare,
+    release,
+)
 from datalux.privacy.disclosure.io import read_table
 from datalux.privacy.disclosure.rounding import round_conventional, round_counts, round_random
 from datalux.privacy.disclosure.rules import CellStats, RuleError, RuleSet, evaluate
@@ -37,6 +45,7 @@ __all__ = [
     "LedgerError",
     "LedgerFile",
     "MemoryBudget",
+    "PreparedRelease",
     "Rounding",
     "RuleError",
     "RuleSet",
@@ -48,6 +57,7 @@ __all__ = [
     "dp_sum",
     "evaluate",
     "exposed_cells",
+    "prepare",
     "read_table",
     "release",
     "round_conventional",

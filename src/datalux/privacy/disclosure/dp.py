@@ -136,8 +136,47 @@ def _sum_chain(bounds: tuple[float, float], mechanism: str, delta: float) -> Cal
     return lambda s: _finish(total >> _noise(mechanism, s), mechanism, delta)
 
 
-def release(
-    data: npt.ArrayLike,
+@dataclass(frozen=True)
+class PreparedRelease:
+    """A calibrated OpenDP measurement: its noise scale and privacy loss, known before use.
+
+    :func:`release` prepares, charges the budget, then draws once. ``draw`` itself charges
+    nothing: it is for callers that account elsewhere (and for tests of the noise).
+    """
+
+    statistic: Statistic
+    mechanism: Mechanism
+    noise_scale: float
+    epsilon: float
+    delta: float
+    bounds: tuple[float, float] | None
+    max_contributions: int
+    count_noise_scale: float | None
+    measurement: Any
+
+    def draw(self, data: npt.ArrayLike) -> DPRelease:
+        """Run the measurement on ``data`` once (nulls/NaN dropped first)."""
+        out = self.measurement(_values(data))
+        if self.statistic == "mean":
+            assert self.bounds is not None
+            noisy_sum, noisy_count = float(out[0]), float(out[1])
+            value = float(np.clip(noisy_sum / max(noisy_count, 1.0), *self.bounds))
+        else:
+            value = float(out)
+        return DPRelease(
+            statistic=self.statistic,
+            value=value,
+            mechanism=self.mechanism,
+            noise_scale=self.noise_scale,
+            epsilon=self.epsilon,
+            delta=self.delta,
+            bounds=self.bounds,
+            max_contributions=self.max_contributions,
+            count_noise_scale=self.count_noise_scale,
+        )
+
+
+def prepare(
     statistic: Statistic,
     *,
     epsilon: float,
@@ -146,25 +185,16 @@ def release(
     delta: float = 0.0,
     max_contributions: int = 1,
     count_share: float = 0.5,
-    budget: BudgetStore | None = None,
-    query: str = "",
-) -> DPRelease:
-    """Release ``statistic`` of ``data`` with ``epsilon`` (and ``delta`` for gaussian).
-
-    ``data`` is the value column (for a count, any column: only its rows are counted).
-    ``max_contributions`` is the most rows one person can have (the neighbouring distance).
-    With ``budget`` the loss is charged before the noise is drawn; a release that would
-    exceed the budget raises :class:`~datalux.privacy.disclosure.budget.BudgetExceededError`.
-    """
+) -> PreparedRelease:
+    """Calibrate the measurement for ``statistic`` (see :func:`release` for the parameters)."""
     if statistic not in STATISTICS:
         raise InputError(f"unknown statistic {statistic!r}; use one of {', '.join(STATISTICS)}")
     _check_params(epsilon, delta, mechanism, max_contributions)
-    values = _values(data)
     d_in = max_contributions
     count_scale: float | None = None
+    clamp: tuple[float, float] | None = None
     if statistic == "count":
         scale, meas = _calibrate(_count_chain(mechanism, delta), d_in, epsilon, delta, mechanism)
-        clamp: tuple[float, float] | None = None
     else:
         clamp = _check_bounds(bounds)
         if statistic == "sum":
@@ -184,25 +214,8 @@ def release(
             )
             meas = dp.c.make_composition([m_sum, m_count])
     eps_spent, delta_spent = _loss(meas, d_in, mechanism)
-    if budget is not None:
-        budget.charge(
-            Spend(
-                epsilon=eps_spent,
-                delta=delta_spent,
-                query=query or f"dp {statistic}",
-                mechanism=mechanism,
-            )
-        )
-    out = meas(values)
-    if statistic == "mean":
-        assert clamp is not None
-        noisy_sum, noisy_count = float(out[0]), float(out[1])
-        value = float(np.clip(noisy_sum / max(noisy_count, 1.0), clamp[0], clamp[1]))
-    else:
-        value = float(out)
-    return DPRelease(
+    return PreparedRelease(
         statistic=statistic,
-        value=value,
         mechanism=mechanism,
         noise_scale=scale,
         epsilon=eps_spent,
@@ -210,7 +223,51 @@ def release(
         bounds=clamp,
         max_contributions=max_contributions,
         count_noise_scale=count_scale,
+        measurement=meas,
     )
+
+
+def release(
+    data: npt.ArrayLike,
+    statistic: Statistic,
+    *,
+    epsilon: float,
+    bounds: tuple[float, float] | None = None,
+    mechanism: Mechanism = "laplace",
+    delta: float = 0.0,
+    max_contributions: int = 1,
+    count_share: float = 0.5,
+    budget: BudgetStore | None = None,
+    query: str = "",
+) -> DPRelease:
+    """Release ``statistic`` of ``data`` with ``epsilon`` (and ``delta`` for gaussian).
+
+    ``data`` is the value column (for a count, any column: only its rows are counted).
+    ``max_contributions`` is the most rows one person can have (the neighbouring distance).
+    ``count_share`` is the part of the budget a mean spends on its count.
+    With ``budget`` the loss is charged before the noise is drawn; a release that would
+    exceed the budget raises :class:`~datalux.privacy.disclosure.budget.BudgetExceededError`.
+    """
+    values = _values(data)
+    prepared = prepare(
+        statistic,
+        epsilon=epsilon,
+        bounds=bounds,
+        mechanism=mechanism,
+        delta=delta,
+        max_contributions=max_contributions,
+        count_share=count_share,
+    )
+    if budget is not None:
+        budget.charge(
+            Spend(
+                epsilon=prepared.epsilon,
+                delta=prepared.delta,
+                query=query or f"dp {statistic}",
+                mechanism=mechanism,
+            )
+        )
+    return prepared.draw(values)
 
 
 def dp_count(data: npt.ArrayLike, **kwargs: Any) -> DPRelease:

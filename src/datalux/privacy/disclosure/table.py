@@ -302,7 +302,7 @@ def check_table(
             with np.errstate(divide="ignore", invalid="ignore"):
                 mean = np.where(count > 0, cell_stats.total / np.maximum(count, 1), np.nan)
             columns["mean"] = pc.if_else(
-                mask | pa.array(count == 0), pa.nulls(size, pa.float64()), pa.array(mean)
+                pa.array(hidden | (count == 0)), pa.nulls(size, pa.float64()), pa.array(mean)
             )
     out = pa.table(columns)
 
