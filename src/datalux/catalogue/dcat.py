@@ -1,0 +1,530 @@
+"""DCAT-AP 3.0.1 graphs of the catalogue (rdflib), built triple by triple from prefetched rows.
+
+Every linked object carries its ``rdf:type`` (and the properties its DCAT-AP shape makes
+mandatory: ``foaf:name`` of agents, ``skos:prefLabel`` of concepts, ``dct:title`` of concept
+schemes) so the export passes the official class-range shapes, not only the cardinalities.
+
+URIs (all under ``DATALUX_BASE_URI``):
+
+* dataset ``/id/dataset/{PID}`` (never changes: the PID survives renames and new versions),
+  its contact point ``#contact``, identifier ``#identifier``, coverage ``#temporal``,
+  legal basis ``#legal-basis`` and conditions for reuse ``#conditions``;
+* distribution ``/id/dataset/{PID}/distribution/{pk}``;
+  data dictionary ``/id/dataset/{PID}/schema``;
+* catalogue ``/id/catalogue/{slug}``, organisation ``/id/organisation/{slug}``,
+  data service ``/id/service/{pk}``, dataset series ``/id/series/{pk}``.
+
+Protected datasets (access rights other than PUBLIC) never export a download URL: the access
+URL is their landing page, where an access application starts.
+
+Building a page of the catalogue costs a fixed number of queries whatever its size: the
+datasets, their distributions, the ids of those with a data dictionary, publishers, series and
+services are each read once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF
+
+from datalux.catalogue import vocabularies as vocab
+
+# rdflib's closed DCAT namespace predates DCAT 3's dcat:version.
+DCAT_VERSION = URIRef(f"{DCAT}version")
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+DCT = DCTERMS
+
+PREFIXES = {
+    "dcat": DCAT,
+    "dct": DCTERMS,
+    "foaf": FOAF,
+    "vcard": VCARD,
+    "adms": ADMS,
+    "skos": SKOS,
+    "dcatap": DCATAP,
+    "eli": ELI,
+    "hydra": HYDRA,
+    "xsd": XSD,
+    "rdfs": RDFS,
+}
+
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+TABLE_SCHEMA_SPEC = "https://specs.frictionlessdata.io/table-schema/"
+_URL = re.compile(r"https?://[^\s<>\"'{}|\\^`]+")
+_PLACEHOLDER_PID = "DLX-00000000-0"
+
+# Serialisation formats: rdflib name -> (media type, file extension).
+FORMATS: dict[str, tuple[str, str]] = {
+    "turtle": ("text/turtle", "ttl"),
+    "xml": ("application/rdf+xml", "rdf"),
+    "json-ld": ("application/ld+json", "jsonld"),
+}
+
+
+def new_graph() -> Graph:
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace, override=True)
+    return graph
+
+
+def base_uri() -> str:
+    return str(settings.DATALUX_BASE_URI).rstrip("/")
+
+
+def dataset_uri(pid: str) -> str:
+    return f"{base_uri()}/id/dataset/{pid}"
+
+
+def catalogue_uri(slug: str) -> str:
+    return f"{base_uri()}/id/catalogue/{slug}"
+
+
+def landing_page_path(pid: str) -> str:
+    """The path of the dataset page (the pages helper's ``catalogue:dataset`` when it exists)."""
+    try:
+        template = reverse("catalogue:dataset", args=[_PLACEHOLDER_PID])
+    except NoReverseMatch:
+        template = f"/catalogue/datasets/{_PLACEHOLDER_PID}/"
+    return template.replace(_PLACEHOLDER_PID, pid)
+
+
+def _texts(graph: Graph, subject: URIRef, predicate: URIRef, text: Any) -> None:
+    """Add a multilingual text ({"en": ..., "fr": ...}) as language-tagged literals."""
+    if isinstance(text, dict):
+        for language, value in text.items():
+            if value and str(value).strip():
+                graph.add((subject, predicate, Literal(str(value), lang=str(language) or None)))
+    elif text and str(text).strip():
+        graph.add((subject, predicate, Literal(str(text))))
+
+
+def _datetime(value: datetime | date) -> Literal:
+    if isinstance(value, datetime):
+        return Literal(value.replace(microsecond=0).isoformat(), datatype=XSD.dateTime)
+    return Literal(value.isoformat(), datatype=XSD.date)
+
+
+@dataclass
+class DatasetRows:
+    """A dataset and the related rows its description needs, fetched beforehand."""
+
+    dataset: Any
+    distributions: Sequence[Any] = ()
+    has_dictionary: bool = False
+
+
+class Builder:
+    """Adds DCAT-AP descriptions to one graph; shared objects (agents, concepts) are added once."""
+
+    def __init__(self, graph: Graph | None = None) -> None:
+        self.graph = graph if graph is not None else new_graph()
+        self.base = base_uri()
+        self._landing_template = landing_page_path(_PLACEHOLDER_PID)
+        self._agents: dict[int, URIRef] = {}
+        self._typed: set[tuple[str, URIRef]] = set()
+        self._series: dict[int, URIRef] = {}
+
+    # -- shared objects -------------------------------------------------------------------
+    def _typed_once(self, uri: str, rdf_type: URIRef, label: str = "") -> URIRef:
+        node = URIRef(uri)
+        if (uri, rdf_type) not in self._typed:
+            self._typed.add((uri, rdf_type))
+            self.graph.add((node, RDF.type, rdf_type))
+            if label and rdf_type == SKOS.Concept:
+                self.graph.add((node, SKOS.prefLabel, Literal(label, lang="en")))
+            elif label:
+                self.graph.add((node, RDFS.label, Literal(label, lang="en")))
+        return node
+
+    def agent(self, organisation: Any) -> URIRef:
+        """An organisation as a typed foaf:Agent with its name."""
+        node = self._agents.get(organisation.pk)
+        if node is None:
+            node = URIRef(f"{self.base}/id/organisation/{organisation.slug}")
+            self._agents[organisation.pk] = node
+            g = self.graph
+            g.add((node, RDF.type, FOAF.Agent))
+            g.add((node, RDF.type, FOAF.Organization))
+            g.add((node, FOAF.name, Literal(organisation.name)))
+            if organisation.homepage:
+                g.add((node, FOAF.homepage, URIRef(organisation.homepage)))
+        return node
+
+    def _licence(self, code: str) -> URIRef | None:
+        uri = vocab.LICENCES.get(code)
+        return self._typed_once(uri, DCT.LicenseDocument) if uri else None
+
+    def landing_page(self, pid: str) -> str:
+        return self.base + self._landing_template.replace(_PLACEHOLDER_PID, pid)
+
+    # -- catalogue ------------------------------------------------------------------------
+    def catalogue(
+        self,
+        catalogue: Any,
+        dataset_uris: Iterable[URIRef] = (),
+        *,
+        services: Iterable[URIRef] = (),
+        sub_catalogues: Iterable[URIRef] = (),
+        modified: datetime | None = None,
+    ) -> URIRef:
+        g = self.graph
+        node = URIRef(catalogue_uri(catalogue.slug))
+        g.add((node, RDF.type, DCAT.Catalog))
+        _texts(g, node, DCT.title, catalogue.title or {"en": catalogue.slug})
+        _texts(g, node, DCT.description, catalogue.description or catalogue.title)
+        g.add((node, DCT.publisher, self.agent(catalogue.publisher)))
+        if catalogue.homepage:
+            homepage = self._typed_once(catalogue.homepage, FOAF.Document)
+            g.add((node, FOAF.homepage, homepage))
+        licence = self._licence(catalogue.licence)
+        if licence is not None:
+            g.add((node, DCT.license, licence))
+        g.add((node, DCT.issued, _datetime(catalogue.issued)))
+        if modified is not None:
+            g.add((node, DCT.modified, _datetime(modified)))
+        for language in vocab.LANGUAGES:
+            uri = self._typed_once(vocab.LANGUAGE_URIS[language], DCT.LinguisticSystem)
+            g.add((node, DCT.language, uri))
+        scheme = URIRef(f"{vocab.EU_AUTHORITY}/data-theme")
+        if ("scheme", scheme) not in self._typed:
+            self._typed.add(("scheme", scheme))
+            g.add((scheme, RDF.type, SKOS.ConceptScheme))
+            g.add((scheme, DCT.title, Literal("Data theme", lang="en")))
+        g.add((node, DCAT.themeTaxonomy, scheme))
+        if catalogue.is_local:
+            g.add((node, DCT.spatial, self._typed_once(vocab.LUXEMBOURG_URI, DCT.Location)))
+        for uri in dataset_uris:
+            g.add((node, DCAT.dataset, uri))
+        for uri in services:
+            g.add((node, DCAT.service, uri))
+        for uri in sub_catalogues:
+            g.add((node, DCAT.catalog, uri))
+        return node
+
+    # -- dataset --------------------------------------------------------------------------
+    def dataset(self, rows: DatasetRows) -> URIRef:
+        ds = rows.dataset
+        g = self.graph
+        add = g.add
+        uri = f"{self.base}/id/dataset/{ds.pid}"
+        node = URIRef(uri)
+        add((node, RDF.type, DCAT.Dataset))
+        _texts(g, node, DCT.title, ds.title)
+        _texts(g, node, DCT.description, ds.description)
+        add((node, DCT.identifier, Literal(ds.pid)))
+        identifier = URIRef(f"{uri}#identifier")
+        add((node, ADMS.identifier, identifier))
+        add((identifier, RDF.type, ADMS.Identifier))
+        add((identifier, SKOS.notation, Literal(ds.pid)))
+        add((identifier, DCT.creator, self.agent(ds.publisher)))
+        if ds.remote_id:
+            remote = URIRef(f"{uri}#remote-identifier")
+            add((node, ADMS.identifier, remote))
+            add((remote, RDF.type, ADMS.Identifier))
+            add((remote, SKOS.notation, Literal(ds.remote_id)))
+        for keyword in ds.keywords or []:
+            if str(keyword).strip():
+                add((node, DCAT.keyword, Literal(str(keyword))))
+        for code in ds.themes or []:
+            label = vocab.Theme(code).label if code in vocab.Theme.values else code
+            add(
+                (
+                    node,
+                    DCAT.theme,
+                    self._typed_once(vocab.theme_uri(code), SKOS.Concept, str(label)),
+                )
+            )
+        add((node, DCT.publisher, self.agent(ds.publisher)))
+        if ds.contact_name or ds.contact_email:
+            contact = URIRef(f"{uri}#contact")
+            add((node, DCAT.contactPoint, contact))
+            add((contact, RDF.type, VCARD.Kind))
+            add((contact, RDF.type, VCARD.Organization))
+            add((contact, VCARD.fn, Literal(ds.contact_name or ds.publisher.name)))
+            if ds.contact_email:
+                add((contact, VCARD.hasEmail, URIRef(f"mailto:{ds.contact_email}")))
+        if ds.temporal_start or ds.temporal_end:
+            period = URIRef(f"{uri}#temporal")
+            add((node, DCT.temporal, period))
+            add((period, RDF.type, DCT.PeriodOfTime))
+            if ds.temporal_start:
+                add((period, DCAT.startDate, _datetime(ds.temporal_start)))
+            if ds.temporal_end:
+                add((period, DCAT.endDate, _datetime(ds.temporal_end)))
+        for place in ds.spatial or []:
+            add((node, DCT.spatial, self._typed_once(str(place), DCT.Location)))
+        if ds.issued:
+            add((node, DCT.issued, _datetime(ds.issued)))
+        if ds.modified:
+            add((node, DCT.modified, _datetime(ds.modified)))
+        if ds.accrual_periodicity:
+            frequency = vocab.frequency_uri(ds.accrual_periodicity)
+            add((node, DCT.accrualPeriodicity, self._typed_once(frequency, DCT.Frequency)))
+        if ds.access_rights:
+            rights = vocab.access_rights_uri(ds.access_rights)
+            add((node, DCT.accessRights, self._typed_once(rights, DCT.RightsStatement)))
+        conditions = self._rights(uri, "conditions", ds.conditions_for_reuse)
+        legal = self._rights(uri, "legal-basis", ds.legal_basis)
+        for statement in (legal, conditions):
+            if statement is not None:
+                add((node, DCT.rights, statement))
+        for url in _URL.findall(ds.legal_basis or ""):
+            add((node, DCATAP.applicableLegislation, self._typed_once(url, ELI.LegalResource)))
+        if ds.version:
+            add((node, DCAT_VERSION, Literal(ds.version)))
+        landing = self.landing_page(ds.pid)
+        add((node, DCAT.landingPage, self._typed_once(landing, FOAF.Document)))
+        if rows.has_dictionary:
+            schema = self._typed_once(f"{uri}/schema", DCT.Standard)
+            add((node, DCT.conformsTo, schema))
+        if ds.in_series_id:
+            series = self._series.get(ds.in_series_id)
+            if series is None:
+                series = self.series(ds.in_series)
+            add((node, DCAT.inSeries, series))
+        licence = self._licence(ds.licence)
+        for dist in rows.distributions:
+            add((node, DCAT.distribution, self.distribution(ds, dist, licence, conditions)))
+        return node
+
+    def _rights(self, uri: str, fragment: str, text: str) -> URIRef | None:
+        if not (text or "").strip():
+            return None
+        statement = URIRef(f"{uri}#{fragment}")
+        self.graph.add((statement, RDF.type, DCT.RightsStatement))
+        self.graph.add((statement, RDFS.label, Literal(text)))
+        return statement
+
+    def distribution(
+        self, ds: Any, dist: Any, licence: URIRef | None, conditions: URIRef | None
+    ) -> URIRef:
+        add = self.graph.add
+        node = URIRef(f"{self.base}/id/dataset/{ds.pid}/distribution/{dist.pk}")
+        add((node, RDF.type, DCAT.Distribution))
+        _texts(self.graph, node, DCT.title, dist.title)
+        _texts(self.graph, node, DCT.description, dist.description)
+        landing = self.landing_page(ds.pid)
+        protected = ds.access_rights != vocab.AccessRights.PUBLIC
+        access = dist.access_url or landing
+        if protected and dist.access_url and dist.access_url == dist.download_url:
+            access = landing  # a protected file's own address is never published
+        add((node, DCAT.accessURL, URIRef(access)))
+        if not protected and dist.download_url:
+            add((node, DCAT.downloadURL, URIRef(dist.download_url)))
+        if dist.file_format:
+            file_type = vocab.file_type_uri(dist.file_format)
+            add((node, DCT.format, self._typed_once(file_type, DCT.MediaTypeOrExtent)))
+        media_type = dist.media_type or vocab.MEDIA_TYPES.get(dist.file_format, "")
+        if media_type:
+            iana = self._typed_once(IANA_MEDIA_TYPES + media_type, DCT.MediaType)
+            add((node, DCAT.mediaType, iana))
+        if dist.byte_size is not None and not protected:
+            add((node, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
+        dist_licence = self._licence(dist.licence) if dist.licence else licence
+        if dist_licence is not None:
+            add((node, DCT.license, dist_licence))
+        if conditions is not None:
+            add((node, DCT.rights, conditions))
+        if dist.issued:
+            add((node, DCT.issued, _datetime(dist.issued)))
+        return node
+
+    # -- services and series --------------------------------------------------------------
+    def service(self, service: Any, served: Iterable[URIRef]) -> URIRef:
+        g = self.graph
+        node = URIRef(f"{self.base}/id/service/{service.pk}")
+        g.add((node, RDF.type, DCAT.DataService))
+        _texts(g, node, DCT.title, service.title)
+        _texts(g, node, DCT.description, service.description)
+        g.add((node, DCT.publisher, self.agent(service.publisher)))
+        g.add((node, DCAT.endpointURL, self._typed_once(service.endpoint_url, RDFS.Resource)))
+        if service.endpoint_description:
+            description = self._typed_once(service.endpoint_description, RDFS.Resource)
+            g.add((node, DCAT.endpointDescription, description))
+        rights = vocab.access_rights_uri(service.access_rights)
+        g.add((node, DCT.accessRights, self._typed_once(rights, DCT.RightsStatement)))
+        licence = self._licence(service.licence)
+        if licence is not None:
+            g.add((node, DCT.license, licence))
+        for uri in served:
+            g.add((node, DCAT.servesDataset, uri))
+        return node
+
+    def series(self, series: Any) -> URIRef:
+        node = self._series.get(series.pk)
+        if node is not None:
+            return node
+        g = self.graph
+        node = URIRef(f"{self.base}/id/series/{series.pk}")
+        self._series[series.pk] = node
+        g.add((node, RDF.type, DCAT.DatasetSeries))
+        _texts(g, node, DCT.title, series.title)
+        _texts(g, node, DCT.description, series.description or series.title)
+        g.add((node, DCT.publisher, self.agent(series.publisher)))
+        return node
+
+
+# -- queries --------------------------------------------------------------------------------
+def _prefetch(datasets: Sequence[Any]) -> list[DatasetRows]:
+    """Distributions and dictionary flags of many datasets, in two queries."""
+    from datalux.catalogue.models import Distribution, Variable
+
+    ids = [d.pk for d in datasets]
+    by_dataset: dict[int, list[Any]] = defaultdict(list)
+    with_dictionary: set[int] = set()
+    for chunk_start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[chunk_start : chunk_start + 900]
+        for dist in Distribution.objects.filter(dataset_id__in=chunk).order_by("pk"):
+            by_dataset[dist.dataset_id].append(dist)
+        with_dictionary.update(
+            Variable.objects.filter(dataset_id__in=chunk).values_list("dataset_id", flat=True)
+        )
+    return [DatasetRows(d, by_dataset.get(d.pk, []), d.pk in with_dictionary) for d in datasets]
+
+
+def published_datasets() -> Any:
+    """The datasets the public catalogue shows, in a stable order (for paging)."""
+    from datalux.catalogue.models import Dataset, DatasetStatus
+
+    return (
+        Dataset.objects.filter(status=DatasetStatus.PUBLISHED)
+        .select_related("publisher", "in_series", "in_series__publisher", "catalogue")
+        .order_by("pk")
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of the catalogue a graph holds (Hydra paging)."""
+
+    number: int
+    size: int
+    total: int
+    url: str  # the collection URL without paging parameters, e.g. .../catalogue/dcat
+
+    @property
+    def last(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    def link(self, number: int) -> str:
+        sep = "&" if "?" in self.url else "?"
+        return f"{self.url}{sep}page={number}&page_size={self.size}"
+
+
+def catalogue_graph(page: Page | None = None, *, graph: Graph | None = None) -> Graph:
+    """The whole public catalogue (or one page of it) as a DCAT-AP graph.
+
+    The root is the local catalogue; harvested catalogues are ``dcat:catalog`` parts of it,
+    each listing its own datasets. Data services are described on the first page (or in the
+    unpaged export); dataset series wherever one of their datasets is.
+    """
+    from datalux.catalogue.models import Catalogue, DataService
+
+    builder = Builder(graph)
+    queryset = published_datasets()
+    if page is not None:
+        start = (page.number - 1) * page.size
+        datasets = list(queryset[start : start + page.size])
+    else:
+        datasets = list(queryset)
+    rows = _prefetch(datasets)
+    by_catalogue: dict[int, list[URIRef]] = defaultdict(list)
+    latest: datetime | None = None
+    for row in rows:
+        by_catalogue[row.dataset.catalogue_id].append(builder.dataset(row))
+        modified = row.dataset.modified
+        if modified and (latest is None or modified > latest):
+            latest = modified
+    catalogues = list(Catalogue.objects.select_related("publisher").order_by("-is_local", "pk"))
+    local = [c for c in catalogues if c.is_local]
+    root = local[0] if local else None
+    services: list[URIRef] = []
+    if page is None or page.number == 1:
+        service_rows = list(DataService.objects.select_related("publisher").order_by("pk"))
+        served: dict[int, list[URIRef]] = defaultdict(list)
+        through = DataService.serves_datasets.through
+        pairs = through.objects.filter(
+            dataservice_id__in=[s.pk for s in service_rows],
+            dataset__status="published",
+        ).values_list("dataservice_id", "dataset__pid")
+        for service_id, pid in pairs:
+            served[service_id].append(URIRef(f"{builder.base}/id/dataset/{pid}"))
+        for service in service_rows:
+            services.append(builder.service(service, served.get(service.pk, [])))
+    harvested: list[URIRef] = []
+    for catalogue in catalogues:
+        if catalogue is root:
+            continue
+        if not by_catalogue.get(catalogue.pk) and page is not None and page.number > 1:
+            continue
+        harvested.append(builder.catalogue(catalogue, by_catalogue.get(catalogue.pk, [])))
+    if root is not None:
+        root_node = builder.catalogue(
+            root,
+            by_catalogue.get(root.pk, []),
+            services=services,
+            sub_catalogues=harvested,
+            modified=latest,
+        )
+        if page is not None:
+            _hydra(builder.graph, root_node, page)
+    return builder.graph
+
+
+def _hydra(graph: Graph, root: URIRef, page: Page) -> None:
+    """hydra:PartialCollectionView links (first, previous, next, last) for one page."""
+    view = URIRef(page.link(page.number))
+    graph.add((root, HYDRA.totalItems, Literal(page.total, datatype=XSD.nonNegativeInteger)))
+    graph.add((root, HYDRA.view, view))
+    graph.add((view, RDF.type, HYDRA.PartialCollectionView))
+    graph.add((view, HYDRA.first, URIRef(page.link(1))))
+    graph.add((view, HYDRA.last, URIRef(page.link(page.last))))
+    if page.number > 1:
+        graph.add((view, HYDRA.previous, URIRef(page.link(page.number - 1))))
+    if page.number < page.last:
+        graph.add((view, HYDRA.next, URIRef(page.link(page.number + 1))))
+    graph.add((view, HYDRA.itemsPerPage, Literal(page.size, datatype=XSD.nonNegativeInteger)))
+
+
+def dataset_graph(dataset: Any, *, with_catalogue: bool = False) -> Graph:
+    """One dataset's description (with its distributions and linked objects).
+
+    Works for unsaved or draft records too (used to validate a record before publication).
+    """
+    from datalux.catalogue.models import Variable
+
+    builder = Builder()
+    distributions: list[Any] = []
+    has_dictionary = False
+    if dataset.pk is not None:
+        distributions = list(dataset.distributions.order_by("pk"))
+        has_dictionary = Variable.objects.filter(dataset_id=dataset.pk).exists()
+    node = builder.dataset(DatasetRows(dataset, distributions, has_dictionary))
+    if with_catalogue and dataset.catalogue_id:
+        builder.catalogue(dataset.catalogue, [node])
+    return builder.graph
+
+
+def serialize(graph: Graph, fmt: str) -> bytes:
+    """Turtle, RDF/XML or JSON-LD bytes (UTF-8)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "json-ld":
+        context = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
+        data = graph.serialize(format="json-ld", context=context, auto_compact=True)
+        return data.encode("utf-8")
+    return graph.serialize(format=fmt, encoding="utf-8")
