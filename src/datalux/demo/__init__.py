@@ -1,0 +1,1 @@
+"""Demonstration data and set-up: the synthetic population library and the demo seeding."""
