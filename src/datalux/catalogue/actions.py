@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue.dictionary import parse_table_schema
 from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus, Variable
+from datalux.catalogue.search import reindex_dataset
 from datalux.catalogue.vocabularies import LICENCES, AccessRights, Theme
 
 EDITABLE_FIELDS = {
@@ -27,7 +29,9 @@ EDITABLE_FIELDS = {
 
 
 def _require_steward(by: Any, publisher: Organisation) -> None:
-    if by is not None and not has_permission(by, Permission.MANAGE_HOLDINGS, publisher):
+    # has_permission finds an object's organisation through .organisation_id
+    owned = SimpleNamespace(organisation_id=publisher.pk)
+    if by is not None and not has_permission(by, Permission.MANAGE_HOLDINGS, owned):
         raise PermissionDenied(f"only stewards of {publisher} can change its datasets")
 
 
@@ -141,6 +145,7 @@ def set_dictionary(*, dataset: Dataset, table_schema: dict[str, Any], by: Any = 
             obj=dataset,
             details={"pid": dataset.pid, "variables": len(variables)},
         )
+        reindex_dataset(dataset)  # bulk_create sends no signal: refresh the search index
     return variables
 
 
