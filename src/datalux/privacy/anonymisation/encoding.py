@@ -84,8 +84,10 @@ def text_column(table: pa.Table, name: str) -> pa.Array:
     col = table.column(name)
     if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
         col = pc.cast(col, pa.string())
-    col = pc.fill_null(col, "")
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if arr.null_count:
+        arr = pc.coalesce(arr, pa.scalar("", pa.string()))
+    return arr
 
 
 def _dictionary(arr: pa.Array) -> tuple[list[str], np.ndarray]:

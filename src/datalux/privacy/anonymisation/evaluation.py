@@ -27,6 +27,11 @@ from datalux.privacy.anonymisation.models import ClassView, PrivacyModel
 __all__ = ["Evaluator", "NodeDetails", "NodeResult"]
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Sum of products without BLAS (``np.dot`` may start BLAS threads: slow on busy cores)."""
+    return float(np.multiply(a, b).sum())
+
+
 @dataclass(frozen=True)
 class NodeResult:
     node: Node
@@ -35,8 +40,10 @@ class NodeResult:
     core_suppressed: int  # records in classes failing the monotone models
     feasible: bool
     core_feasible: bool
-    loss: float  # with suppression; inf when not computed (core infeasible)
+    loss: float  # with suppression; inf when the monotone models fail
     bound: float  # generalisation-only loss, a lower bound of ``loss``
+    exact: bool = True  # False: ``loss`` is only a lower bound (evaluation cut off)
+    core_loss: float = np.inf  # loss with the monotone models only (a lower bound of ``loss``)
 
 
 @dataclass(frozen=True)
@@ -70,10 +77,7 @@ class Evaluator:
         # per attribute and level: sum over records of the cell loss (no suppression)
         self.level_loss_sum = [
             np.array(
-                [
-                    float(np.dot(self.weights, a.level_loss[lv][self.codes(j, lv)]))
-                    for lv in range(a.height)
-                ]
+                [_dot(self.weights, a.level_loss[lv][self.codes(j, lv)]) for lv in range(a.height)]
             )
             for j, a in enumerate(data.attributes)
         ]
@@ -141,13 +145,21 @@ class Evaluator:
         total = 0.0
         for j, lv in enumerate(node):
             loss = self.data.attributes[j].level_loss[lv]
-            total += float(np.dot(w, loss[self.codes(j, lv)[tuples]]))
+            total += _dot(w, loss[self.codes(j, lv)[tuples]])
         return total
 
-    def evaluate(self, node: Sequence[int]) -> NodeResult:
+    def _loss(self, node: Node, bound: float, tuples: np.ndarray, suppressed: int) -> float:
+        d = self.data.dimensions
+        total = bound * self.records * d + d * suppressed - self._suppressed_loss(node, tuples)
+        return total / (self.records * d)
+
+    def evaluate(self, node: Sequence[int], cutoff: float = np.inf) -> NodeResult:
+        """Evaluate ``node``. With a ``cutoff``, the non-monotone models are not checked when
+        the loss with the monotone models alone (a lower bound) already reaches it: the
+        result is then not ``exact`` and not ``feasible``."""
         key = tuple(int(x) for x in node)
         cached = self.cache.get(key)
-        if cached is not None:
+        if cached is not None and (cached.exact or cached.loss >= cutoff):
             return cached
         self.evaluations += 1
         groups = self._groups(key)
@@ -160,26 +172,30 @@ class Evaluator:
             result = NodeResult(
                 key, groups.count, core_suppressed, core_suppressed, False, False, np.inf, bound
             )
-        else:
-            if self.other:
+            self.cache[key] = result
+            return result
+        loss = core_loss = self._loss(key, bound, core_tuples, core_suppressed)
+        suppressed, exact = core_suppressed, True
+        if self.other:
+            if loss >= cutoff:
+                exact = False
+            else:
                 bad = bad_core | self._failing(view, self.other)
                 tuples = np.flatnonzero(bad[groups.index])
                 suppressed = round(float(self.weights[tuples].sum()))
-            else:
-                tuples, suppressed = core_tuples, core_suppressed
-            d = self.data.dimensions
-            total = bound * self.records * d
-            total += d * suppressed - self._suppressed_loss(key, tuples)
-            result = NodeResult(
-                key,
-                groups.count,
-                suppressed,
-                core_suppressed,
-                suppressed <= self.max_suppressed,
-                True,
-                total / (self.records * d),
-                bound,
-            )
+                loss = self._loss(key, bound, tuples, suppressed)
+        result = NodeResult(
+            key,
+            groups.count,
+            suppressed,
+            core_suppressed,
+            exact and suppressed <= self.max_suppressed,
+            True,
+            loss,
+            bound,
+            exact,
+            core_loss,
+        )
         self.cache[key] = result
         return result
 
@@ -195,6 +211,6 @@ class Evaluator:
         attribute_loss = []
         for j, lv in enumerate(key):
             cell = self.data.attributes[j].level_loss[lv][self.codes(j, lv)]
-            kept_loss = float(np.dot(self.weights - suppressed_w, cell))
+            kept_loss = _dot(self.weights - suppressed_w, cell)
             attribute_loss.append((kept_loss + float(suppressed_w.sum())) / self.records)
         return NodeDetails(result, tuple_bad, kept, tuple(attribute_loss))

@@ -115,6 +115,9 @@ def _optimal(evaluator: Evaluator, top: NodeResult, clock: _Clock) -> tuple[Node
     bounds = evaluator.bounds(nodes)
     order = np.argsort(bounds, kind="stable")
     state = np.zeros(heights, dtype=np.int8)
+    # penalty[x]: a lower bound of (loss - bound) at x, from evaluated generalisations of x
+    penalty = np.zeros(heights)
+    flat_penalty = penalty.reshape(-1)
     flat = state.reshape(-1)
     strides = np.array([s // state.itemsize for s in state.strides], dtype=np.int64)
 
@@ -122,15 +125,20 @@ def _optimal(evaluator: Evaluator, top: NodeResult, clock: _Clock) -> tuple[Node
         # the monotone models' feasibility spreads: down when it fails, up when it holds
         if not result.core_feasible:
             state[lattice.down_set(result.node)] = _INFEASIBLE
-        else:
-            state[lattice.up_set(result.node)] = _CORE_FEASIBLE
+            return
+        state[lattice.up_set(result.node)] = _CORE_FEASIBLE
+        # Every record the monotone models suppress at a node is suppressed at all its
+        # specialisations too, where its cells lose no more when generalised: so the
+        # suppression penalty (core loss - bound) carries down as a lower bound.
+        below = lattice.down_set(result.node)
+        np.maximum(penalty[below], result.core_loss - result.bound, out=penalty[below])
 
     best = top
     tag(top)
 
     def visit(node: Node) -> NodeResult:
         nonlocal best
-        result = evaluator.evaluate(node)
+        result = evaluator.evaluate(node, cutoff=best.loss)
         tag(result)
         if _better(result, best):
             best = result
@@ -154,7 +162,7 @@ def _optimal(evaluator: Evaluator, top: NodeResult, clock: _Clock) -> tuple[Node
             return best, True
         if clock.expired:
             return best, False
-        if flat[index] == _INFEASIBLE:
+        if flat[index] == _INFEASIBLE or bounds[index] + flat_penalty[index] >= best.loss:
             continue
         if flat[index] == _UNKNOWN:
             path = upward_path(int(index))
@@ -168,7 +176,11 @@ def _optimal(evaluator: Evaluator, top: NodeResult, clock: _Clock) -> tuple[Node
                     hi = mid - 1
                 else:
                     lo = mid + 1
-        if flat[index] != _INFEASIBLE and not clock.expired:
+        if (
+            flat[index] != _INFEASIBLE
+            and bounds[index] + flat_penalty[index] < best.loss
+            and not clock.expired
+        ):
             visit(lattice.node(int(index)))
     return best, not clock.expired
 
