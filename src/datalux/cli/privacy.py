@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from datalux.cli.privacy_anonymise import anonymise_command, risk_command
 from datalux.cli.privacy_disclosure import budget, check_table_cmd, dp_cmd
 from datalux.cli.privacy_pseudonymise import keygen, pseudonymise
 
@@ -19,3 +20,5 @@ privacy.add_command(keygen)
 privacy.add_command(check_table_cmd)
 privacy.add_command(dp_cmd)
 privacy.add_command(budget)
+privacy.add_command(anonymise_command)
+privacy.add_command(risk_command)
