@@ -11,6 +11,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/", include("datalux.accounts.urls")),
     path("audit/", include("datalux.audit.urls")),
+    path("catalogue/", include("datalux.catalogue.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -26,6 +26,7 @@ def navigation(request: Any) -> dict[str, Any]:
             }
         )
     extra: list[dict[str, str]] = []
+    extra.append({"title": "Catalogue", "url": reverse("catalogue:search"), "slug": "catalogue"})
     if user is not None and has_permission(user, Permission.VIEW_AUDIT_LOG):
         extra.append({"title": "Audit log", "url": reverse("audit:events"), "slug": "audit"})
     if user is not None and has_permission(user, Permission.USE_API_TOKENS):

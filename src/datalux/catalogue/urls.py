@@ -1,0 +1,16 @@
+from django.urls import path
+
+from datalux.catalogue import views
+
+app_name = "catalogue"
+urlpatterns = [
+    path("", views.search_page, name="search"),
+    path("metrics/", views.metrics_page, name="metrics"),
+    path("datasets/new/", views.dataset_create, name="dataset_create"),
+    path("datasets/<str:pid>/", views.dataset_page, name="dataset"),
+    path("datasets/<str:pid>/edit/", views.dataset_edit, name="dataset_edit"),
+    path("datasets/<str:pid>/dictionary/", views.dataset_dictionary, name="dataset_dictionary"),
+    path("datasets/<str:pid>/publish/", views.dataset_publish, name="dataset_publish"),
+    path("datasets/<str:pid>/withdraw/", views.dataset_withdraw, name="dataset_withdraw"),
+    path("organisations/<slug:slug>/", views.organisation_page, name="organisation"),
+]

@@ -1,0 +1,255 @@
+"""Catalogue pages: search, dataset, organisation, metrics; steward pages to create and edit.
+
+Views parse, call one action (catalogue/actions.py) and render. Everyone may search and read
+published records; stewards also see and edit their own holder's drafts. Protected datasets
+show metadata and dictionary only: no page ever renders rows or a download link for them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from datalux.accounts.models import Organisation
+from datalux.accounts.permissions import has_permission, organisations_with
+from datalux.accounts.roles import OrganisationKind, Permission
+from datalux.catalogue import actions
+from datalux.catalogue.dictionary import DictionaryError, to_table_schema
+from datalux.catalogue.forms import DatasetForm, DictionaryForm, search_query_from
+from datalux.catalogue.metrics import catalogue_metrics
+from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus
+from datalux.catalogue.search import FACETS, SearchQuery, search
+from datalux.core.guards import deny, require_permission
+
+QUALITY_TEMPLATE = "catalogue/_quality.html"  # written by the uploads module
+
+
+def _query_string(request: HttpRequest, **changes: Any) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value is not None:
+            params[key] = str(value)
+    return params.urlencode()
+
+
+def _dataset_or_404(request: HttpRequest, pid: str) -> Dataset:
+    """The dataset if the user may see it (drafts only to their stewards), else 404."""
+    queryset = Dataset.objects.visible_to(request.user).select_related("publisher", "catalogue")
+    return get_object_or_404(queryset, pid=pid)
+
+
+def _steward_dataset(request: HttpRequest, pid: str) -> Dataset:
+    """The dataset if the user is one of its stewards; 404 if invisible, 403 (audited) if not."""
+    dataset = _dataset_or_404(request, pid)
+    if not has_permission(request.user, Permission.MANAGE_HOLDINGS, dataset):
+        raise deny(
+            request, Permission.MANAGE_HOLDINGS, _("only its publisher's stewards can change it")
+        )
+    return dataset
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _has_template(name: str) -> bool:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def _request_access_url(dataset: Dataset) -> str:
+    """The access-request form for this dataset, once the data authority module is installed."""
+    try:
+        return f"{reverse('access:new')}?datasets={dataset.pid}"
+    except NoReverseMatch:
+        return ""
+
+
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    query = search_query_from(request.GET)
+    result = search(request.user, query)
+    return render(
+        request,
+        "catalogue/search.html",
+        {
+            "result": result,
+            "query": query,
+            "previous_qs": _query_string(request, page=query.page - 1),
+            "next_qs": _query_string(request, page=query.page + 1),
+            "may_create": has_permission(request.user, Permission.MANAGE_HOLDINGS),
+        },
+    )
+
+
+@require_GET
+def dataset_page(request: HttpRequest, pid: str) -> HttpResponse:
+    dataset = _dataset_or_404(request, pid)
+    is_steward = has_permission(request.user, Permission.MANAGE_HOLDINGS, dataset)
+    if not is_steward:
+        actions.count_view(dataset)
+    context: dict[str, Any] = {
+        "dataset": dataset,
+        "is_steward": is_steward,
+        "variables": list(dataset.variables.all()),
+        "distributions": list(dataset.distributions.all()),
+        "data_products": list(dataset.data_products.select_related("organisation")),
+        "request_access_url": _request_access_url(dataset) if dataset.is_protected else "",
+        "quality_template": QUALITY_TEMPLATE if _has_template(QUALITY_TEMPLATE) else "",
+        "latest_version": dataset.versions.first(),
+    }
+    return render(request, "catalogue/dataset.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Permission.MANAGE_HOLDINGS)
+def dataset_create(request: HttpRequest) -> HttpResponse:
+    platform, orgs = organisations_with(request.user, Permission.MANAGE_HOLDINGS)
+    publishers = Organisation.objects.filter(kind=OrganisationKind.DATA_HOLDER)
+    if not platform:
+        publishers = publishers.filter(pk__in=orgs)
+    form = DatasetForm(request.POST or None, publishers=publishers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataset = actions.create_dataset(
+                publisher=form.cleaned_data["publisher"],
+                by=request.user,
+                slug=form.cleaned_data.get("slug", ""),
+                **form.dataset_fields(),
+            )
+        except PermissionDenied as exc:
+            raise deny(request, Permission.MANAGE_HOLDINGS, str(exc)) from exc
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Draft created. Describe its variables, then publish it."))
+            return redirect("catalogue:dataset", pid=dataset.pid)
+    return render(request, "catalogue/dataset_form.html", {"form": form, "dataset": None})
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Permission.MANAGE_HOLDINGS)
+def dataset_edit(request: HttpRequest, pid: str) -> HttpResponse:
+    dataset = _steward_dataset(request, pid)
+    form = DatasetForm(request.POST or None, initial=DatasetForm.initial_for(dataset))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_dataset(dataset=dataset, by=request.user, **form.dataset_fields())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("catalogue:dataset", pid=dataset.pid)
+    return render(request, "catalogue/dataset_form.html", {"form": form, "dataset": dataset})
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Permission.MANAGE_HOLDINGS)
+def dataset_dictionary(request: HttpRequest, pid: str) -> HttpResponse:
+    dataset = _steward_dataset(request, pid)
+    current = json.dumps(to_table_schema(dataset.variables.all()), indent=2, ensure_ascii=False)
+    initial = {"schema_text": current} if dataset.variables.exists() else {}
+    form = DictionaryForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            variables = actions.set_dictionary(
+                dataset=dataset, by=request.user, table_schema=form.cleaned_data["table_schema"]
+            )
+        except DictionaryError as exc:
+            form.add_error(None, exc.problems)
+        else:
+            messages.success(
+                request, _("Data dictionary saved: %(n)d variables.") % {"n": len(variables)}
+            )
+            return redirect("catalogue:dataset", pid=dataset.pid)
+    return render(request, "catalogue/dictionary_form.html", {"form": form, "dataset": dataset})
+
+
+@require_POST
+@require_permission(Permission.MANAGE_HOLDINGS)
+def dataset_publish(request: HttpRequest, pid: str) -> HttpResponse:
+    dataset = _steward_dataset(request, pid)
+    dataset = actions.publish_dataset(dataset=dataset, by=request.user)
+    if dataset.status == DatasetStatus.PUBLISHED:
+        messages.success(request, _("Published: the record is now in the public catalogue."))
+    else:
+        messages.error(
+            request,
+            _("Not published: the record does not meet DCAT-AP. Fix the findings listed below."),
+        )
+    return redirect("catalogue:dataset", pid=dataset.pid)
+
+
+@require_POST
+@require_permission(Permission.MANAGE_HOLDINGS)
+def dataset_withdraw(request: HttpRequest, pid: str) -> HttpResponse:
+    dataset = _steward_dataset(request, pid)
+    actions.withdraw_dataset(
+        dataset=dataset, by=request.user, reason=request.POST.get("reason", "")[:200]
+    )
+    messages.success(request, _("Withdrawn: the record is no longer in the public catalogue."))
+    return redirect("catalogue:dataset", pid=dataset.pid)
+
+
+@require_GET
+def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = get_object_or_404(Organisation, slug=slug)
+    params = request.GET.copy()
+    for facet in FACETS:
+        params.pop(facet, None)
+    base = search_query_from(params)
+    query = SearchQuery(
+        text=base.text, filters={"publisher": [organisation.slug]}, sort=base.sort, page=base.page
+    )
+    if (
+        organisation.kind != OrganisationKind.DATA_HOLDER
+        and not Dataset.objects.filter(publisher=organisation).exists()
+    ):
+        result = None
+    else:
+        result = search(request.user, query)
+    return render(
+        request,
+        "catalogue/organisation.html",
+        {
+            "organisation": organisation,
+            "result": result,
+            "query": query,
+            "previous_qs": _query_string(request, page=query.page - 1),
+            "next_qs": _query_string(request, page=query.page + 1),
+            "data_products": DataProduct.objects.filter(organisation=organisation),
+            "is_steward": has_permission(
+                request.user, Permission.MANAGE_HOLDINGS, _Owned(organisation.pk)
+            ),
+        },
+    )
+
+
+class _Owned:
+    """Something owned by an organisation, for has_permission's organisation check."""
+
+    def __init__(self, organisation_id: int) -> None:
+        self.organisation_id = organisation_id
+
+
+@require_GET
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalogue/metrics.html", {"metrics": catalogue_metrics()})
