@@ -131,7 +131,7 @@ def employment_spells(
     country, postcode = country.take(pa.array(ordering)), postcode.take(pa.array(ordering))
     columns = {
         "spell_id": pa.array(np.arange(first_id, first_id + s, dtype=np.int64)),
-        "national_id": people.national_id.take(pa.array(person)),
+        "national_id": people.national_ids(person),
         "start_date": date_array(spell_start.astype(np.int32)),
         "end_date": date_array(spell_end.astype(np.int32), ~open_spell),
         "nace_section": ref.nace_sections.take(pa.array(sector)),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from datalux.demo.population.employment import CROSS_BORDER_STILL_EMPLOYED, employment_spells
 from datalux.demo.population.health import hospital_stays, prescriptions
@@ -127,12 +129,28 @@ def _check_arguments(persons: object, seed: object, chunk_size: object) -> tuple
     return n, s, c
 
 
+_HIGH_CARDINALITY = frozenset({"national_id", "street_address"})
+
+
+def _encodings(schema: pa.Schema) -> dict[str, Any]:
+    """Parquet encodings: dictionaries for repetitive columns, deltas for row ids."""
+    ids = [f.name for f in schema if f.type == pa.int64() and f.name.endswith("_id")]
+    return {
+        "use_dictionary": [n for n in schema.names if n not in ids and n not in _HIGH_CARDINALITY],
+        "column_encoding": dict.fromkeys(ids, "DELTA_BINARY_PACKED"),
+    }
+
+
 def _rng(seed: int, stream: int, chunk: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream, chunk])))
 
 
 class _Run:
-    """The state of one generation: sinks and running identifiers."""
+    """The state of one generation: sinks, running identifiers and the writer thread.
+
+    Parquet encoding runs on one background thread (FIFO, so files are identical to a
+    serial run) while numpy draws the next chunk; at most two chunks are in memory.
+    """
 
     def __init__(self, outputs: AtomicOutputs, ref: Reference, metadata: dict[str, str]) -> None:
         self.ref = ref
@@ -140,7 +158,10 @@ class _Run:
         for h in HOLDERS:
             for spec in h.tables:
                 meta = {**metadata, "datalux.holder": h.key, "datalux.table": spec.name}
-                self.sinks[spec.name] = outputs.parquet(_table_path(h, spec), spec.schema(meta))
+                schema = spec.schema(meta)
+                self.sinks[spec.name] = outputs.parquet(
+                    _table_path(h, spec), schema, **_encodings(schema)
+                )
                 if spec.has_truth:
                     truth_schema = TableSpec(
                         name=spec.name,
@@ -150,14 +171,35 @@ class _Run:
                         has_national_id=True,
                     ).schema({**meta, "datalux.truth_of": spec.name})
                     self.sinks[f"{TRUTH_FOLDER}/{spec.name}"] = outputs.parquet(
-                        f"{TRUTH_FOLDER}/{spec.name}.parquet", truth_schema
+                        f"{TRUTH_FOLDER}/{spec.name}.parquet",
+                        truth_schema,
+                        **_encodings(truth_schema),
                     )
         self.next_id = {name: 1 for name in self.sinks}
         self.employed_now = 0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datalux-parquet")
+        self._pending: list[Future[None]] = []
+        self._new_chunk = False
+
+    def begin_chunk(self) -> None:
+        self._new_chunk = True
 
     def _add(self, name: str, table: Any) -> None:
-        self.sinks[name].write(table)
+        if self._new_chunk:  # the previous chunk's writes must be done before this one's
+            self.drain()
+            self._new_chunk = False
+        self._pending.append(self._executor.submit(self.sinks[name].write, table))
         self.next_id[name] += table.num_rows
+
+    def drain(self) -> None:
+        """Wait for every queued write; re-raise the first write error."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def shutdown(self) -> None:
+        """Stop the writer thread (after any write in progress), dropping queued writes."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _schema(self, spec: TableSpec) -> Any:
         return self.sinks[spec.name].schema
@@ -219,18 +261,23 @@ def generate(out_dir: Path, persons: int, seed: int, chunk_size: int = 250_000) 
     }
     with AtomicOutputs(out_dir) as outputs:
         run = _Run(outputs, ref, metadata)
-        allocator = SequenceAllocator(_rng(seed, 0, 0))
-        for k, start in enumerate(range(0, persons, chunk_size)):
-            rng = _rng(seed, 1, k)
-            run.residents(
-                rng, draw_residents(rng, ref, min(chunk_size, persons - start), allocator)
-            )
-        ratio = CROSS_BORDER_SHARE / (1 - CROSS_BORDER_SHARE) / CROSS_BORDER_STILL_EMPLOYED
-        cross_border = math.floor(run.employed_now * ratio + 0.5)
-        for k, start in enumerate(range(0, cross_border, chunk_size)):
-            rng = _rng(seed, 2, k)
-            n = min(chunk_size, cross_border - start)
-            run.everyone(rng, draw_cross_border_workers(rng, ref, n, allocator))
+        try:
+            allocator = SequenceAllocator(_rng(seed, 0, 0))
+            for k, start in enumerate(range(0, persons, chunk_size)):
+                rng = _rng(seed, 1, k)
+                run.begin_chunk()
+                n = min(chunk_size, persons - start)
+                run.residents(rng, draw_residents(rng, ref, n, allocator))
+            ratio = CROSS_BORDER_SHARE / (1 - CROSS_BORDER_SHARE) / CROSS_BORDER_STILL_EMPLOYED
+            cross_border = math.floor(run.employed_now * ratio + 0.5)
+            for k, start in enumerate(range(0, cross_border, chunk_size)):
+                rng = _rng(seed, 2, k)
+                run.begin_chunk()
+                n = min(chunk_size, cross_border - start)
+                run.everyone(rng, draw_cross_border_workers(rng, ref, n, allocator))
+            run.drain()
+        finally:
+            run.shutdown()
 
         tables = []
         truth_files = []

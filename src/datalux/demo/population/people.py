@@ -23,8 +23,8 @@ from datalux.demo.population.timeline import (
     day,
     years_between,
 )
-from datalux.demo.population.vectors import sex_array, with_nulls
-from datalux.privacy.national_id import make_national_ids
+from datalux.demo.population.vectors import fixed_width_strings, sex_array, with_nulls
+from datalux.privacy.national_id import NATIONAL_ID_LENGTH, make_national_ids
 
 __all__ = [
     "CROSS_BORDER_SHARE",
@@ -101,6 +101,12 @@ class People:
     def __len__(self) -> int:
         return len(self.birth)
 
+    def national_ids(self, rows: np.ndarray) -> pa.Array:
+        """The national numbers of the given persons (rows may repeat), as strings."""
+        matrix = np.frombuffer(self.national_id.buffers()[2], dtype=np.uint8)
+        matrix = matrix[: len(self) * NATIONAL_ID_LENGTH].reshape(len(self), NATIONAL_ID_LENGTH)
+        return fixed_width_strings(matrix[rows])
+
 
 class SequenceAllocator:
     """Hands out the 3-digit sequence numbers per birth date, unique over the whole run.
@@ -173,7 +179,7 @@ def draw_address(
 
 def _mortality_hazard(age: np.ndarray) -> np.ndarray:
     """Yearly probability of death at an age (Gompertz, roughly Luxembourg's level)."""
-    return np.minimum(0.6, np.exp(-10.3 + 0.094 * age))
+    return np.minimum(0.6, np.exp(-10.1 + 0.094 * age))
 
 
 def draw_residents(

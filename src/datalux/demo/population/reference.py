@@ -109,7 +109,7 @@ def _profile_factors(profiles: list[str], age_lo: int, age_hi: int, female: bool
             elif part == "elderly":
                 f = 0.01 if age_hi < 15 else 0.1 if age_hi < 45 else 0.7 if age_hi < 65 else 1.6
             elif part == "maternity":
-                f = 9.0 if female and 15 <= age_lo and age_hi <= 49 else 0.0
+                f = 6.0 if female and 15 <= age_lo and age_hi <= 49 else 0.0
             elif part == "male":
                 f = 0.0 if female else 1.0
             elif part == "female":

@@ -262,7 +262,7 @@ def school_enrolments(
     }
     table = pa.Table.from_arrays([columns[c] for c in schema.names], schema=schema)
     truth = pa.Table.from_arrays(
-        [columns["record_id"], people.national_id.take(pa.array(pupil)), _noise_labels(flags)],
+        [columns["record_id"], people.national_ids(pupil), _noise_labels(flags)],
         schema=truth_schema,
     )
     return table, truth

@@ -8,7 +8,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["pick", "ranks_within", "sex_array", "strings", "with_nulls"]
+__all__ = [
+    "fixed_width_strings",
+    "pick",
+    "ranks_within",
+    "sex_array",
+    "strings",
+    "with_nulls",
+]
 
 
 def strings(values: Sequence[str | None]) -> pa.Array:
@@ -40,7 +47,23 @@ def with_nulls(arr: pa.Array, missing: np.ndarray) -> pa.Array:
     """``arr`` with the rows where ``missing`` is True set to null."""
     if not missing.any():
         return arr
+    if arr.offset == 0 and arr.null_count == 0 and not pa.types.is_dictionary(arr.type):
+        # Same buffers, with a validity bitmap: no copy of the values.
+        validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+        return pa.Array.from_buffers(
+            arr.type, len(arr), [validity, *arr.buffers()[1:]], null_count=int(missing.sum())
+        )
     return pc.if_else(pa.array(missing), pa.nulls(len(arr), arr.type), arr)
+
+
+def fixed_width_strings(matrix: np.ndarray) -> pa.Array:
+    """A string array from an (n, width) uint8 matrix of ASCII bytes, one row per value."""
+    n, width = matrix.shape
+    if n * width >= 2**31:
+        raise ValueError("too many values for one string array: use smaller chunks")
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
+    data = np.ascontiguousarray(matrix, dtype=np.uint8)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def sex_array(female: np.ndarray) -> pa.Array:

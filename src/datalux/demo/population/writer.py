@@ -25,12 +25,14 @@ PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1
 class ParquetSink:
     """One Parquet file being streamed to its temporary name."""
 
-    def __init__(self, final: Path, temp: Path, schema: pa.Schema) -> None:
+    def __init__(self, final: Path, temp: Path, schema: pa.Schema, options: dict[str, Any]) -> None:
         self.final = final
         self.temp = temp
         self.schema = schema
         self.rows = 0
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(temp, schema, **PARQUET_OPTIONS)
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+            temp, schema, **{**PARQUET_OPTIONS, **options}
+        )
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
@@ -65,9 +67,10 @@ class AtomicOutputs:
     def _temp(self, final: Path) -> Path:
         return final.with_name(f".{final.name}.{os.getpid()}-{self._token}.tmp")
 
-    def parquet(self, relative: str, schema: pa.Schema) -> ParquetSink:
+    def parquet(self, relative: str, schema: pa.Schema, **options: Any) -> ParquetSink:
+        """A sink for ``root/relative``; ``options`` go to ``pyarrow.parquet.ParquetWriter``."""
         final = self._folder(relative)
-        sink = ParquetSink(final, self._temp(final), schema)
+        sink = ParquetSink(final, self._temp(final), schema, options)
         self._sinks.append(sink)
         return sink
 
