@@ -1,0 +1,236 @@
+"""The quality profile of a stored Parquet table, computed with DuckDB.
+
+:func:`profile_parquet` answers a JSON-able dict (stored with each dataset version, shown
+on the dataset page, exported as W3C DQV)::
+
+    {
+      "version": 1, "computed_at": ISO, "uploaded_at": ISO | None,
+      "rows": int, "columns": int,
+      "kpis": {completeness, validity, uniqueness, duplicate_rows,
+               latest_date, days_since_latest, days_since_upload},
+      "variables": [{name, type, privacy_role, present, non_null, completeness, valid,
+                     validity, distinct, uniqueness, min, max, latest}],
+    }
+
+Definitions (fractions in [0, 1], None when undefined):
+
+- completeness: non-null values / rows (per variable); for the table, non-null cells / cells;
+- validity: values that have the dictionary's type and pass its allowed values, code list and
+  national-number check digits / non-null values (the same checks as :mod:`.ingest`);
+- uniqueness: distinct values / non-null values (1.0 for an identifier); for the table,
+  distinct rows / rows, with the number of duplicate rows;
+- timeliness: the latest date in the date columns (of privacy role ``other`` or
+  ``sensitive``: the latest birth date of a table would point at one person), days from it
+  to the day the profile was computed, and days since the upload; :func:`timeliness`
+  recomputes both for another day.
+
+``min``/``max`` are given for numbers, dates and times of privacy role ``other`` only: the
+extremes of identifiers or sensitive values can single out a person.
+"""
+
+# ruff: noqa: S608 - SQL is built from fragments of this module and quoted identifiers; values are bound
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from datalux.dataplane.duckdb_backend import quote_identifier
+from datalux.dataplane.errors import StorageError
+from datalux.dataplane.ingest import (
+    FieldRule,
+    _build,
+    _checked_sql,
+    _checks,
+    _Column,
+    _scalar,
+    check_rules,
+    connect,
+)
+
+__all__ = ["PROFILE_VERSION", "profile_parquet", "timeliness"]
+
+PROFILE_VERSION = 1
+_EXTREME_TYPES = {"integer", "number", "date", "datetime", "time", "year"}
+_DATE_TYPES = {"date", "datetime"}
+_TIMELY_ROLES = {"other", "sensitive"}
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def _json_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, int | str | bool):
+        return value
+    return str(value)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def timeliness(profile: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """The profile's timeliness as of ``now`` (default: the current time, UTC):
+    ``{"latest_date", "days_since_latest", "days_since_upload"}``."""
+    now = now or dt.datetime.now(dt.UTC)
+    kpis = profile.get("kpis", {})
+    latest = kpis.get("latest_date")
+    uploaded = profile.get("uploaded_at")
+    days_latest = (now.date() - dt.date.fromisoformat(latest)).days if latest else None
+    days_upload = None
+    if uploaded:
+        at = dt.datetime.fromisoformat(uploaded)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        days_upload = max(0, (now - at).days)
+    return {
+        "latest_date": latest,
+        "days_since_latest": days_latest,
+        "days_since_upload": days_upload,
+    }
+
+
+def profile_parquet(
+    path: str | os.PathLike[str],
+    rules: Sequence[FieldRule],
+    *,
+    uploaded_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = "4GB",
+) -> dict[str, Any]:
+    """The quality profile of the Parquet file at ``path`` against the dictionary ``rules``."""
+    check_rules(rules)
+    src = Path(path)
+    if not src.is_file():
+        raise StorageError(f"Parquet file {src} does not exist")
+    now = now or dt.datetime.now(dt.UTC)
+    with tempfile.TemporaryDirectory(prefix="datalux-profile-") as spill:
+        con = connect(spill, threads=threads, memory_limit=memory_limit)
+        try:
+            return _profile(con, src, rules, uploaded_at, now)
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot profile {src.name}: {str(exc).splitlines()[0]}") from None
+        finally:
+            con.close()
+
+
+def _profile(
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    rules: Sequence[FieldRule],
+    uploaded_at: dt.datetime | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    con.read_parquet(str(src)).to_view("src")
+    described = con.execute("DESCRIBE src").fetchall()
+    types = {str(r[0]): str(r[1]) for r in described}
+    present = [r for r in rules if r.name in types]
+    columns = [_Column(r, i, f"c{i}", types[r.name]) for i, r in enumerate(present)]
+    select = ", ".join(f"{quote_identifier(r.name)} AS c{i}" for i, r in enumerate(present))
+    con.execute(f"CREATE VIEW raw AS SELECT {select or '1 AS c0'} FROM src")
+    for col in columns:
+        _build(col)
+
+    cte, params = _checked_sql(columns, rowid=False)
+    checks = [c for c in _checks(con, columns) if c.problem != "required"]
+    aggregates = ["count(*)"]
+    agg_params: list[Any] = []
+    for col in columns:
+        bad = [c for c in checks if c.column is col]
+        invalid_sql = " OR ".join(c.sql for c in bad) or "false"
+        aggregates += [
+            f"count({col.v})",
+            f"count(DISTINCT {col.v})",
+            f"count_if({invalid_sql})",
+            f"min({col.v})",
+            f"max({col.v})",
+        ]
+        agg_params += [p for c in bad for p in c.params]
+    result = con.execute(cte + f"SELECT {', '.join(aggregates)} FROM checked", params + agg_params)
+    values = list(result.fetchall()[0])
+    rows = int(values[0])
+    distinct_rows = int(_scalar(con, "SELECT count(*) FROM (SELECT DISTINCT * FROM src)"))
+
+    variables: list[dict[str, Any]] = []
+    latest: dt.date | None = None
+    cells = non_null_cells = valid_cells = 0
+    for col in columns:
+        rule = col.rule
+        base = 1 + 5 * col.index
+        low, high = values[base + 3], values[base + 4]
+        non_null, distinct, invalid = (int(n) for n in values[base : base + 3])
+        valid = non_null - invalid
+        cells += rows
+        non_null_cells += non_null
+        valid_cells += valid
+        entry: dict[str, Any] = {
+            "name": rule.name,
+            "type": rule.type,
+            "privacy_role": rule.privacy_role,
+            "present": True,
+            "non_null": non_null,
+            "completeness": _ratio(non_null, rows),
+            "valid": valid,
+            "validity": _ratio(valid, non_null),
+            "distinct": distinct,
+            "uniqueness": _ratio(distinct, non_null),
+            "min": None,
+            "max": None,
+            "latest": None,
+        }
+        if rule.type in _EXTREME_TYPES and rule.privacy_role == "other":
+            entry["min"], entry["max"] = _json_value(low), _json_value(high)
+        if rule.type in _DATE_TYPES and rule.privacy_role in _TIMELY_ROLES:
+            day = _as_date(high)
+            entry["latest"] = day.isoformat() if day else None
+            if day and (latest is None or day > latest):
+                latest = day
+        variables.append(entry)
+    for rule in rules:
+        if rule.name not in types:
+            cells += rows
+            variables.append(
+                {"name": rule.name, "type": rule.type, "privacy_role": rule.privacy_role,
+                 "present": False, "non_null": 0, "completeness": 0.0 if rows else None,
+                 "valid": 0, "validity": None, "distinct": 0, "uniqueness": None,
+                 "min": None, "max": None, "latest": None}
+            )  # fmt: skip
+    order = {r.name: i for i, r in enumerate(rules)}
+    variables.sort(key=lambda v: order[v["name"]])
+
+    profile: dict[str, Any] = {
+        "version": PROFILE_VERSION,
+        "computed_at": now.isoformat(),
+        "uploaded_at": uploaded_at.isoformat() if uploaded_at else None,
+        "rows": rows,
+        "columns": len(described),
+        "kpis": {
+            "completeness": _ratio(non_null_cells, cells),
+            "validity": _ratio(valid_cells, non_null_cells),
+            "uniqueness": _ratio(distinct_rows, rows),
+            "duplicate_rows": rows - distinct_rows,
+            "latest_date": latest.isoformat() if latest else None,
+        },
+        "variables": variables,
+    }
+    profile["kpis"].update(timeliness(profile, now))
+    return profile
