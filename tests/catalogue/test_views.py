@@ -1,4 +1,4 @@
-"""Catalogue pages: every view, with refusals (anonymous, wrong role, wrong organisation) and grants."""
+"""Catalogue pages: every view, with refusals (anonymous, wrong role, wrong organisation)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+from pydantic import ConfigDict
 
 from datalux.accounts.actions import authenticate_token
 from datalux.accounts.models import Organisation
@@ -240,6 +242,14 @@ class DatasetPatch(Schema):
     version: str | None = None
 
 
+class TableSchemaIn(Schema):
+    """A Frictionless Table Schema descriptor (other keys, e.g. missingValues, are kept)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    fields_: list[Any] = Field(alias="fields", description="One object per variable.")
+
+
 class ShareOut(Schema):
     key: str
     label: str
@@ -388,13 +398,13 @@ def metrics(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/datasets", response={201: DatasetOut})
-def create_dataset(request: HttpRequest, payload: DatasetIn) -> tuple[int, Dataset]:
+def create_dataset(request: HttpRequest, payload: DatasetIn) -> Status:
     """Create a draft record for a data holder where the caller is a steward."""
     publisher = get_object_or_404(Organisation, slug=payload.publisher)
     user = _require(request, _Owned(publisher.pk))
     fields = payload.model_dump(exclude={"publisher", "slug"})
     dataset = actions.create_dataset(publisher=publisher, by=user, slug=payload.slug, **fields)
-    return 201, dataset
+    return Status(201, dataset)
 
 
 @router.patch("/datasets/{pid}", response=DatasetOut)
@@ -407,10 +417,11 @@ def update_dataset(request: HttpRequest, pid: str, payload: DatasetPatch) -> Dat
 
 
 @router.put("/datasets/{pid}/dictionary", response=list[VariableOut])
-def put_dictionary(request: HttpRequest, pid: str, table_schema: dict[str, Any]) -> Any:
+def put_dictionary(request: HttpRequest, pid: str, payload: TableSchemaIn) -> Any:
     """Replace the data dictionary with a Frictionless Table Schema descriptor."""
     dataset = _visible(request, pid)
     user = _require(request, dataset)
+    table_schema = payload.model_dump(by_alias=True)
     try:
         actions.set_dictionary(dataset=dataset, by=user, table_schema=table_schema)
     except DictionaryError as exc:
