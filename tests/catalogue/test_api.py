@@ -244,10 +244,10 @@ def test_create_refusals(client: Any, world: dict[str, Any]) -> None:
         response = client.post(url, body, content_type="application/json", **token_for(user))
         assert response.status_code == 403 and error_code(response) == "forbidden"
     assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() == before + 2
+    nowhere = new_dataset(OrganisationFactory.build(slug="nowhere"))
     response = client.post(
-        url, new_dataset(OrganisationFactory.build(slug="nowhere")), content_type="application/json",
-        **token_for(world["steward"]),
-    )  # fmt: skip
+        url, nowhere, content_type="application/json", **token_for(world["steward"])
+    )
     assert response.status_code == 404
     assert not Dataset.objects.filter(slug="cancer-registry").exists()
 
