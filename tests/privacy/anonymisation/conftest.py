@@ -47,16 +47,18 @@ class Checker:
         cols = ", ".join(map(_q, qis))
         s = f"CAST({_q(sensitive)} AS VARCHAR)" if sensitive else "NULL"
         self.con.execute(
-            f"CREATE TABLE r AS SELECT dense_rank() OVER (ORDER BY {cols}) AS cid, {s} AS s "
-            "FROM released"
+            # identifiers quoted from the table's own column names
+            f"CREATE TABLE r AS SELECT dense_rank() OVER (ORDER BY {cols}) AS cid, "  # noqa: S608
+            f"{s} AS s FROM released"
         )
 
     def close(self) -> None:
         self.con.close()
 
-    def _one(self, sql: str) -> float:
-        row = self.con.execute(sql).fetchone()
-        assert row is not None and row[0] is not None
+    def _one(self, sql: str, params: dict[str, object] | None = None) -> float:
+        rows = self.con.execute(sql, params).fetchall()
+        assert len(rows) == 1 and rows[0][0] is not None
+        row = rows[0]
         return float(row[0])
 
     def min_class_size(self) -> int:
@@ -98,12 +100,13 @@ class Checker:
         """
         if ordered:
             m = len(values)
-            sql += f"""
+            sql += """
                 , cum AS (SELECT cid, i, sum(p - q) OVER (PARTITION BY cid ORDER BY i) AS d
                           FROM pq)
-                SELECT max(e) FROM (SELECT cid, sum(abs(d)) / {max(m - 1, 1)} AS e
-                                    FROM cum WHERE i < {m - 1} GROUP BY cid)
+                SELECT max(e) FROM (SELECT cid, sum(abs(d)) / $steps AS e
+                                    FROM cum WHERE i < $last GROUP BY cid)
             """
+            return self._one(sql, {"steps": max(m - 1, 1), "last": m - 1})
         else:
             sql += "SELECT max(e) FROM (SELECT 0.5 * sum(abs(p - q)) AS e FROM pq GROUP BY cid)"
         return self._one(sql)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.privacy.anonymisation.conftest import ADULT
 
 from datalux.privacy.anonymisation import (
     Hierarchy,
@@ -14,7 +15,6 @@ from datalux.privacy.anonymisation import (
     read_hierarchy_csv,
 )
 from datalux.privacy.errors import InputError
-from tests.privacy.anonymisation.conftest import ADULT
 
 
 def test_reads_arx_hierarchy_file() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from tests.privacy.anonymisation.conftest import ADULT_QIS
 
 from datalux.privacy.anonymisation import (
     DistinctLDiversity,
@@ -19,7 +20,6 @@ from datalux.privacy.anonymisation import (
 from datalux.privacy.anonymisation.encoding import encode
 from datalux.privacy.anonymisation.evaluation import Evaluator
 from datalux.privacy.anonymisation.search import search
-from tests.privacy.anonymisation.conftest import ADULT_QIS
 
 SMALL_QIS = ["age", "zip", "sex"]
 
