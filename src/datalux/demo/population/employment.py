@@ -53,11 +53,8 @@ def _careers(
         start = np.maximum(np.maximum(entry, EMPLOYMENT_FROM), came)
         start = np.minimum(start, EXTRACTION - 30)
         working_now = rng.random(n) < CROSS_BORDER_STILL_EMPLOYED
-        end = np.where(
-            working_now,
-            EXTRACTION,
-            start + (rng.random(n) * (EXTRACTION - start)).astype(np.int64),
-        )
+        left = start + 30 + (rng.random(n) * (EXTRACTION - start - 30)).astype(np.int64)
+        end = np.where(working_now, EXTRACTION, left)  # every one worked at least 30 days
         employee = np.ones(n, dtype=bool)
     employee &= end - start >= 30
     who = np.flatnonzero(employee)

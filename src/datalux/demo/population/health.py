@@ -227,7 +227,7 @@ def prescriptions(
     qty = np.concatenate([chronic_qty, acute_qty])
     specialty = np.concatenate([med_specialty[row_med], acute_specialty])
     # Sort by date then person (one int64 key sorts faster than lexsort).
-    order = np.argsort((date - PRESCRIPTIONS_FROM) * len(people) + person)
+    order = np.argsort((date - PRESCRIPTIONS_FROM) * len(people) + person, kind="stable")
     person = person[order]
     date = date[order]
     code = code[order]
