@@ -18,6 +18,11 @@ def _storage_root(settings: Any, tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+
+
 @pytest.fixture
 def make_member(db: Any) -> Callable[..., Any]:
     """make_member("steward", organisation=None) -> a user holding that role.

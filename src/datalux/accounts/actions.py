@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from datalux.accounts.models import ApiToken, Membership, Organisation, User, hash_token_secret
 from datalux.accounts.permissions import forget_grants, has_permission
@@ -28,6 +29,7 @@ def create_organisation(
     _require(by, Permission.MANAGE_ORGANISATIONS)
     with transaction.atomic():
         organisation = Organisation(name=name, kind=OrganisationKind(kind), **fields)
+        organisation.slug = organisation.slug or slugify(name)[:80]
         organisation.full_clean()
         organisation.save()
         record(

@@ -13,11 +13,11 @@ def demo() -> None:
 
 
 @demo.command()
-@click.option("--persons", type=int, default=5000, show_default=True, help="size of the population")
-@click.option("--seed", "seed_value", type=int, default=2030, show_default=True, help="random seed")
-def seed(persons: int, seed_value: int) -> None:
+@click.option("--persons", type=int, default=None, help="size of the population [default: 5000]")
+@click.option("--seed", "seed_value", type=int, default=None, help="random seed [default: 2030]")
+def seed(persons: int | None, seed_value: int | None) -> None:
     """Create the demo organisations, users and holder data (reuses existing demo data)."""
-    if persons <= 0:
+    if persons is not None and persons <= 0:
         raise click.BadParameter(f"{persons} persons: ask for at least 1", param_hint="--persons")
     setup_django()
     from datalux.demo.seed import DemoError, print_logins, seed_demo
@@ -30,13 +30,13 @@ def seed(persons: int, seed_value: int) -> None:
 
 
 @demo.command()
-@click.option("--persons", type=int, default=5000, show_default=True)
-@click.option("--seed", "seed_value", type=int, default=2030, show_default=True)
+@click.option("--persons", type=int, default=None, help="size of the population [default: 5000]")
+@click.option("--seed", "seed_value", type=int, default=None, help="random seed [default: 2030]")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-def up(persons: int, seed_value: int, host: str, port: int) -> None:
+def up(persons: int | None, seed_value: int | None, host: str, port: int) -> None:
     """Migrate, seed (once), then serve web + worker until Ctrl-C."""
-    if persons <= 0:
+    if persons is not None and persons <= 0:
         raise click.BadParameter(f"{persons} persons: ask for at least 1", param_hint="--persons")
     setup_django()
     from django.core.management import call_command

@@ -149,14 +149,23 @@ def _ensure_user(spec: DemoUser) -> User:
     return user
 
 
-def seed_demo(*, persons: int, seed: int, echo: Callable[[str], None] = print) -> SeedOutcome:
-    if persons <= 0:
+DEFAULT_PERSONS = 5000
+DEFAULT_SEED = 2030
+
+
+def seed_demo(
+    *, persons: int | None = None, seed: int | None = None, echo: Callable[[str], None] = print
+) -> SeedOutcome:
+    """Seed the demo; without explicit ``persons``/``seed`` an existing demo is reused as it is."""
+    if persons is not None and persons <= 0:
         raise DemoError(f"{persons} persons: ask for at least 1 person (e.g. --persons 5000)")
     from datalux.demo import population
 
     manifest = _read_manifest()
     demo_org = Organisation.objects.filter(name=OTHER_ORGANISATIONS[0][0]).exists()
     if manifest is not None and demo_org:
+        persons = manifest["persons"] if persons is None else persons
+        seed = manifest["seed"] if seed is None else seed
         if (manifest["persons"], manifest["seed"]) != (persons, seed):
             raise DemoError(
                 f"the demo is already seeded with {manifest['persons']} persons (seed "
@@ -164,9 +173,12 @@ def seed_demo(*, persons: int, seed: int, echo: Callable[[str], None] = print) -
                 "(metadata database and storage) and run again"
             )
         users = OTHER_USERS + _holder_users(population.HOLDERS)
+        assert persons is not None and seed is not None
         echo(f"demo data found ({persons} persons, seed {seed}): reusing it")
         return SeedOutcome(False, persons, seed, users, DataFile.objects.count())
 
+    persons = DEFAULT_PERSONS if persons is None else persons
+    seed = DEFAULT_SEED if seed is None else seed
     out_dir = Path(settings.DATALUX_STORAGE) / "demo" / f"population-{seed}-{persons}"
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
