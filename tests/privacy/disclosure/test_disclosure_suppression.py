@@ -56,8 +56,9 @@ def test_single_primary_cell_gets_complements_in_its_row_and_column() -> None:
     primary = counts < 10
     result = suppress(primary, counts.astype(float))
     hidden = result.suppressed
-    # Row 0 and column 0 each need one more cell, then a fourth closes the rectangle:
-    # the cheapest choices are (0,1)=20, (1,0)=25 and then (1,1)=40.
+    # The cell needs a box (a rectangle of suppressed cells). Partner (row r, column c) costs
+    # counts[r,0] + counts[0,c] + counts[r,c]: (1,1) 25+20+40=85, (1,2) 25+30+50=105,
+    # (2,1) 35+20+45=100, (2,2) 35+30+60=125 -> rows {0,1} x columns {0,1}.
     assert {tuple(map(int, c)) for c in zip(*np.nonzero(hidden), strict=True)} == {
         (0, 0),
         (0, 1),
@@ -119,3 +120,24 @@ def test_one_dimensional_table_hides_two_cells() -> None:
     result = suppress(counts < 10, counts.astype(float))
     # The total is published: the cheapest other cell (12) is hidden with the 4.
     assert result.suppressed.tolist() == [True, False, True, False]
+
+
+def test_three_dimensional_primary_gets_a_cube() -> None:
+    # In 3-D a rectangle is not enough (lines along the third axis would expose it): the
+    # smallest protecting pattern is a 2x2x2 cube, eight cells.
+    counts = np.full((3, 3, 3), 50)
+    counts[1, 1, 1] = 2
+    result = suppress(counts < 10, counts.astype(float))
+    assert result.suppressed.sum() == 8
+    assert linear_attack(result.suppressed) == set()
+    rectangle = np.zeros_like(result.suppressed)
+    rectangle[1, 1, 1] = rectangle[0, 1, 1] = rectangle[1, 0, 1] = rectangle[0, 0, 1] = True
+    assert linear_attack(rectangle) == {(1, 1, 1), (0, 1, 1), (1, 0, 1), (0, 0, 1)}
+
+
+def test_empty_cells_are_a_last_resort() -> None:
+    # Row 0 = [3, 0, 40], row 1 = [30, 0, 50]: the empty column would be the cheapest
+    # complement, but a known 0 gives the reader a bound, so column 2 is used.
+    counts = np.array([[3, 0, 40], [30, 0, 50]])
+    result = suppress(counts == 3, counts.astype(float), empty=counts == 0)
+    assert result.suppressed.tolist() == [[True, False, True], [True, False, True]]

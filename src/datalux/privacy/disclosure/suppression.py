@@ -1,28 +1,31 @@
 """Primary and secondary (complementary) cell suppression on k-dimensional tables.
 
 The table is a dense grid (one axis per grouping column). Threat model: every published cell
-and every margin total along each axis (row and column totals in 2-D, all line totals in k-D)
-are known to the reader. A suppressed cell is **exposed** when its value is fixed by those
-equations alone: either by one subtraction (it is the only suppressed cell on a line) or by a
-linear combination of lines (e.g. a "bridge" cell between two suppressed rectangles in 2-D).
+and every margin total along each axis (row and column totals in 2-D, all line totals in k-D;
+lower-dimensional margins are sums of these) are known to the reader. A suppressed cell is
+**exposed** when those equations fix its value: by one subtraction (it is the only suppressed
+cell on a line) or by combining lines (e.g. a "bridge" cell between two suppressed
+rectangles in 2-D, which no single line gives away).
 
-Method (a heuristic, not an optimal LP/MIP like tau-Argus'; see ADR 0005):
+Method: the **hypercube method** (Repsilber's GHMITER, as in tau-Argus), see ADR 0005.
+Each primary cell, largest first, is put on a *box*: 2 levels on every axis with more than one
+level, so 2^k corners, all suppressed. The box with the smallest cost of newly suppressed
+corners is chosen (cost = cell value + 1, so fewer and smaller cells win; empty cells only as a
+last resort, as a 0 gives the reader a bound). Why it is safe: give the corners alternating
+signs +t/-t; every line through the box holds exactly two corners of opposite sign, every
+other line none, so every published total stays the same for any t. Hence no suppressed
+cell — primary or complement — is determined by the published cells and margins, by
+subtraction or any linear combination.
 
-1. **Line rule** — repeatedly, every line that holds exactly one suppressed cell gets a
-   complementary suppression: the unsuppressed cell of that line with the smallest cost
-   (count for frequency tables, total for magnitude tables; ties to the lowest index).
-2. **Exact audit** — the suppressed cells are split into connected components (cells linked
-   by a shared line); for each, the linear system "line totals minus published cells" is
-   solved for its null space. A suppressed cell is determined iff every null-space vector is
-   0 at that cell. Each exposed cell gets one more complement (cheapest cell on one of its
-   lines) and step 1 runs again, until no cell is exposed.
-
-Axes of length 1 are skipped: their "line total" is the cell itself, which is suppressed too.
-Interval (bounds) attacks that use non-negativity are not covered by this audit.
+:func:`exposed_cells` is an independent exact audit (null space of the line equations per
+connected component, by SVD); :func:`suppress` re-runs it as a check when the components are
+small enough (``MAX_AUDIT_CELLS``). Interval (bounds) attacks using non-negativity are not
+covered: the box only guarantees the value is not determined exactly.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +39,8 @@ FloatArray = npt.NDArray[np.float64]
 #: Largest connected group of suppressed cells the exact audit solves (SVD cost grows as n^3).
 MAX_AUDIT_CELLS = 3000
 _TOL = 1e-9
+#: Cost of using an empty cell as a complement (a last resort).
+_EMPTY_COST = 1e15
 
 
 @dataclass(frozen=True)
@@ -56,27 +61,40 @@ def _active_axes(shape: tuple[int, ...]) -> list[int]:
     return [a for a, n in enumerate(shape) if n > 1]
 
 
-def _line_rule(suppressed: BoolArray, cost: FloatArray, axes: list[int]) -> bool:
-    """Add complements on lines with exactly one suppressed cell; True if any was added."""
-    added = False
-    changed = True
-    while changed:
-        changed = False
-        for axis in axes:
-            singles = suppressed.sum(axis=axis, keepdims=True) == 1
-            if not singles.any():
-                continue
-            candidate_cost = np.where(suppressed, np.inf, cost)
-            best = np.argmin(candidate_cost, axis=axis, keepdims=True)
-            best_cost = np.take_along_axis(candidate_cost, best, axis=axis)
-            pick = singles & np.isfinite(best_cost)
-            if not pick.any():
-                continue
-            chosen = np.zeros_like(suppressed)
-            np.put_along_axis(chosen, best, pick, axis=axis)
-            suppressed |= chosen
-            changed = added = True
-    return added
+def _box_cost(free: FloatArray, cell: tuple[int, ...], axes: list[int]) -> FloatArray:
+    """Cost of the box spanned by ``cell`` and each partner (one level per active axis).
+
+    ``free`` is the cost of suppressing each cell (0 where already suppressed). Partners equal
+    to the cell's own level on an axis would not make a box and get an infinite cost.
+    """
+    pshape = tuple(free.shape[a] for a in axes)
+    total = np.zeros(pshape, dtype=np.float64)
+    for subset in itertools.product((False, True), repeat=len(axes)):
+        index: list[int | slice] = list(cell)
+        for a, use in zip(axes, subset, strict=True):
+            if use:
+                index[a] = slice(None)
+        part = free[tuple(index)]
+        expand = tuple(slice(None) if use else np.newaxis for use in subset)
+        total = total + part[expand]
+    for d, a in enumerate(axes):
+        sel: list[int | slice] = [slice(None)] * len(axes)
+        sel[d] = cell[a]
+        total[tuple(sel)] = np.inf
+    return total
+
+
+def _corners(
+    cell: tuple[int, ...], partner: tuple[int, ...], axes: list[int]
+) -> list[tuple[int, ...]]:
+    out = []
+    for subset in itertools.product((False, True), repeat=len(axes)):
+        index = list(cell)
+        for d, (a, use) in enumerate(zip(axes, subset, strict=True)):
+            if use:
+                index[a] = partner[d]
+        out.append(tuple(index))
+    return out
 
 
 def _line_ids(
@@ -145,7 +163,10 @@ def exposed_cells(suppressed: BoolArray) -> tuple[BoolArray, bool, int]:
             for line in np.unique(local):
                 rows.append((local == line).astype(np.float64))
         matrix = np.vstack(rows)
-        _, sing, vt = np.linalg.svd(matrix, full_matrices=True)
+        if matrix.shape[0] < matrix.shape[1]:  # zero rows keep the null space, give all of V
+            pad = np.zeros((matrix.shape[1] - matrix.shape[0], matrix.shape[1]))
+            matrix = np.vstack([matrix, pad])
+        _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
         rank = int((sing > _TOL * max(1.0, float(sing[0]))).sum())
         null = vt[rank:]
         determined = (
@@ -158,49 +179,50 @@ def exposed_cells(suppressed: BoolArray) -> tuple[BoolArray, bool, int]:
     return exposed, complete, largest
 
 
-def _complement_for(
-    cell: tuple[int, ...], suppressed: BoolArray, cost: FloatArray
-) -> tuple[int, ...] | None:
-    """The cheapest unsuppressed cell on any line through ``cell``."""
-    best: tuple[float, tuple[int, ...]] | None = None
-    for axis in _active_axes(suppressed.shape):
-        index = list(cell)
-        for j in range(suppressed.shape[axis]):
-            index[axis] = j
-            t = tuple(index)
-            if not suppressed[t]:
-                c = float(cost[t])
-                if best is None or (c, t) < best:
-                    best = (c, t)
-    return None if best is None else best[1]
+def suppress(
+    primary: BoolArray,
+    cost: FloatArray,
+    *,
+    secondary: bool = True,
+    empty: BoolArray | None = None,
+) -> SuppressionResult:
+    """Primary mask plus complementary suppressions so that no suppressed cell is determined.
 
-
-def suppress(primary: BoolArray, cost: FloatArray, *, secondary: bool = True) -> SuppressionResult:
-    """Primary mask plus complementary suppressions so that no suppressed cell is exposed."""
+    ``cost`` is each cell's information loss if suppressed (its count or total); ``empty``
+    marks cells with no contributor, used as complements only when nothing else makes a box.
+    """
     if primary.shape != cost.shape:
         raise PrivacyError("primary mask and cost grid must have the same shape")
     primary = np.asarray(primary, dtype=np.bool_)
-    suppressed = primary.copy()
-    if not suppressed.any():
+    if not primary.any():
         return SuppressionResult(primary, np.zeros_like(primary), True, 0)
-    if not secondary:  # no audit: cells may be recoverable from the margins
+    if not secondary:  # no complements: cells may be recoverable from the margins
         return SuppressionResult(primary, np.zeros_like(primary), False, 0)
-    cost = np.asarray(cost, dtype=np.float64)
     axes = _active_axes(primary.shape)
-    for _ in range(primary.size + 1):
-        _line_rule(suppressed, cost, axes)
+    if not axes:
+        return SuppressionResult(primary, np.zeros_like(primary), True, 1)
+    weight = np.abs(np.asarray(cost, dtype=np.float64)) + 1.0
+    if empty is not None:
+        weight = np.where(empty, _EMPTY_COST, weight)
+    suppressed = primary.copy()
+    order = np.argsort(-weight[primary], kind="stable")
+    cells = np.argwhere(primary)[order]
+    for c in cells:
+        cell = tuple(int(i) for i in c)
+        free = np.where(suppressed, 0.0, weight)
+        costs = _box_cost(free, cell, axes)
+        best = int(np.argmin(costs))
+        if not np.isfinite(costs.flat[best]):
+            raise PrivacyError(
+                "secondary suppression found no complementary cells for a suppressed cell; "
+                "coarsen the grouping (fewer categories) and check again"
+            )
+        partner = tuple(int(i) for i in np.unravel_index(best, costs.shape))
+        for corner in _corners(cell, partner, axes):
+            suppressed[corner] = True
+    complete, largest = False, 0
+    if int(suppressed.sum()) <= MAX_AUDIT_CELLS:
         exposed, complete, largest = exposed_cells(suppressed)
-        if not exposed.any():
-            return SuppressionResult(primary, suppressed & ~primary, complete, largest)
-        added = False
-        for cell in zip(*np.nonzero(exposed), strict=True):
-            pick = _complement_for(tuple(int(i) for i in cell), suppressed, cost)
-            if pick is not None:
-                suppressed[pick] = True
-                added = True
-        if not added:  # every line through the exposed cells is already suppressed
-            break
-    raise PrivacyError(
-        "secondary suppression could not protect every suppressed cell; "
-        "coarsen the grouping (fewer categories) and check again"
-    )
+        if exposed.any():  # cannot happen for boxes; refuse rather than publish
+            raise PrivacyError("internal check failed: a suppressed cell is still determined")
+    return SuppressionResult(primary, suppressed & ~primary, complete, largest)

@@ -87,6 +87,9 @@ class CheckedTable:
                 "cells": len(self.status),
                 **counts,
                 "failed_by_rule": by_rule,
+                "secondary_method": "hypercube (GHMITER-style boxes)"
+                if self.params.get("secondary", True)
+                else None,
                 "exact_audit_complete": None
                 if self.suppression is None
                 else self.suppression.audit_complete,
@@ -274,7 +277,12 @@ def check_table(
     outcome = evaluate(cell_stats, rules)
     prim = primary_mask(outcome, size)
     cost = np.abs(cell_stats.total) if cell_stats.total is not None else count.astype(float)
-    result = suppress(prim.reshape(shape), cost.reshape(shape), secondary=secondary)
+    result = suppress(
+        prim.reshape(shape),
+        cost.reshape(shape),
+        secondary=secondary,
+        empty=(count == 0).reshape(shape),
+    )
     sec = result.secondary.ravel()
     hidden = prim | sec
 
