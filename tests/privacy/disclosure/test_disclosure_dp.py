@@ -100,6 +100,13 @@ def test_mean_splits_budget_and_stays_in_bounds() -> None:
     assert np.mean(values) == pytest.approx(40.0, abs=0.5)
 
 
+def test_sum_uses_every_row_past_a_million() -> None:
+    # OpenDP's make_sum on data of unknown size keeps the first 2^20 rows only: 1.5M ones
+    # would come out near 1,048,576. Scale is 1 / 20 = 0.05, so the answer is 1.5M +- 1.
+    r = dp_sum(np.ones(1_500_000), epsilon=20.0, bounds=(0.0, 1.0))
+    assert r.value == pytest.approx(1_500_000, abs=5.0)
+
+
 def test_nulls_are_dropped() -> None:
     r = dp_sum(np.array([5.0, np.nan, 5.0]), epsilon=50.0, bounds=(0.0, 10.0))
     assert r.value == pytest.approx(10.0, abs=2.0)
