@@ -207,9 +207,9 @@ def suppress(
     suppressed = primary.copy()
     order = np.argsort(-weight[primary], kind="stable")
     cells = np.argwhere(primary)[order]
+    free = np.where(suppressed, 0.0, weight)  # cost of suppressing each cell now
     for c in cells:
         cell = tuple(int(i) for i in c)
-        free = np.where(suppressed, 0.0, weight)
         costs = _box_cost(free, cell, axes)
         best = int(np.argmin(costs))
         if not np.isfinite(costs.flat[best]):
@@ -220,6 +220,7 @@ def suppress(
         partner = tuple(int(i) for i in np.unravel_index(best, costs.shape))
         for corner in _corners(cell, partner, axes):
             suppressed[corner] = True
+            free[corner] = 0.0
     complete, largest = False, 0
     if int(suppressed.sum()) <= MAX_AUDIT_CELLS:
         exposed, complete, largest = exposed_cells(suppressed)
