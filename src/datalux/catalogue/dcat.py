@@ -24,12 +24,13 @@ services are each read once.
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
@@ -37,6 +38,7 @@ from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from datalux.catalogue import vocabularies as vocab
+from datalux.catalogue.turtle import TurtleWriter
 
 # rdflib's closed DCAT namespace predates DCAT 3's dcat:version.
 DCAT_VERSION = URIRef(f"{DCAT}version")
@@ -102,7 +104,7 @@ def landing_page_path(pid: str) -> str:
     return template.replace(_PLACEHOLDER_PID, pid)
 
 
-def _texts(graph: Graph, subject: URIRef, predicate: URIRef, text: Any) -> None:
+def _texts(graph: Sink, subject: URIRef, predicate: URIRef, text: Any) -> None:
     """Add a multilingual text ({"en": ..., "fr": ...}) as language-tagged literals."""
     if isinstance(text, dict):
         for language, value in text.items():
@@ -118,6 +120,22 @@ def _datetime(value: datetime | date) -> Literal:
     return Literal(value.isoformat(), datatype=XSD.date)
 
 
+Triple = tuple[Any, Any, Any]
+
+
+class Sink(Protocol):
+    """Where a builder puts its triples: an rdflib Graph, or a :class:`TripleList`."""
+
+    def add(self, triple: Triple, /) -> Any: ...
+
+
+class TripleList(list[Triple]):
+    """A plain list of triples (much cheaper than a Graph's indexed store) for streaming."""
+
+    def add(self, triple: Triple, /) -> None:
+        self.append(triple)
+
+
 @dataclass
 class DatasetRows:
     """A dataset and the related rows its description needs, fetched beforehand."""
@@ -130,8 +148,8 @@ class DatasetRows:
 class Builder:
     """Adds DCAT-AP descriptions to one graph; shared objects (agents, concepts) are added once."""
 
-    def __init__(self, graph: Graph | None = None) -> None:
-        self.graph = graph if graph is not None else new_graph()
+    def __init__(self, graph: Sink | None = None) -> None:
+        self.graph: Sink = graph if graph is not None else new_graph()
         self.base = base_uri()
         self._landing_template = landing_page_path(_PLACEHOLDER_PID)
         self._agents: dict[int, URIRef] = {}
@@ -402,7 +420,7 @@ def published_datasets() -> Any:
 
     return (
         Dataset.objects.filter(status=DatasetStatus.PUBLISHED)
-        .select_related("publisher", "in_series", "in_series__publisher", "catalogue")
+        .select_related("publisher", "in_series", "in_series__publisher")
         .order_by("pk")
     )
 
@@ -425,8 +443,8 @@ class Page:
         return f"{self.url}{sep}page={number}&page_size={self.size}"
 
 
-def catalogue_graph(page: Page | None = None, *, graph: Graph | None = None) -> Graph:
-    """The whole public catalogue (or one page of it) as a DCAT-AP graph.
+def build_catalogue(sink: Sink, page: Page | None = None) -> None:
+    """Add the whole public catalogue (or one page of it) to ``sink``.
 
     The root is the local catalogue; harvested catalogues are ``dcat:catalog`` parts of it,
     each listing its own datasets. Data services are described on the first page (or in the
@@ -434,7 +452,7 @@ def catalogue_graph(page: Page | None = None, *, graph: Graph | None = None) -> 
     """
     from datalux.catalogue.models import Catalogue, DataService
 
-    builder = Builder(graph)
+    builder = Builder(sink)
     queryset = published_datasets()
     if page is not None:
         start = (page.number - 1) * page.size
@@ -481,11 +499,41 @@ def catalogue_graph(page: Page | None = None, *, graph: Graph | None = None) -> 
             modified=latest,
         )
         if page is not None:
-            _hydra(builder.graph, root_node, page)
-    return builder.graph
+            _hydra(sink, root_node, page)
 
 
-def _hydra(graph: Graph, root: URIRef, page: Page) -> None:
+def catalogue_graph(page: Page | None = None) -> Graph:
+    """The whole public catalogue (or one page of it) as an rdflib graph."""
+    graph = new_graph()
+    build_catalogue(graph, page)
+    return graph
+
+
+def write_catalogue(out: BinaryIO, fmt: str, page: Page | None = None) -> None:
+    """Write the catalogue (or a page) as Turtle, RDF/XML or JSON-LD (UTF-8) to ``out``.
+
+    Turtle streams from a plain list of triples through :class:`TurtleWriter` (fast for
+    10,000+ datasets); the other formats go through an rdflib graph.
+    """
+    _check_format(fmt)
+    if fmt == "turtle":
+        triples = TripleList()
+        build_catalogue(triples, page)
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
+        TurtleWriter(PREFIXES).write(triples, text)
+        text.flush()
+        text.detach()
+        return
+    out.write(serialize(catalogue_graph(page), fmt))
+
+
+def export_catalogue(fmt: str, page: Page | None = None) -> bytes:
+    buffer = io.BytesIO()
+    write_catalogue(buffer, fmt, page)
+    return buffer.getvalue()
+
+
+def _hydra(graph: Sink, root: URIRef, page: Page) -> None:
     """hydra:PartialCollectionView links (first, previous, next, last) for one page."""
     view = URIRef(page.link(page.number))
     graph.add((root, HYDRA.totalItems, Literal(page.total, datatype=XSD.nonNegativeInteger)))
@@ -507,7 +555,8 @@ def dataset_graph(dataset: Any, *, with_catalogue: bool = False) -> Graph:
     """
     from datalux.catalogue.models import Variable
 
-    builder = Builder()
+    graph = new_graph()
+    builder = Builder(graph)
     distributions: list[Any] = []
     has_dictionary = False
     if dataset.pk is not None:
@@ -516,13 +565,21 @@ def dataset_graph(dataset: Any, *, with_catalogue: bool = False) -> Graph:
     node = builder.dataset(DatasetRows(dataset, distributions, has_dictionary))
     if with_catalogue and dataset.catalogue_id:
         builder.catalogue(dataset.catalogue, [node])
-    return builder.graph
+    return graph
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
 def serialize(graph: Graph, fmt: str) -> bytes:
-    """Turtle, RDF/XML or JSON-LD bytes (UTF-8)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    """Turtle, RDF/XML or JSON-LD bytes (UTF-8) of a graph."""
+    _check_format(fmt)
+    if fmt == "turtle":
+        text = io.StringIO()
+        TurtleWriter(PREFIXES).write(graph, text)
+        return text.getvalue().encode("utf-8")
     if fmt == "json-ld":
         context = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
         data = graph.serialize(format="json-ld", context=context, auto_compact=True)
