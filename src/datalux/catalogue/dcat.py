@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,13 +36,14 @@ from typing import Any, BinaryIO, Protocol
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF
+from rdflib.namespace import DCTERMS, FOAF
 
 from datalux.catalogue import vocabularies as vocab
 from datalux.catalogue.turtle import TurtleWriter
 
-# rdflib's closed DCAT namespace predates DCAT 3's dcat:version.
-DCAT_VERSION = URIRef(f"{DCAT}version")
+# An open namespace: rdflib's closed DCAT one predates DCAT 3 (dcat:DatasetSeries, dcat:version).
+# (No DCAT term clashes with a str method, unlike dct:title or dct:format.)
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
@@ -303,7 +305,7 @@ class Builder:
         for url in _URL.findall(ds.legal_basis or ""):
             add((node, DCATAP.applicableLegislation, self._typed_once(url, ELI.LegalResource)))
         if ds.version:
-            add((node, DCAT_VERSION, Literal(ds.version)))
+            add((node, DCAT.version, Literal(ds.version)))
         landing = self.landing_page(ds.pid)
         add((node, DCAT.landingPage, self._typed_once(landing, FOAF.Document)))
         if rows.has_dictionary:
@@ -565,6 +567,17 @@ def dataset_graph(dataset: Any, *, with_catalogue: bool = False) -> Graph:
     node = builder.dataset(DatasetRows(dataset, distributions, has_dictionary))
     if with_catalogue and dataset.catalogue_id:
         builder.catalogue(dataset.catalogue, [node])
+    return graph
+
+
+def parse(data: bytes | str, fmt: str, graph: Graph | None = None) -> Graph:
+    """Parse RDF into a graph (rdflib's JSON-LD parser warns about its own internals: muted)."""
+    graph = graph if graph is not None else Graph()
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="ConjunctiveGraph is deprecated", category=DeprecationWarning
+        )
+        graph.parse(data=data, format=fmt)
     return graph
 
 
