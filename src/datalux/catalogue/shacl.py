@@ -88,6 +88,18 @@ def shapes_graph() -> Graph:
     return graph
 
 
+@lru_cache(maxsize=1)
+def _names() -> Graph:
+    """A graph holding only the prefixes findings use (dct:, dcat:, foaf:...)."""
+    from datalux.catalogue.dcat import new_graph
+
+    return new_graph()
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
 _lock = threading.Lock()  # pyshacl is not documented as thread-safe on a shared shapes graph
 
 
@@ -119,7 +131,7 @@ def _message(shapes: Graph, data: Graph, results: Graph, result: Any, focus: Any
     explanation = str(shapes.value(source, SH.description) or "") if source is not None else ""
     thing = _thing(data, focus)
     value = results.value(result, SH.value)
-    shown = _short(data, value) if value is not None else ""
+    shown = _short(_names(), value) if value is not None else ""
     if component == "MinCountConstraintComponent":
         text = f"The {thing} has no {name} ({path}): DCAT-AP requires one; add it."
     elif component == "MaxCountConstraintComponent":
@@ -127,17 +139,17 @@ def _message(shapes: Graph, data: Graph, results: Graph, result: Any, focus: Any
         text = f"The {thing} has too many values for {name} ({path}): give at most {limit}."
     elif component == "ClassConstraintComponent":
         wanted = shapes.value(source, SH["class"]) if source is not None else None
-        wanted_name = _CLASS_NAMES.get(str(wanted), _short(shapes, wanted))
+        wanted_name = _CLASS_NAMES.get(str(wanted), _short(_names(), wanted))
         text = (
             f"The {name} ({path}) of the {thing} points to {shown}, which is not described as "
-            f"a {wanted_name}: link an existing {wanted_name} or describe it."
+            f"{_a(wanted_name)}: link to one that is, or describe it with its type."
         )
     elif component == "NodeKindConstraintComponent":
         kind = _short(shapes, shapes.value(source, SH.nodeKind)) if source is not None else ""
         wanted_kind = "a text value" if kind.endswith("Literal") else "a link (IRI)"
         text = f"The {name} ({path}) of the {thing} must be {wanted_kind}, not {shown!r}."
     elif component == "DatatypeConstraintComponent":
-        datatype = _short(shapes, shapes.value(source, SH.datatype)) if source is not None else ""
+        datatype = _short(_names(), shapes.value(source, SH.datatype)) if source is not None else ""
         text = f"The {name} ({path}) of the {thing} must be of type {datatype}, not {shown!r}."
     else:
         raw = results.value(result, SH.resultMessage)
@@ -168,7 +180,7 @@ def validate_graph(graph: Graph) -> ShaclResult:
         severity_term = results.value(result, SH.resultSeverity)
         severity = str(severity_term).rsplit("#", 1)[-1] if severity_term else "Violation"
         focus = results.value(result, SH.focusNode)
-        path = _short(graph, results.value(result, SH.resultPath))
+        path = _short(_names(), results.value(result, SH.resultPath))
         findings.append(
             {
                 "severity": severity if severity in SEVERITIES else "Violation",
