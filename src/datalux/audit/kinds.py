@@ -31,6 +31,7 @@ class EventKind(StrEnum):
     DATASET_UPLOAD_REJECTED = "dataset.upload_rejected"
     DATA_PRODUCT_REGISTERED = "data_product.registered"
     HARVEST_RUN = "harvest.run"
+    HARVEST_SOURCE_REGISTERED = "harvest.source_registered"
 
 
 DESCRIPTIONS: dict[EventKind, str] = {
@@ -57,4 +58,5 @@ DESCRIPTIONS: dict[EventKind, str] = {
     EventKind.DATASET_UPLOAD_REJECTED: "An upload failed validation; nothing was stored.",
     EventKind.DATA_PRODUCT_REGISTERED: "A data product (code, algorithm, result) was registered.",
     EventKind.HARVEST_RUN: "A remote catalogue was harvested (counts of created/updated/withdrawn).",
+    EventKind.HARVEST_SOURCE_REGISTERED: "An operator registered a remote catalogue to harvest.",
 }

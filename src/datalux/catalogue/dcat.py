@@ -399,7 +399,7 @@ class Builder:
 
 
 # -- queries --------------------------------------------------------------------------------
-def _prefetch(datasets: Sequence[Any]) -> list[DatasetRows]:
+def prefetch(datasets: Sequence[Any]) -> list[DatasetRows]:
     """Distributions and dictionary flags of many datasets, in two queries."""
     from datalux.catalogue.models import Distribution, Variable
 
@@ -461,7 +461,7 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> None:
         datasets = list(queryset[start : start + page.size])
     else:
         datasets = list(queryset)
-    rows = _prefetch(datasets)
+    rows = prefetch(datasets)
     by_catalogue: dict[int, list[URIRef]] = defaultdict(list)
     latest: datetime | None = None
     for row in rows:

@@ -1,0 +1,848 @@
+"""Harvesting remote DCAT-AP catalogues (udata, CKAN, piveau...) into the platform's catalogue.
+
+A run, for one :class:`~datalux.catalogue.models.HarvestSource`:
+
+1. fetch the document (a local path, ``file://`` or ``http(s)://`` URL; size limit and
+   timeout), following Hydra ``next`` pages as udata and CKAN publish them, each page once;
+2. parse it (Turtle, RDF/XML or JSON-LD, by content type, then extension, then first
+   character); a parse error stops the run with the line and column at fault;
+3. map every ``dcat:Dataset`` to a Dataset record of the source's own catalogue, keyed by its
+   remote id (the dataset IRI, or its ``dct:identifier`` when it is a blank node); records
+   that are this platform's own (our URIs or PIDs, e.g. a remote re-publishing our catalogue)
+   are skipped, so two catalogues harvesting each other never loop;
+4. in one transaction: create new records, update changed ones, withdraw those no longer in
+   the source, validate them all against the DCAT-AP shapes (conforming records are
+   published, the others stay drafts with their findings), store the report on the source and
+   write the ``HARVEST_RUN`` audit event. A failed run changes no record; the failure itself is
+   recorded on the source and in the audit log.
+
+Safe to repeat: a second run over an unchanged source changes nothing but ``last_harvested``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django_tasks import task
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, FOAF, OWL, SKOS
+
+from datalux.accounts.models import Organisation
+from datalux.accounts.permissions import has_permission
+from datalux.accounts.roles import Permission
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+from datalux.catalogue import vocabularies as vocab
+from datalux.catalogue.dcat import ADMS, DCAT, HYDRA, VCARD, base_uri, parse
+from datalux.catalogue.models import (
+    Catalogue,
+    Dataset,
+    DatasetStatus,
+    Distribution,
+    HarvestSource,
+)
+from datalux.catalogue.pids import is_valid_pid
+
+logger = logging.getLogger("datalux.catalogue.harvest")
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # per page
+MAX_TOTAL_BYTES = 512 * 1024 * 1024  # per run
+MAX_PAGES = 2000
+TIMEOUT_SECONDS = 60
+USER_AGENT = "datalux-harvester/1"
+ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, */*;q=0.1"
+
+FORMAT_NAMES = {"turtle": "Turtle", "xml": "RDF/XML", "json-ld": "JSON-LD"}
+_CONTENT_TYPES = {
+    "text/turtle": "turtle",
+    "application/x-turtle": "turtle",
+    "text/n3": "turtle",
+    "application/rdf+xml": "xml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "application/ld+json": "json-ld",
+    "application/json": "json-ld",
+}
+_EXTENSIONS = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".rdf": "xml",
+    ".xml": "xml",
+    ".owl": "xml",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+}
+_CC = "http://creativecommons.org/"
+_LICENCE_ALIASES = {
+    f"{_CC}licenses/by/4.0": "CC-BY-4.0",
+    f"{_CC}publicdomain/zero/1.0": "CC0-1.0",
+    f"{_CC}licenses/by-sa/4.0": "CC-BY-SA-4.0",
+    "http://opendatacommons.org/licenses/odbl": "ODbL-1.0",
+    "http://opendatacommons.org/licenses/odbl/1.0": "ODbL-1.0",
+    "cc-by": "CC-BY-4.0",
+    "cc-by-4.0": "CC-BY-4.0",
+    "cc0": "CC0-1.0",
+    "cc-zero": "CC0-1.0",
+    "cc0-1.0": "CC0-1.0",
+    "cc-by-sa": "CC-BY-SA-4.0",
+    "cc-by-sa-4.0": "CC-BY-SA-4.0",
+    "odc-odbl": "ODbL-1.0",
+    "odbl": "ODbL-1.0",
+    **{uri: key for key, uri in vocab.LICENCES.items()},
+}
+_URL_OK = URLValidator(schemes=["http", "https", "ftp"])
+_EMAIL_OK = EmailValidator()
+
+
+class HarvestError(Exception):
+    """A run or a registration that cannot go on; the message says what is wrong and the fix."""
+
+
+@dataclass
+class Document:
+    data: bytes
+    content_type: str
+    location: str  # where it came from (URL or path), for messages
+
+
+@dataclass
+class HarvestReport:
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    not_conforming: int = 0  # imported as drafts: DCAT-AP violations
+    skipped_own: int = 0  # our own records, re-published by the remote
+    skipped_invalid: int = 0
+    pages: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "withdrawn": self.withdrawn,
+            "not_conforming": self.not_conforming,
+            "skipped_own": self.skipped_own,
+            "skipped_invalid": self.skipped_invalid,
+            "pages": self.pages,
+            "problems": self.problems[:50],
+        }
+
+    def summary(self) -> str:
+        return (
+            f"{self.source}: {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.withdrawn} withdrawn, "
+            f"{self.not_conforming} kept as drafts (DCAT-AP violations), "
+            f"{self.skipped_own} of our own skipped, {self.skipped_invalid} invalid skipped"
+        )
+
+
+# -- fetching -------------------------------------------------------------------------------
+def _is_own(url: str) -> bool:
+    """True when ``url`` points at this platform (its catalogue export would loop)."""
+    ours = urllib.parse.urlsplit(base_uri())
+    theirs = urllib.parse.urlsplit(url)
+    if theirs.scheme not in ("http", "https"):
+        return False
+    default = {"http": 80, "https": 443}
+    try:
+        their_port = theirs.port or default[theirs.scheme]
+    except ValueError:
+        return False
+    our_port = ours.port or default.get(ours.scheme, 0)
+    return (theirs.hostname or "").lower() == (ours.hostname or "").lower() and (
+        their_port == our_port
+    )
+
+
+def check_location(location: str) -> None:
+    """Refuse locations the harvester cannot or must not read (with the reason and the fix)."""
+    if not location or not location.strip():
+        raise HarvestError("give the URL or file path of a DCAT-AP document")
+    scheme = urllib.parse.urlsplit(location).scheme.lower()
+    if scheme in ("http", "https"):
+        if _is_own(location):
+            raise HarvestError(
+                f"{location} is this platform's own address ({base_uri()}): harvesting our own "
+                "catalogue would loop; register the remote catalogue's address instead"
+            )
+        return
+    if scheme in ("", "file") or len(scheme) == 1:  # a path (a Windows drive letter too)
+        return
+    raise HarvestError(
+        f"cannot harvest a {scheme}: address; use an http(s):// URL or a local file path"
+    )
+
+
+def _local_path(location: str) -> Path:
+    if location.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlsplit(location).path))
+    return Path(location)
+
+
+def fetch(
+    location: str, *, max_bytes: int = MAX_DOCUMENT_BYTES, timeout: float = TIMEOUT_SECONDS
+) -> Document:
+    """Read one document from a path or URL, refusing more than ``max_bytes``."""
+    check_location(location)
+    scheme = urllib.parse.urlsplit(location).scheme.lower()
+    if scheme not in ("http", "https"):
+        path = _local_path(location)
+        if not path.is_file():
+            raise HarvestError(f"{path} is not a readable file: check the path")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise HarvestError(
+                f"{path} is {size} bytes, over the limit of {max_bytes}: split the catalogue"
+            )
+        return Document(path.read_bytes(), "", str(path))
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        location, headers={"Accept": ACCEPT, "User-Agent": USER_AGENT}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            final = response.geturl()
+            if final != location and _is_own(final):
+                raise HarvestError(
+                    f"{location} redirects to this platform ({final}): harvesting our own "
+                    "catalogue would loop"
+                )
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise HarvestError(
+                    f"{location} announces {length} bytes, over the limit of {max_bytes}"
+                )
+            data = response.read(max_bytes + 1)
+            content_type = response.headers.get_content_type() or ""
+    except HarvestError:
+        raise
+    except urllib.error.HTTPError as exc:
+        raise HarvestError(
+            f"{location} answered HTTP {exc.code} {exc.reason}: check the address"
+        ) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise HarvestError(
+            f"cannot read {location}: {reason} (timeout {timeout:g} s); check the address "
+            "and that the server answers"
+        ) from None
+    if len(data) > max_bytes:
+        raise HarvestError(f"{location} sent more than {max_bytes} bytes: over the limit")
+    return Document(data, content_type, location)
+
+
+def detect_format(document: Document) -> str:
+    """``turtle``, ``xml`` or ``json-ld``: by content type, then extension, then content."""
+    by_type = _CONTENT_TYPES.get(document.content_type.split(";")[0].strip().lower())
+    if by_type:
+        return by_type
+    suffix = Path(urllib.parse.urlsplit(document.location).path).suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    start = document.data.lstrip()[:1]
+    if start == b"<" and not document.data.lstrip().startswith(b"<http"):
+        return "xml"
+    if start in (b"{", b"["):
+        return "json-ld"
+    return "turtle"
+
+
+def _where(exc: Exception, data: bytes) -> str:
+    """'line L, column C' of a parse error, when the parser says."""
+    if hasattr(exc, "getLineNumber"):  # xml.sax.SAXParseException
+        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber() + 1}"
+    if hasattr(exc, "lineno") and getattr(exc, "colno", None) is not None:  # JSONDecodeError
+        return f"line {exc.lineno}, column {exc.colno}"
+    if hasattr(exc, "lines") and hasattr(exc, "_i"):  # rdflib notation3 BadSyntax
+        text: bytes = getattr(exc, "_str", data) or data
+        offset: int = exc._i
+        column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
+        return f"line {exc.lines + 1}, column {column}"
+    return ""
+
+
+def _reason(exc: Exception) -> str:
+    if hasattr(exc, "_why"):
+        return str(exc._why)
+    if hasattr(exc, "getMessage"):
+        return str(exc.getMessage())
+    if hasattr(exc, "msg") and isinstance(exc.msg, str):
+        return exc.msg
+    if isinstance(exc, UnicodeDecodeError):
+        return "the document is not UTF-8 text"
+    if isinstance(exc, IndexError):
+        return "the document ends in the middle of a statement"
+    return str(exc) or type(exc).__name__
+
+
+def parse_document(document: Document, graph: Graph | None = None) -> Graph:
+    """Parse into ``graph``; a clear HarvestError naming the format, place and reason."""
+    fmt = detect_format(document)
+    try:
+        return parse(document.data, fmt, graph)
+    except Exception as exc:  # every parser has its own error types
+        where = _where(exc, document.data)
+        place = f" at {where}" if where else ""
+        raise HarvestError(
+            f"{document.location} is not valid {FORMAT_NAMES[fmt]}{place}: {_reason(exc)}. "
+            "Nothing was imported; fix the document (or serve it with the right content type)."
+        ) from None
+
+
+def _next_page(graph: Graph) -> str | None:
+    for predicate in (HYDRA.next, HYDRA.nextPage):
+        for value in graph.objects(None, predicate):
+            return str(value)
+    return None
+
+
+def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
+    """Fetch and parse every page of a source into one graph; each page is read once."""
+    graph = Graph()
+    seen: set[str] = set()
+    total = 0
+    url: str | None = location
+    while url is not None:
+        if url in seen:
+            report.problems.append(f"page {url} links back to a page already read: stopped")
+            break
+        if len(seen) >= MAX_PAGES:
+            report.problems.append(f"stopped after {MAX_PAGES} pages")
+            break
+        seen.add(url)
+        document = fetch(url, **limits)
+        total += len(document.data)
+        if total > MAX_TOTAL_BYTES:
+            raise HarvestError(f"the source is over {MAX_TOTAL_BYTES} bytes in all: too large")
+        page = parse_document(document)
+        report.pages += 1
+        url = _next_page(page)
+        for triple in page:
+            if triple[1] not in (HYDRA.next, HYDRA.nextPage):
+                graph.add(triple)
+        if url is not None:
+            url = urllib.parse.urljoin(document.location, url)
+    return graph
+
+
+# -- mapping --------------------------------------------------------------------------------
+def _texts(graph: Graph, node: Any, predicate: URIRef) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for value in graph.objects(node, predicate):
+        if isinstance(value, Literal) and str(value).strip():
+            language = (value.language or "en")[:2].lower()
+            texts.setdefault(language, str(value).strip())
+    return texts
+
+
+def _first(graph: Graph, node: Any, *predicates: URIRef) -> Any:
+    for predicate in predicates:
+        value = graph.value(node, predicate, any=True)
+        if value is not None:
+            return value
+    return None
+
+
+def _code(value: Any, prefix: str, allowed: list[str]) -> str:
+    text = str(value or "")
+    code = text.rsplit("/", 1)[-1].upper() if text.startswith(prefix) else text.upper()
+    return code if code in allowed else ""
+
+
+def _licence(graph: Graph, nodes: list[Any]) -> str:
+    for node in nodes:
+        for value in graph.objects(node, DCTERMS.license):
+            key = str(value).rstrip("/")
+            alias = _LICENCE_ALIASES.get(key) or _LICENCE_ALIASES.get(key.lower())
+            if alias is None:
+                alias = _LICENCE_ALIASES.get(key.replace("https://", "http://"))
+            if alias:
+                return alias
+    return ""
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, Literal):
+        return None
+    python = value.toPython()
+    if isinstance(python, datetime):
+        return python if timezone.is_aware(python) else python.replace(tzinfo=UTC)
+    if isinstance(python, date):
+        return datetime.combine(python, time(0), tzinfo=UTC)
+    return None
+
+
+def _day(value: Any) -> date | None:
+    moment = _when(value)
+    return moment.date() if moment else None
+
+
+def _url(value: Any) -> str:
+    text = str(value or "").strip()
+    if not text or len(text) > 500 or not isinstance(value, URIRef):
+        return ""
+    try:
+        _URL_OK(text)
+    except ValidationError:
+        return ""
+    return text
+
+
+def _email(value: Any) -> str:
+    text = str(value or "").strip()
+    text = text.removeprefix("mailto:")
+    try:
+        _EMAIL_OK(text)
+    except ValidationError:
+        return ""
+    return text
+
+
+@dataclass
+class Mapped:
+    """The fields of one remote dataset, ready to compare with (or create) a record."""
+
+    remote_id: str
+    fields: dict[str, Any]
+    distributions: list[dict[str, Any]]
+    publisher_name: str
+
+
+DISTRIBUTION_FIELDS = (
+    "title",
+    "description",
+    "access_url",
+    "download_url",
+    "file_format",
+    "media_type",
+    "byte_size",
+    "licence",
+)
+
+
+def _distribution(graph: Graph, node: Any) -> dict[str, Any]:
+    file_format = _first(graph, node, DCTERMS.format)
+    media_type = _first(graph, node, DCAT.mediaType)
+    size = _first(graph, node, DCAT.byteSize)
+    try:
+        byte_size = int(str(size)) if size is not None else None
+    except ValueError:
+        byte_size = None
+    media = str(media_type or "").removeprefix("https://www.iana.org/assignments/media-types/")
+    format_code = str(file_format or "").rstrip("/").rsplit("/", 1)[-1].upper()
+    return {
+        "title": _texts(graph, node, DCTERMS.title),
+        "description": _texts(graph, node, DCTERMS.description),
+        "access_url": _url(_first(graph, node, DCAT.accessURL)),
+        "download_url": _url(_first(graph, node, DCAT.downloadURL)),
+        "file_format": format_code if 0 < len(format_code) <= 16 else "",
+        "media_type": media[:100] if "/" in media else "",
+        "byte_size": byte_size if byte_size is not None and byte_size >= 0 else None,
+        "licence": _licence(graph, [node]),
+    }
+
+
+def map_dataset(graph: Graph, node: Any) -> Mapped | str:
+    """The record fields of one ``dcat:Dataset``, or the reason it cannot be imported."""
+    identifier = _first(graph, node, DCTERMS.identifier)
+    if isinstance(node, URIRef):
+        remote_id = str(node)
+    elif identifier is not None and str(identifier).strip():
+        remote_id = str(identifier).strip()
+    else:
+        return "a dataset with neither an IRI nor a dct:identifier cannot be tracked: skipped"
+    if len(remote_id) > 500:
+        return f"a dataset id is longer than 500 characters: skipped ({remote_id[:60]}...)"
+    title = _texts(graph, node, DCTERMS.title)
+    if not title:
+        return f"{remote_id} has no dct:title: skipped"
+    distribution_nodes = list(graph.objects(node, DCAT.distribution))
+    contact = _first(graph, node, DCAT.contactPoint)
+    period = _first(graph, node, DCTERMS.temporal)
+    publisher = _first(graph, node, DCTERMS.publisher)
+    publisher_name = str(_first(graph, publisher, FOAF.name) or "") if publisher else ""
+    themes = sorted(
+        {
+            code
+            for value in graph.objects(node, DCAT.theme)
+            if (code := _code(value, f"{vocab.EU_AUTHORITY}/data-theme/", vocab.Theme.values))
+        }
+    )
+    rights = _code(
+        _first(graph, node, DCTERMS.accessRights),
+        f"{vocab.EU_AUTHORITY}/access-right/",
+        vocab.AccessRights.values,
+    )
+    frequency = _code(
+        _first(graph, node, DCTERMS.accrualPeriodicity),
+        f"{vocab.EU_AUTHORITY}/frequency/",
+        vocab.Frequency.values,
+    )
+    keywords = sorted({str(k).strip() for k in graph.objects(node, DCAT.keyword) if str(k).strip()})
+    start = end = None
+    if period is not None:
+        start = _day(_first(graph, period, DCAT.startDate, URIRef("http://schema.org/startDate")))
+        end = _day(_first(graph, period, DCAT.endDate, URIRef("http://schema.org/endDate")))
+        if start and end and start > end:
+            start, end = end, start
+    version = _first(graph, node, DCAT.version, OWL.versionInfo)
+    fields: dict[str, Any] = {
+        "title": title,
+        "description": _texts(graph, node, DCTERMS.description),
+        "keywords": keywords,
+        "themes": themes,
+        "access_rights": rights or vocab.AccessRights.PUBLIC,  # open-data portals omit it
+        "licence": _licence(graph, [node, *distribution_nodes]),
+        "contact_name": str(_first(graph, contact, VCARD.fn) or "")[:200] if contact else "",
+        "contact_email": _email(_first(graph, contact, VCARD.hasEmail)) if contact else "",
+        "temporal_start": start,
+        "temporal_end": end,
+        "spatial": sorted(
+            {str(s) for s in graph.objects(node, DCTERMS.spatial) if isinstance(s, URIRef)}
+        ),
+        "accrual_periodicity": frequency or vocab.Frequency.UNKNOWN,
+        "version": str(version or "")[:32],
+        "issued": _when(_first(graph, node, DCTERMS.issued)),
+    }
+    distributions = [_distribution(graph, d) for d in distribution_nodes]
+    distributions.sort(key=lambda d: (d["access_url"], d["download_url"], str(d["title"])))
+    return Mapped(remote_id, fields, distributions, publisher_name)
+
+
+def _identifiers(graph: Graph, node: Any) -> set[str]:
+    values = {str(v) for v in graph.objects(node, DCTERMS.identifier)}
+    for identifier in graph.objects(node, ADMS.identifier):
+        values.update(str(v) for v in graph.objects(identifier, SKOS.notation))
+    return values
+
+
+def _own_records(graph: Graph, nodes: list[Any]) -> set[Any]:
+    """The dataset nodes that describe records of this platform (our URIs or PIDs)."""
+    prefix = f"{base_uri()}/id/"
+    own = {n for n in nodes if isinstance(n, URIRef) and str(n).startswith(prefix)}
+    candidates: dict[str, list[Any]] = {}
+    for node in nodes:
+        for value in _identifiers(graph, node):
+            if is_valid_pid(value):
+                candidates.setdefault(value, []).append(node)
+    if candidates:
+        ours = Dataset.objects.filter(pid__in=list(candidates)).values_list("pid", flat=True)
+        for pid in ours:
+            own.update(candidates[pid])
+    return own
+
+
+# -- the run --------------------------------------------------------------------------------
+def _require_operator(by: Any) -> None:
+    if by is not None and not has_permission(by, Permission.MANAGE_ORGANISATIONS):
+        raise PermissionDenied("only platform administrators can manage harvest sources")
+
+
+def register_source(
+    *, name: str, url: str, publisher: Organisation, by: Any = None
+) -> HarvestSource:
+    """Register a remote catalogue to harvest; it gets its own (non-local) catalogue."""
+    _require_operator(by)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "give the source a name, e.g. 'data.public.lu'"})
+    try:
+        check_location(url)
+    except HarvestError as exc:
+        raise ValidationError({"url": str(exc)}) from None
+    if HarvestSource.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"a harvest source named {name!r} exists already"})
+    slug = f"harvest-{slugify(name)}"[:50] or "harvest"
+    with transaction.atomic():
+        base, n = slug, 1
+        while Catalogue.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        catalogue = Catalogue.objects.create(
+            slug=slug,
+            title={"en": name},
+            description={"en": f"Datasets harvested from {url}"},
+            publisher=publisher,
+            homepage=url if url.startswith(("http://", "https://")) and len(url) <= 200 else "",
+            is_local=False,
+        )
+        source = HarvestSource.objects.create(
+            name=name, url=url, publisher=publisher, catalogue=catalogue
+        )
+        record(
+            EventKind.HARVEST_SOURCE_REGISTERED,
+            actor=by,
+            organisation=publisher,
+            obj=source,
+            details={"name": name, "url": url[:200]},
+        )
+    return source
+
+
+def _publishers(names: set[str]) -> dict[str, Organisation]:
+    """Remote publisher names matched (case-insensitively) to our organisations."""
+    wanted = {n.strip().lower() for n in names if n.strip()}
+    if not wanted:
+        return {}
+    matched = {}
+    for organisation in Organisation.objects.all().only("pk", "name", "kind", "slug"):
+        if organisation.name.lower() in wanted:
+            matched[organisation.name.lower()] = organisation
+    return matched
+
+
+def _slug(source: HarvestSource, mapped: Mapped) -> str:
+    digest = hashlib.sha256(mapped.remote_id.encode()).hexdigest()[:10]
+    title = mapped.fields["title"].get("en") or next(iter(mapped.fields["title"].values()))
+    return f"{slugify(title)[:90]}-{source.pk}-{digest}".strip("-")
+
+
+def _distribution_key(values: dict[str, Any]) -> tuple[Any, ...]:
+    """Comparable whatever the database does to JSON key order (PostgreSQL jsonb sorts)."""
+    return tuple((k, json.dumps(values[k], sort_keys=True)) for k in DISTRIBUTION_FIELDS)
+
+
+def _current_distributions(dataset: Dataset) -> list[tuple[Any, ...]]:
+    rows = dataset.distributions.all().values(*DISTRIBUTION_FIELDS)
+    return sorted(_distribution_key(r) for r in rows)
+
+
+def _apply(
+    source: HarvestSource,
+    mapped: Mapped,
+    existing: Dataset | None,
+    publisher: Organisation,
+    now: datetime,
+    report: HarvestReport,
+) -> Dataset:
+    fields = dict(mapped.fields)
+    if existing is None:
+        dataset = Dataset(
+            catalogue=source.catalogue,
+            publisher=publisher,
+            slug=_slug(source, mapped),
+            harvest_source=source,
+            remote_id=mapped.remote_id,
+            status=DatasetStatus.DRAFT,
+            modified=now,
+            last_harvested=now,
+            **fields,
+        )
+        dataset.full_clean(exclude=["pid"])
+        dataset.save()
+        Distribution.objects.bulk_create(
+            [Distribution(dataset=dataset, **d) for d in mapped.distributions]
+        )
+        report.created += 1
+        return dataset
+    changed = [k for k, v in fields.items() if getattr(existing, k) != v]
+    if existing.publisher_id != publisher.pk:
+        existing.publisher = publisher
+        changed.append("publisher")
+    new_distributions = sorted(_distribution_key(d) for d in mapped.distributions)
+    distributions_changed = new_distributions != _current_distributions(existing)
+    was_withdrawn = existing.status == DatasetStatus.WITHDRAWN
+    for key in changed:
+        if key != "publisher":
+            setattr(existing, key, fields[key])
+    existing.last_harvested = now
+    if changed or distributions_changed or was_withdrawn:
+        existing.modified = now
+        if was_withdrawn:
+            existing.status = DatasetStatus.DRAFT  # published again below if it conforms
+        existing.full_clean(exclude=["pid"])
+        existing.save()
+        if distributions_changed:
+            existing.distributions.all().delete()
+            Distribution.objects.bulk_create(
+                [Distribution(dataset=existing, **d) for d in mapped.distributions]
+            )
+        report.updated += 1
+    else:
+        existing.save(update_fields=["last_harvested"])
+        report.unchanged += 1
+    return existing
+
+
+def _validate(datasets: list[Dataset], report: HarvestReport) -> None:
+    """Validate the touched records in one SHACL run; publish those that conform."""
+    from datalux.catalogue.dcat import Builder, new_graph, prefetch
+    from datalux.catalogue.shacl import validate_graph
+
+    if not datasets:
+        return
+    graph = new_graph()
+    builder = Builder(graph)
+    for rows in prefetch(datasets):
+        builder.dataset(rows)
+    result = validate_graph(graph)
+    by_dataset: dict[str, list[dict[str, str]]] = {}
+    uris = sorted((d.uri for d in datasets), key=len, reverse=True)
+    for finding in result.findings:
+        owner = next((u for u in uris if finding["focus"].startswith(u)), None)
+        if owner is not None:
+            by_dataset.setdefault(owner, []).append(finding)
+    for dataset in datasets:
+        findings = by_dataset.get(dataset.uri, [])
+        conforms = not any(f["severity"] == "Violation" for f in findings)
+        status = dataset.status
+        if conforms and status == DatasetStatus.DRAFT:
+            status = DatasetStatus.PUBLISHED
+        elif not conforms and status == DatasetStatus.PUBLISHED:
+            status = DatasetStatus.DRAFT
+        if not conforms:
+            report.not_conforming += 1
+        if (dataset.shacl_conforms, dataset.shacl_report, dataset.status) != (
+            conforms,
+            findings,
+            status,
+        ):
+            dataset.shacl_conforms = conforms
+            dataset.shacl_report = findings
+            if status == DatasetStatus.PUBLISHED and dataset.issued is None:
+                dataset.issued = dataset.modified
+            dataset.status = status
+            dataset.save(update_fields=["shacl_conforms", "shacl_report", "status", "issued"])
+
+
+def _remote_datasets(graph: Graph) -> Iterator[Any]:
+    seen = set()
+    for node in graph.subjects(RDF.type, DCAT.Dataset):
+        if node not in seen:
+            seen.add(node)
+            yield node
+
+
+def import_graph(source: HarvestSource, graph: Graph, report: HarvestReport) -> None:
+    """Map the graph's datasets onto the source's records (call inside a transaction)."""
+    nodes = list(_remote_datasets(graph))
+    own = _own_records(graph, nodes)
+    report.skipped_own = len(own)
+    mapped_records: list[Mapped] = []
+    for node in nodes:
+        if node in own:
+            continue
+        mapped = map_dataset(graph, node)
+        if isinstance(mapped, str):
+            report.skipped_invalid += 1
+            report.problems.append(mapped)
+        else:
+            mapped_records.append(mapped)
+    existing = {
+        d.remote_id: d
+        for d in Dataset.objects.filter(harvest_source=source).select_related("publisher")
+    }
+    publishers = _publishers({m.publisher_name for m in mapped_records})
+    now = timezone.now()
+    touched: list[Dataset] = []
+    seen_ids: set[str] = set()
+    for mapped in mapped_records:
+        if mapped.remote_id in seen_ids:
+            report.problems.append(f"{mapped.remote_id} appears twice: the first one is kept")
+            continue
+        seen_ids.add(mapped.remote_id)
+        publisher = publishers.get(mapped.publisher_name.strip().lower(), source.publisher)
+        dataset = _apply(source, mapped, existing.get(mapped.remote_id), publisher, now, report)
+        touched.append(dataset)
+    _validate(touched, report)
+    gone = [d for rid, d in existing.items() if rid not in seen_ids and d.status != "withdrawn"]
+    if gone:
+        Dataset.objects.filter(pk__in=[d.pk for d in gone]).update(
+            status=DatasetStatus.WITHDRAWN, modified=now
+        )
+        report.withdrawn = len(gone)
+
+
+def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> HarvestReport:
+    """Harvest one source now; raises HarvestError (nothing changed) when it cannot be read."""
+    _require_operator(by)
+    report = HarvestReport(source=source.name)
+    try:
+        graph = read_source(source.url, report, **limits)
+        with transaction.atomic():
+            import_graph(source, graph, report)
+            counts = {k: v for k, v in report.as_dict().items() if k != "problems"}
+            source.last_run_at = timezone.now()
+            source.last_status = "ok"
+            source.last_report = report.as_dict()
+            source.save(update_fields=["last_run_at", "last_status", "last_report"])
+            record(
+                EventKind.HARVEST_RUN,
+                actor=by,
+                organisation=source.publisher,
+                obj=source,
+                details={"ok": True, **counts},
+            )
+    except HarvestError as exc:
+        _record_failure(source, by, str(exc))
+        raise
+    except ValidationError as exc:
+        message = f"a harvested record was refused: {'; '.join(exc.messages)[:500]}"
+        _record_failure(source, by, message)
+        raise HarvestError(message + ". Nothing was imported.") from None
+    logger.info("%s", report.summary())
+    return report
+
+
+def _record_failure(source: HarvestSource, by: Any, message: str) -> None:
+    with transaction.atomic():
+        source.last_run_at = timezone.now()
+        source.last_status = "failed"
+        source.last_report = {"source": source.name, "error": message[:1000]}
+        source.save(update_fields=["last_run_at", "last_status", "last_report"])
+        record(
+            EventKind.HARVEST_RUN,
+            actor=by,
+            organisation=source.publisher,
+            obj=source,
+            details={"ok": False, "error": message[:300]},
+        )
+
+
+def find_source(name_or_url: str) -> HarvestSource:
+    """A registered source by name, or by URL."""
+    source = (
+        HarvestSource.objects.filter(name=name_or_url).first()
+        or HarvestSource.objects.filter(url=name_or_url).first()
+    )
+    if source is None:
+        known = ", ".join(HarvestSource.objects.order_by("name").values_list("name", flat=True))
+        raise HarvestError(
+            f"no harvest source named {name_or_url!r}"
+            + (f" (registered: {known})" if known else " (none is registered yet)")
+            + "; register it first"
+        )
+    return source
+
+
+@task()
+def harvest_task(source_id: int) -> dict[str, Any]:
+    """Run one harvest in the worker (``datalux manage db_worker``); returns the report."""
+    source = HarvestSource.objects.get(pk=source_id)
+    try:
+        return {"ok": True, **run_harvest(source=source).as_dict()}
+    except HarvestError as exc:
+        return {"ok": False, "error": str(exc)}
