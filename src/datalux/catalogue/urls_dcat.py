@@ -1,8 +1,8 @@
-"""DCAT-AP and persistent-identifier URLs (mounted at the site root)."""
+"""DCAT-AP, persistent-identifier and harvesting URLs (mounted at the site root)."""
 
 from django.urls import path
 
-from datalux.catalogue import views_dcat
+from datalux.catalogue import views_dcat, views_harvest
 
 app_name = "dcat"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("id/dataset/<str:pid>", views_dcat.dataset_dcat, name="dataset"),
     path("id/dataset/<str:pid>/schema", views_dcat.dataset_schema, name="dataset_schema"),
     path("id/catalogue/<slug:slug>", views_dcat.catalogue_uri, name="catalogue_uri"),
+    path("catalogue/harvest/", views_harvest.harvest_sources, name="harvest_sources"),
+    path("catalogue/harvest/<int:pk>/run", views_harvest.harvest_run, name="harvest_run"),
 ]
