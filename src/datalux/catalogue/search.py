@@ -37,6 +37,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 from datalux.accounts.models import Organisation
@@ -62,6 +63,8 @@ FACET_LIMIT = 20  # values shown per facet (selected values are always shown)
 PREFIX_MIN = 4  # words at least this long also match longer words they start
 
 _WORD = re.compile(r"[^\W_]+")
+# Fields a result list never shows (loaded on access if a caller needs them).
+_NOT_LISTED = ("shacl_report", "spatial", "legal_basis", "conditions_for_reuse")
 
 
 class SearchError(ValueError):
@@ -542,21 +545,15 @@ def _labels(facet: str, values: Iterable[str]) -> dict[str, str]:
 
 def _facets(query: SearchQuery, counts: dict[str, dict[str, int]]) -> list[Facet]:
     # Publishers are grouped by id in SQL and shown (and filtered) by slug.
-    publisher_ids = [int(v) for v in counts.get("publisher", {})]
-    organisations = {
-        str(pk): (slug, name)
-        for pk, slug, name in Organisation.objects.filter(pk__in=publisher_ids).values_list(
-            "pk", "slug", "name"
-        )
-    }
-    counts["publisher"] = {
-        organisations[k][0]: n for k, n in counts.get("publisher", {}).items() if k in organisations
-    }
-    publisher_names = {slug: name for slug, name in organisations.values()}
-    for slug, name in Organisation.objects.filter(slug__in=query.selected("publisher")).values_list(
-        "slug", "name"
-    ):
+    found_ids = counts.get("publisher", {})
+    slugs: dict[str, str] = {}
+    publisher_names: dict[str, str] = {}
+    for pk, slug, name in Organisation.objects.filter(
+        Q(pk__in=[int(v) for v in found_ids]) | Q(slug__in=query.selected("publisher"))
+    ).values_list("pk", "slug", "name"):
+        slugs[str(pk)] = slug
         publisher_names[slug] = name
+    counts["publisher"] = {slugs[k]: n for k, n in found_ids.items() if k in slugs}
 
     facets = []
     for name in FACETS:
@@ -611,7 +608,9 @@ def search(user: Any, query: SearchQuery) -> SearchResult:
                 [*params, query.page_size, offset],
             )
             ids = [row[0] for row in cursor.fetchall()]
-    by_id = Dataset.objects.filter(pk__in=ids).select_related("publisher").in_bulk()
+    by_id = (
+        Dataset.objects.filter(pk__in=ids).select_related("publisher").defer(*_NOT_LISTED).in_bulk()
+    )
     datasets = [by_id[i] for i in ids if i in by_id]
     return SearchResult(
         query=query, datasets=datasets, total=total, facets=_facets(query, counts), sort=sort
