@@ -6,6 +6,7 @@ import click
 
 from datalux.cli.privacy_anonymise import anonymise_command, risk_command
 from datalux.cli.privacy_disclosure import budget, check_table_cmd, dp_cmd
+from datalux.cli.privacy_link import link
 from datalux.cli.privacy_pseudonymise import keygen, pseudonymise
 
 
@@ -22,3 +23,4 @@ privacy.add_command(dp_cmd)
 privacy.add_command(budget)
 privacy.add_command(anonymise_command)
 privacy.add_command(risk_command)
+privacy.add_command(link)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import itertools
 import logging
 import math
 import shutil
@@ -86,10 +87,10 @@ log = logging.getLogger(__name__)
 PSEUDONYM_LABEL = b"datalux/v1/person-cluster\x00"
 # A default blocking rule is dropped when it would create more pairs than this many per
 # record (at least _MIN_RULE_BUDGET): a sign of placeholders or a low-cardinality column.
-_PAIRS_PER_RECORD_BUDGET = 40
+_PAIRS_PER_RECORD_BUDGET = 3
 _MIN_RULE_BUDGET = 2_000_000
 # Records per prediction chunk (per side); bounds the memory of one scoring pass.
-_CHUNK_RECORDS = 300_000
+_CHUNK_RECORDS = 1_000_000
 # The exact identifier join must link this many pairs to estimate blocking recall from it.
 _MIN_IDENTIFIER_PAIRS_FOR_RECALL = 20
 # Lowest probability kept from the model (for the band counts); review pairs are above.
@@ -277,7 +278,7 @@ class _Run:
         with self._timed("training"):
             self._train(linker, report)
         with self._timed("prediction"):
-            self._predict(linker, rules, report)
+            self._predict(linker, report)
         with self._timed("links"):
             links = self._links(rules, report)
         with self._timed("recall"):
@@ -529,31 +530,44 @@ class _Run:
                 untrained.append(f"{c.name} (u)")
         report.untrained = untrained
 
-    def _predict(self, linker: Linker, rules: list[Rule], report: LinkReport) -> None:
+    def _predict(self, linker: Linker, report: LinkReport) -> None:
+        # Chunk by chunk: Splink's blocked pairs for the chunk (counted: the candidate
+        # pairs), then scored; only pairs above the floor are kept.
         floor = min(_PREDICT_FLOOR, self.spec.thresholds.review)
         biggest = max(s.records for s in self.sides)
         chunks = max(1, math.ceil(biggest / _CHUNK_RECORDS))
-        predictions = linker.inference.predict(
-            threshold_match_probability=floor,
-            num_chunks_left=chunks,
-            num_chunks_right=chunks,
-            warning_mode="never",
-        )
-        left_name = self.sides[0].name
         flip = "source_dataset_l <> ?" if self.mode == "link" else "false"
-        params = [left_name] if self.mode == "link" else []
+        params = [self.sides[0].name] * 2 if self.mode == "link" else []
         self._exec(
-            "CREATE TABLE prob AS SELECT "  # noqa: S608
-            f"CASE WHEN {flip} THEN unique_id_r ELSE unique_id_l END AS left_id, "
-            f"CASE WHEN {flip} THEN unique_id_l ELSE unique_id_r END AS right_id, "
-            "match_probability, match_weight, CAST(match_key AS INTEGER) AS match_key "
-            f"FROM {predictions.physical_name}",
-            params + params,
+            "CREATE TABLE prob (left_id VARCHAR, right_id VARCHAR, match_probability DOUBLE, "
+            "match_weight DOUBLE, match_key INTEGER)"
         )
-        predictions.drop_table_from_database_and_remove_from_cache()
+        candidates = 0
+        for i, j in itertools.product(range(1, chunks + 1), repeat=2):
+            blocked = linker.inference.compute_blocked_pairs_for_predict_chunk(
+                left_chunk=(i, chunks), right_chunk=(j, chunks)
+            )
+            candidates += int(self._one(f"SELECT count(*) FROM {blocked.physical_name}")[0])  # noqa: S608
+            predictions = linker.inference.predict_chunk(
+                left_chunk=(i, chunks),
+                right_chunk=(j, chunks),
+                threshold_match_probability=floor,
+                warning_mode="never",
+            )
+            blocked.drop_table_from_database_and_remove_from_cache()
+            self._exec(
+                "INSERT INTO prob SELECT "  # noqa: S608
+                f"CASE WHEN {flip} THEN unique_id_r ELSE unique_id_l END, "
+                f"CASE WHEN {flip} THEN unique_id_l ELSE unique_id_r END, "
+                "match_probability, match_weight, CAST(match_key AS INTEGER) "
+                f"FROM {predictions.physical_name}",
+                params,
+            )
+            predictions.drop_table_from_database_and_remove_from_cache()
+        report.candidate_pairs = candidates
         edges = list(BAND_EDGES)
-        for i, lower in enumerate(edges):
-            upper = edges[i - 1] if i else None
+        for k, lower in enumerate(edges):
+            upper = edges[k - 1] if k else None
             if lower < floor:
                 break
             cond = "match_probability >= ?" + (" AND match_probability < ?" if upper else "")
@@ -561,28 +575,7 @@ class _Run:
                 f"SELECT count(*) FROM prob WHERE {cond}",  # noqa: S608
                 [lower, upper] if upper else [lower],
             )
-            report.bands[band_label(lower, upper)] = int(row[0]) if row else 0
-        report.candidate_pairs = self._count_candidates(linker, rules)
-
-    def _count_candidates(self, linker: Linker, rules: list[Rule]) -> int:
-        # Pairs produced by the union of rules: each rule's pairs minus those of earlier
-        # rules, counted by Splink's own blocking analysis (exact for small inputs).
-        from splink.blocking_analysis import count_comparisons_from_blocking_rules
-
-        records = sum(s.records for s in self.sides)
-        proportion = 1.0 if records <= 200_000 else 0.2
-        inputs = [
-            self.db_api.register(s.table, dataset_display_name=s.name, table_name=f"cnt_{s.table}")
-            for s in self.sides
-        ]
-        counted = count_comparisons_from_blocking_rules(
-            inputs if self.mode == "link" else inputs[0],
-            blocking_rules=[r.creator() for r in rules],
-            link_type="link_only" if self.mode == "link" else "dedupe_only",
-            unique_id_column_name="unique_id",
-            record_sample_proportion=proportion,
-        )
-        return int(counted[-1]["cumulative_comparison_count"]) if counted else 0
+            report.bands[band_label(lower, upper)] = int(row[0])
 
     # -- 4. links ----------------------------------------------------------------------------
 

@@ -143,7 +143,7 @@ class LinkSpec:
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_records_per_identifier: int = 5
     recall: float = 0.7
-    u_max_pairs: float = 5e6
+    u_max_pairs: float = 1.2e6
     em_max_pairs: float = 1e6
 
     def column(self, name: str) -> ColumnSpec:
@@ -207,7 +207,7 @@ def parse_spec(obj: Any) -> LinkSpec:
             obj.get("max_records_per_identifier", 5), "max_records_per_identifier", 1
         ),
         recall=_fraction(obj.get("recall", 0.7), "recall", inclusive_one=True),
-        u_max_pairs=float(_int(obj.get("u_max_pairs", 5_000_000), "u_max_pairs", 1000)),
+        u_max_pairs=float(_int(obj.get("u_max_pairs", 1_200_000), "u_max_pairs", 1000)),
         em_max_pairs=float(_int(obj.get("em_max_pairs", 1_000_000), "em_max_pairs", 1000)),
     )
 
