@@ -570,14 +570,19 @@ def dataset_graph(dataset: Any, *, with_catalogue: bool = False) -> Graph:
     return graph
 
 
-def parse(data: bytes | str, fmt: str, graph: Graph | None = None) -> Graph:
-    """Parse RDF into a graph (rdflib's JSON-LD parser warns about its own internals: muted)."""
+def parse(
+    data: bytes | str, fmt: str, graph: Graph | None = None, *, base: str | None = None
+) -> Graph:
+    """Parse RDF into a graph (rdflib's JSON-LD parser warns about its own internals: muted).
+
+    Relative IRIs resolve against ``base`` (the document's own address).
+    """
     graph = graph if graph is not None else Graph()
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="ConjunctiveGraph is deprecated", category=DeprecationWarning
         )
-        graph.parse(data=data, format=fmt)
+        graph.parse(data=data, format=fmt, publicID=base)
     return graph
 
 

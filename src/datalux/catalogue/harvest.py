@@ -298,11 +298,25 @@ def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _base(location: str) -> str:
+    if urllib.parse.urlsplit(location).scheme.lower() in ("http", "https", "file"):
+        return location
+    return _local_path(location).resolve().as_uri()
+
+
+def _same_origin(first: str, other: str) -> bool:
+    """Next pages stay on the source's own server (or, for a file, in local files)."""
+    a, b = urllib.parse.urlsplit(first), urllib.parse.urlsplit(other)
+    if a.scheme in ("http", "https"):
+        return b.scheme in ("http", "https") and a.netloc.lower() == b.netloc.lower()
+    return b.scheme == "file"
+
+
 def parse_document(document: Document, graph: Graph | None = None) -> Graph:
     """Parse into ``graph``; a clear HarvestError naming the format, place and reason."""
     fmt = detect_format(document)
     try:
-        return parse(document.data, fmt, graph)
+        return parse(document.data, fmt, graph, base=_base(document.location))
     except Exception as exc:  # every parser has its own error types
         where = _where(exc, document.data)
         place = f" at {where}" if where else ""
@@ -326,13 +340,14 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
     total = 0
     url: str | None = location
     while url is not None:
-        if url in seen:
+        key = _base(url)
+        if key in seen:
             report.problems.append(f"page {url} links back to a page already read: stopped")
             break
         if len(seen) >= MAX_PAGES:
             report.problems.append(f"stopped after {MAX_PAGES} pages")
             break
-        seen.add(url)
+        seen.add(key)
         document = fetch(url, **limits)
         total += len(document.data)
         if total > MAX_TOTAL_BYTES:
@@ -343,8 +358,11 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
         for triple in page:
             if triple[1] not in (HYDRA.next, HYDRA.nextPage):
                 graph.add(triple)
-        if url is not None:
-            url = urllib.parse.urljoin(document.location, url)
+        if url is not None and not _same_origin(_base(location), url):
+            report.problems.append(f"next page {url} is not on the source's server: not followed")
+            url = None
+        if url is not None and url.startswith("file:"):
+            url = _local_path(url).as_posix()
     return graph
 
 
@@ -630,6 +648,10 @@ def _current_distributions(dataset: Dataset) -> list[tuple[Any, ...]]:
     return sorted(_distribution_key(r) for r in rows)
 
 
+# A missing description is reported by the DCAT-AP validation (the record stays a draft).
+_NOT_CHECKED = ["pid", "description"]
+
+
 def _apply(
     source: HarvestSource,
     mapped: Mapped,
@@ -651,13 +673,15 @@ def _apply(
             last_harvested=now,
             **fields,
         )
-        dataset.full_clean(exclude=["pid"])
+        dataset.full_clean(exclude=_NOT_CHECKED)
         dataset.save()
         Distribution.objects.bulk_create(
             [Distribution(dataset=dataset, **d) for d in mapped.distributions]
         )
         report.created += 1
         return dataset
+    if fields["issued"] is None:
+        del fields["issued"]  # keep the date of first publication here
     changed = [k for k, v in fields.items() if getattr(existing, k) != v]
     if existing.publisher_id != publisher.pk:
         existing.publisher = publisher
@@ -673,7 +697,7 @@ def _apply(
         existing.modified = now
         if was_withdrawn:
             existing.status = DatasetStatus.DRAFT  # published again below if it conforms
-        existing.full_clean(exclude=["pid"])
+        existing.full_clean(exclude=_NOT_CHECKED)
         existing.save()
         if distributions_changed:
             existing.distributions.all().delete()
@@ -800,7 +824,12 @@ def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> Harv
         _record_failure(source, by, str(exc))
         raise
     except ValidationError as exc:
-        message = f"a harvested record was refused: {'; '.join(exc.messages)[:500]}"
+        problems = (
+            [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]
+            if hasattr(exc, "error_dict")
+            else exc.messages
+        )
+        message = f"a harvested record was refused: {'; '.join(problems)[:500]}"
         _record_failure(source, by, message)
         raise HarvestError(message + ". Nothing was imported.") from None
     logger.info("%s", report.summary())
