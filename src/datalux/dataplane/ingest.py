@@ -82,6 +82,7 @@ PRIVACY_ROLES = ("direct_identifier", "quasi_identifier", "sensitive", "other")
 EXCERPT_LENGTH = 40
 DEFAULT_MAX_ERRORS = 1000
 _PER_GROUP = 100  # examples kept per (column, problem), so one bad column hides no other
+_HEADER_BYTES = 1 << 20
 
 
 class IngestSpecError(DataplaneError):
@@ -494,12 +495,15 @@ def _detect_delimiter(line: str) -> str:
 
 def _read_header(src: Path, report: ValidationReport) -> tuple[list[str], str] | None:
     """The header's names and the delimiter, or None (with a problem reported)."""
+    with src.open("rb") as handle:
+        raw = handle.readline(_HEADER_BYTES)
+        while raw.count(b'"') % 2 and len(raw) < _HEADER_BYTES:  # a quoted name spans lines
+            more = handle.readline(_HEADER_BYTES)
+            if not more:
+                break
+            raw += more
     try:
-        with src.open(encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
-            delimiter = _detect_delimiter(first)
-            rest = first if first.count('"') % 2 == 0 else first + handle.read(1 << 20)
-            header = next(csv.reader(io.StringIO(rest), delimiter=delimiter), None)
+        first = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         report.add(
             Problem(
@@ -510,6 +514,8 @@ def _read_header(src: Path, report: ValidationReport) -> tuple[list[str], str] |
             )
         )
         return None
+    delimiter = _detect_delimiter(first)
+    header = next(csv.reader(io.StringIO(first, newline=""), delimiter=delimiter), None)
     if not header or not any(h.strip() for h in header):
         report.add(
             Problem(
@@ -551,20 +557,20 @@ def _load_csv(
         )
         return None
     rejects = con.execute(
-        "SELECT line, list(DISTINCT CAST(error_type AS VARCHAR)), min(column_idx) "
+        "SELECT line, list(DISTINCT CAST(error_type AS VARCHAR)), "
+        "min(column_name) FILTER (WHERE CAST(error_type AS VARCHAR) = 'INVALID ENCODING') "
         "FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
+    internal = {f"c{i}": name for i, name in enumerate(header)}
     skipped: list[int] = []
-    for line, kinds, column_idx in rejects:
+    for line, kinds, encoding_column in rejects:
         line = int(line)
         skipped.append(line - 1)
         kind = next((k for k in _STRUCTURE if k in kinds), None)
         code, message, fix = _STRUCTURE[kind] if kind else _MALFORMED
-        if code == "too_few_fields" or code == "too_many_fields":
+        if code in ("too_few_fields", "too_many_fields"):
             message += f" ({len(header)} columns, delimiter {delimiter!r})"
-        column = None
-        if code in ("bad_encoding",) and column_idx is not None and int(column_idx) < len(header):
-            column = header[int(column_idx)]
+        column = internal.get(encoding_column) if code == "bad_encoding" else None
         report.add(Problem(code, message, fix, row=line - 1, line=line, column=column))
     return header, skipped
 
@@ -815,11 +821,11 @@ def _run_checks(
         select = ", ".join(f"count_if({c.sql})" for c in checks)
         check_params = [p for c in checks for p in c.params]
         result = con.execute(cte + f"SELECT {select} FROM checked", params + check_params)
-        counts = [int(n) for n in result.fetchall()[0]]
-    per_group = max(10, min(_PER_GROUP, report.max_errors // max(1, len(checks))))
-    for check, count in zip(checks, counts, strict=True):
-        if not count:
-            continue
+        counts = [int(n or 0) for n in result.fetchall()[0]]
+    failing = [(check, count) for check, count in zip(checks, counts, strict=True) if count]
+    room = max(0, report.max_errors - len(report.errors))
+    per_group = max(1, min(_PER_GROUP, room // max(1, len(failing))))
+    for check, count in failing:
         col = check.column
         examples = con.execute(
             cte

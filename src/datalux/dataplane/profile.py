@@ -177,7 +177,7 @@ def _profile(
         rule = col.rule
         base = 1 + 5 * col.index
         low, high = values[base + 3], values[base + 4]
-        non_null, distinct, invalid = (int(n) for n in values[base : base + 3])
+        non_null, distinct, invalid = (int(n or 0) for n in values[base : base + 3])
         valid = non_null - invalid
         cells += rows
         non_null_cells += non_null

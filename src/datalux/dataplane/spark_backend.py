@@ -7,10 +7,14 @@ backend's views, not the shared session.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import secrets
 import shutil
 import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,8 @@ def local_session(cores: int = 2, driver_memory: str = "2g") -> Any:
                 "Spark is not installed: install the 'spark' extra "
                 "(uv sync --extra spark), and Java 17"
             ) from None
+        # Local mode talks to itself only: bind to loopback (and skip the hostname warning).
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         try:
             session = (
                 SparkSession.builder.master(f"local[{cores}]")
@@ -62,6 +68,19 @@ def local_session(cores: int = 2, driver_memory: str = "2g") -> Any:
         return session
 
 
+@contextlib.contextmanager
+def _quiet_sockets() -> Iterator[None]:
+    """PySpark 4.0 leaves the local socket of every result transfer to the garbage collector,
+    which then warns ``ResourceWarning: unclosed socket``. Collect it here, warning muted, so
+    the warning (an error under ``-W error``) does not surface later in unrelated code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            yield
+        finally:
+            gc.collect()
+
+
 class SparkBackend(Backend):
     """Spark through Ibis. ``session``: an existing SparkSession (default: local mode)."""
 
@@ -76,20 +95,24 @@ class SparkBackend(Backend):
         src = Path(path)
         if not src.exists():
             raise StorageError(f"Parquet input {src} does not exist")
-        table = self.con.read_parquet(str(src.resolve()), table_name=name)
+        with _quiet_sockets():
+            table = self.con.read_parquet(str(src.resolve()), table_name=name)
         self._views.add(name)
         return table
 
     def table(self, name: str) -> ir.Table:
-        if name not in self.con.list_tables():
-            raise EngineError(f"no table {name!r} is registered: call register_parquet first")
-        return self.con.table(name)
+        with _quiet_sockets():
+            if name not in self.con.list_tables():
+                raise EngineError(f"no table {name!r} is registered: call register_parquet first")
+            return self.con.table(name)
 
     def sql(self, query: str) -> ir.Table:
-        return self.con.sql(query, dialect="spark")
+        with _quiet_sockets():
+            return self.con.sql(query, dialect="spark")
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
-        return self.con.to_pyarrow(expr)
+        with _quiet_sockets():
+            return self.con.to_pyarrow(expr)
 
     def write_parquet(self, expr: ir.Table, path: str | os.PathLike[str]) -> Path:
         """Write a folder of Parquet part files at ``path``, replacing any folder there."""
@@ -102,7 +125,8 @@ class SparkBackend(Backend):
         tmp = target.parent / f".{target.name}.{tag}.tmp"
         old = target.parent / f".{target.name}.{tag}.old"
         try:
-            self.con.to_parquet(expr, tmp, compression="zstd")
+            with _quiet_sockets():
+                self.con.to_parquet(expr, tmp, compression="zstd")
             if target.exists():
                 os.replace(target, old)
             os.replace(tmp, target)
