@@ -42,7 +42,7 @@ class DuckDBBackend(Backend):
         threads: int | None = None,
         memory_limit: str | None = None,
     ) -> None:
-        config: dict[str, str | int | bool] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
         if threads is not None:
             config["threads"] = threads
         if memory_limit is not None:
