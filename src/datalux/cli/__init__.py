@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from datalux.cli.audit import audit
+from datalux.cli.catalogue import catalogue
 from datalux.cli.demo import demo
 from datalux.cli.platform import manage, migrate
 from datalux.cli.privacy import privacy
@@ -25,3 +26,4 @@ main.add_command(audit)
 main.add_command(privacy)
 main.add_command(migrate)
 main.add_command(manage)
+main.add_command(catalogue)
