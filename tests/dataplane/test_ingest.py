@@ -107,9 +107,7 @@ def test_malformed_rows_are_reported_with_their_line(work: Path) -> None:
     assert [(p.line, p.row) for p in problems(report, "too_many_fields")] == [(4, 3)]
     # the rows left out do not shift the numbers of the rows after them
     wrong = problems(report, "wrong_type")
-    assert [(p.line, p.row, p.column, p.value_excerpt) for p in wrong] == [
-        (5, 4, "score", "oops")
-    ]
+    assert [(p.line, p.row, p.column, p.value_excerpt) for p in wrong] == [(5, 4, "score", "oops")]
     assert report.rows_read == 4
     assert not (work / "out.parquet").exists()
 
@@ -150,7 +148,7 @@ def test_wrong_types_are_parsed_strictly(work: Path) -> None:
         work / "in.csv",
         "n,x,d,b,t,y,ym\n"
         "42,3.5,2024-03-31,true,2024-03-31T14:05:00Z,2024,2024-03\n"  # row 1: fine
-        "42.5,\"3,5\",31/12/2024,yes,yesterday,24,2024-13\n"  # row 2: all wrong
+        '42.5,"3,5",31/12/2024,yes,yesterday,24,2024-13\n'  # row 2: all wrong
         "1 000,1e3,2024-02-30,0,2024-03-31 14:05,1999,1999-12\n"  # row 3: n and d wrong
         "0x10,-INF,2024-1-5,FALSE,2024-03-31T14:05:00+02:00,2000,2000-01\n",  # row 4: n wrong
     )
@@ -322,7 +320,9 @@ def test_parquet_input_keeps_native_types(work: Path) -> None:
     ok = work / "ok.parquet"
     pq.write_table(pa.table({"id": pa.array([1.0, 2.0]), "isco": pa.array([2221, 5120])}), ok)
     out = work / "out.parquet"
-    report = ingest(ok, [FieldRule("id", "integer"), FieldRule("isco", code_list="isco08")], output=out)
+    report = ingest(
+        ok, [FieldRule("id", "integer"), FieldRule("isco", code_list="isco08")], output=out
+    )
     assert report.ok, report.to_dict()
     stored = pq.read_table(out)
     assert stored.column("id").to_pylist() == [1, 2]
@@ -357,7 +357,7 @@ def test_a_rejected_file_does_not_replace_the_previous_one(work: Path) -> None:
 
 def test_odd_column_names_and_values_are_data_not_sql(work: Path) -> None:
     rules = [FieldRule('we"ird', "string", allowed_values=("a'b", "c")), FieldRule("n", "integer")]
-    src = write(work / "in.csv", "\"we\"\"ird\",n\na'b,1\n\"'); DROP TABLE raw; --\",2\n")
+    src = write(work / "in.csv", '"we""ird",n\na\'b,1\n"\'); DROP TABLE raw; --",2\n')
     out = work / "out.parquet"
     report = ingest(src, rules, output=out)
     assert [(p.row, p.problem) for p in report.errors] == [(2, "not_allowed")]
