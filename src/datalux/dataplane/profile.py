@@ -158,7 +158,7 @@ def _profile(
         bad = [c for c in checks if c.column is col]
         invalid_sql = " OR ".join(c.sql for c in bad) or "false"
         aggregates += [
-            f"count({col.v})",
+            f"count_if(NOT {col.m})",
             f"count(DISTINCT {col.v})",
             f"count_if({invalid_sql})",
             f"min({col.v})",
