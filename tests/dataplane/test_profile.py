@@ -122,5 +122,5 @@ def test_missing_file_is_a_storage_error(tmp_path: Path) -> None:
         profile_parquet(tmp_path / "absent.parquet", RULES)
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"not parquet")
-    with pytest.raises(StorageError, match="cannot profile bad.parquet"):
+    with pytest.raises(StorageError, match=r"cannot profile bad\.parquet"):
         profile_parquet(bad, RULES)
