@@ -36,7 +36,7 @@ def test_register_read_and_filter(backend: Backend, people: Path) -> None:
 
 def test_sql_on_a_registered_table(backend: Backend, people: Path) -> None:
     backend.register_parquet("people", people)
-    result = backend.to_arrow(backend.sql('SELECT COUNT(*) AS n FROM people WHERE age > 30'))
+    result = backend.to_arrow(backend.sql("SELECT COUNT(*) AS n FROM people WHERE age > 30"))
     assert result.column("n").to_pylist() == [3]
 
 
