@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -244,3 +245,23 @@ def test_risk_command(small_csv: Path, tmp_path: Path) -> None:
     assert data["prosecutor"]["highest"] == 1.0
     bad = CliRunner().invoke(privacy, ["risk", str(small_csv), "--qi", "age,nope"])
     assert bad.exit_code == 1 and "unknown column 'nope'" in bad.output
+
+
+def test_risk_command_through_the_duckdb_engine(small_csv: Path, tmp_path: Path) -> None:
+    parquet = tmp_path / "small.parquet"
+    pq.write_table(
+        pacsv.read_csv(small_csv, parse_options=pacsv.ParseOptions(delimiter=";")), parquet
+    )
+    local = CliRunner().invoke(privacy, ["risk", str(small_csv), "--qi", "zip,sex"])
+    on_engine = CliRunner().invoke(
+        privacy, ["risk", str(parquet), "--qi", "zip,sex", "--engine", "duckdb"]
+    )
+    assert on_engine.exit_code == 0, on_engine.output
+    expected = {k: v for k, v in json.loads(local.output).items() if k != "input"}
+    got = {k: v for k, v in json.loads(on_engine.output).items() if k != "input"}
+    assert got == expected
+    assert got["classes"] == 6  # sex = i % 2 follows from zip = i % 6
+    refused = CliRunner().invoke(
+        privacy, ["risk", str(small_csv), "--qi", "zip", "--engine", "duckdb"]
+    )
+    assert refused.exit_code == 1 and "Parquet" in refused.output

@@ -17,9 +17,11 @@ from datalux.privacy.anonymisation import (
     HierarchySpec,
     KAnonymity,
     PrivacyModel,
+    RiskMetrics,
     TCloseness,
     anonymise,
     build_report,
+    engine_reidentification_risk,
     outputs,
     parse_hierarchy_spec,
     read_table,
@@ -194,6 +196,33 @@ def anonymise_command(
     click.echo(f"verified on the {result.verification.records_checked} released records: {checked}")
 
 
+def _engine_risk(
+    engine: str,
+    path: Path,
+    quasi_identifiers: list[str],
+    sampling_fraction: float,
+    threshold: float,
+) -> RiskMetrics:
+    from datalux.dataplane import connect
+
+    if path.suffix.lower() not in (".parquet", ".pq") or not path.exists():
+        raise InputError(
+            f"--engine {engine} reads an existing Parquet file: {path.name} is not one"
+        )
+    with connect("spark" if engine == "spark" else "duckdb") as backend:
+        backend.register_parquet("risk_input", path)
+        metrics = engine_reidentification_risk(
+            backend,
+            "risk_input",
+            quasi_identifiers,
+            sampling_fraction=sampling_fraction,
+            threshold=threshold,
+        )
+    if metrics.records == 0:
+        raise InputError("the input has no records: give a file with data rows")
+    return metrics
+
+
 @click.command("risk")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--qi", "qi", required=True, help="Quasi-identifier columns, comma-separated.")
@@ -212,6 +241,13 @@ def anonymise_command(
     help="Risk above which a record is at risk.",
 )
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "duckdb", "spark"]),
+    default="local",
+    show_default=True,
+    help="Count classes in memory (local) or in a data-plane engine (Parquet input).",
+)
 @click.option("--report", "report", type=click.Path(path_type=Path), help="Also write JSON here.")
 def risk_command(
     input_path: Path,
@@ -219,18 +255,26 @@ def risk_command(
     sampling_fraction: float,
     threshold: float,
     delimiter: str | None,
+    engine: str,
     report: Path | None,
 ) -> None:
     """Prosecutor, journalist and marketer re-identification risk and sample uniques of INPUT
     (printed as JSON)."""
     try:
         quasi_identifiers = _columns(qi, "--qi")
-        table, _ = read_table(input_path, delimiter=delimiter)
-        if table.num_rows == 0:
-            raise InputError("the input has no records: give a file with a header and data rows")
-        metrics = reidentification_risk(
-            table, quasi_identifiers, sampling_fraction=sampling_fraction, threshold=threshold
-        )
+        if engine == "local":
+            table, _ = read_table(input_path, delimiter=delimiter)
+            if table.num_rows == 0:
+                raise InputError(
+                    "the input has no records: give a file with a header and data rows"
+                )
+            metrics = reidentification_risk(
+                table, quasi_identifiers, sampling_fraction=sampling_fraction, threshold=threshold
+            )
+        else:
+            metrics = _engine_risk(
+                engine, input_path, quasi_identifiers, sampling_fraction, threshold
+            )
         data = {
             "report": "datalux privacy risk",
             "input": {"file": input_path.name, "quasi_identifiers": quasi_identifiers},

@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -263,3 +264,12 @@ def adult_hierarchies() -> dict[str, Hierarchy]:
     from datalux.privacy.anonymisation import read_hierarchy_csv
 
     return {q: read_hierarchy_csv(ADULT / f"adult_hierarchy_{q}.csv") for q in ADULT_QIS}
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A data-plane backend: DuckDB always, Spark under ``-m spark``."""
+    from datalux.dataplane import connect
+
+    with connect(request.param) as backend:
+        yield backend

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from datalux.privacy.anonymisation import Hierarchy, KAnonymity, anonymise, reidentification_risk
+from datalux.privacy.anonymisation import (
+    Hierarchy,
+    KAnonymity,
+    anonymise,
+    engine_k_anonymity,
+    engine_reidentification_risk,
+    reidentification_risk,
+)
 from datalux.privacy.anonymisation.grouping import Groups
 from datalux.privacy.anonymisation.models import (
     ClassView,
@@ -127,3 +136,26 @@ def test_metrics_verified_on_released_adult(
     assert result.risk_after.prosecutor.highest == pytest.approx(1 / smallest)
     assert result.risk_after.sample_uniques == 0
     assert result.risk_before.sample_uniques > 0
+
+
+def test_risk_and_k_check_through_the_engine(
+    engine: Any, small: pa.Table, small_hierarchies: dict[str, Hierarchy], tmp_path: Path
+) -> None:
+    result = anonymise(
+        small,
+        quasi_identifiers=["age", "zip", "sex"],
+        hierarchies=small_hierarchies,
+        models=[KAnonymity(4)],
+        max_suppression=0.05,
+    )
+    for name, table in [("before", small), ("after", result.table)]:
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(table, path)
+        engine.register_parquet(name, path)
+    qis = ["age", "zip", "sex"]
+    assert engine_reidentification_risk(engine, "before", qis) == result.risk_before
+    assert engine_reidentification_risk(engine, "after", qis) == result.risk_after
+    ok = engine_k_anonymity(engine, "after", qis, 4)
+    assert ok.satisfied
+    assert ok.observed["smallest_class"] == result.risk_after.smallest_class
+    assert not engine_k_anonymity(engine, "before", qis, 2).satisfied

@@ -56,10 +56,17 @@ from datalux.privacy.anonymisation.risk import (
     AttackerRisk,
     RiskMetrics,
     class_sizes,
+    engine_reidentification_risk,
     reidentification_risk,
+    risk_from_class_sizes,
 )
 from datalux.privacy.anonymisation.search import SearchResult
-from datalux.privacy.anonymisation.verify import Verification, verify
+from datalux.privacy.anonymisation.verify import (
+    ModelCheck,
+    Verification,
+    engine_k_anonymity,
+    verify,
+)
 
 __all__ = [
     "AnonymisationResult",
@@ -70,6 +77,7 @@ __all__ = [
     "Hierarchy",
     "HierarchySpec",
     "KAnonymity",
+    "ModelCheck",
     "PrivacyModel",
     "RiskMetrics",
     "SearchResult",
@@ -81,6 +89,8 @@ __all__ = [
     "build_report",
     "class_sizes",
     "date_hierarchy",
+    "engine_k_anonymity",
+    "engine_reidentification_risk",
     "interval_hierarchy",
     "outputs",
     "parse_hierarchy_spec",
@@ -88,6 +98,7 @@ __all__ = [
     "read_hierarchy_csv",
     "read_table",
     "reidentification_risk",
+    "risk_from_class_sizes",
     "verify",
     "write_json",
     "write_table",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +27,17 @@ from datalux.privacy.anonymisation.encoding import text_column
 from datalux.privacy.anonymisation.grouping import combine_codes
 from datalux.privacy.errors import InputError
 
-__all__ = ["AttackerRisk", "RiskMetrics", "class_sizes", "reidentification_risk"]
+if TYPE_CHECKING:
+    from datalux.dataplane.engine import Backend
+
+__all__ = [
+    "AttackerRisk",
+    "RiskMetrics",
+    "class_sizes",
+    "engine_reidentification_risk",
+    "reidentification_risk",
+    "risk_from_class_sizes",
+]
 
 
 @dataclass(frozen=True)
@@ -89,11 +100,45 @@ def reidentification_risk(
     threshold: float = 0.2,
 ) -> RiskMetrics:
     """Prosecutor, journalist and marketer risk and sample uniques of ``table``."""
+    _check(sampling_fraction, threshold)
+    return risk_from_class_sizes(
+        class_sizes(table, quasi_identifiers),
+        sampling_fraction=sampling_fraction,
+        threshold=threshold,
+    )
+
+
+def engine_reidentification_risk(
+    backend: Backend,
+    table_name: str,
+    quasi_identifiers: Sequence[str],
+    *,
+    sampling_fraction: float = 1.0,
+    threshold: float = 0.2,
+) -> RiskMetrics:
+    """The same metrics for a table registered in a data-plane engine (DuckDB or Spark): the
+    class sizes come from the engine's group-by, only they are brought back."""
+    from datalux.dataplane.groups import COUNT_COLUMN, equivalence_class_sizes
+
+    _check(sampling_fraction, threshold)
+    sizes = equivalence_class_sizes(backend, table_name, quasi_identifiers)
+    counts = sizes.column(COUNT_COLUMN).to_numpy(zero_copy_only=False).astype(np.int64)
+    return risk_from_class_sizes(counts, sampling_fraction=sampling_fraction, threshold=threshold)
+
+
+def _check(sampling_fraction: float, threshold: float) -> None:
     if not 0 < sampling_fraction <= 1:
         raise InputError("sampling fraction must be in (0, 1]: the share of the population")
     if not 0 <= threshold <= 1:
         raise InputError("risk threshold must be between 0 and 1, e.g. 0.2 (= 1/5)")
-    sizes = class_sizes(table, quasi_identifiers)
+
+
+def risk_from_class_sizes(
+    sizes: np.ndarray, *, sampling_fraction: float = 1.0, threshold: float = 0.2
+) -> RiskMetrics:
+    """The risk metrics from the sizes of the equivalence classes alone."""
+    _check(sampling_fraction, threshold)
+    sizes = sizes[sizes > 0]
     n = int(sizes.sum())
     if n == 0:
         zero = AttackerRisk(0.0, 0.0, 0.0)

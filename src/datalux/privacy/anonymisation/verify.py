@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,16 @@ from datalux.privacy.anonymisation.models import (
 )
 from datalux.privacy.errors import InputError
 
-__all__ = ["ModelCheck", "Verification", "sensitive_distribution", "verify"]
+if TYPE_CHECKING:
+    from datalux.dataplane.engine import Backend
+
+__all__ = [
+    "ModelCheck",
+    "Verification",
+    "engine_k_anonymity",
+    "sensitive_distribution",
+    "verify",
+]
 
 
 @dataclass(frozen=True)
@@ -129,3 +139,14 @@ def verify(
         satisfied = bool(model.satisfied(view)[present].all())
         checks.append(ModelCheck(model.describe(), satisfied, observed))
     return Verification(n, classes, tuple(checks))
+
+
+def engine_k_anonymity(
+    backend: Backend, table_name: str, quasi_identifiers: Sequence[str], k: int
+) -> ModelCheck:
+    """k-anonymity of a table registered in a data-plane engine (DuckDB, or Spark for data
+    beyond one machine), by the engine's own smallest-class count."""
+    from datalux.dataplane.groups import min_class_size
+
+    smallest = min_class_size(backend, table_name, quasi_identifiers)
+    return ModelCheck(KAnonymity(k).describe(), smallest >= k, {"smallest_class": float(smallest)})
