@@ -217,6 +217,15 @@ def seed_demo(
                 columns=[dict(c) for c in table.columns],
             )
             total_rows += table.rows
+        from datalux.demo.catalogue import seed_catalogue
+
+        seed_catalogue(
+            result=result,
+            out_dir=out_dir,
+            staging=staging,
+            authority=Organisation.objects.get(name=OTHER_ORGANISATIONS[0][0]),
+            echo=echo,
+        )
         record(
             EventKind.DEMO_SEEDED, details={"persons": persons, "seed": seed, "rows": total_rows}
         )
