@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("datalux.accounts.urls")),
     path("audit/", include("datalux.audit.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
+    path("catalogue/", include("datalux.catalogue.urls_upload")),
     path("", include("datalux.catalogue.urls_dcat")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -141,10 +141,12 @@ from datalux.accounts.api import router as accounts_router  # noqa: E402
 from datalux.audit.api import router as audit_router  # noqa: E402
 from datalux.catalogue.api import router as catalogue_router  # noqa: E402
 from datalux.catalogue.api_harvest import router as harvest_router  # noqa: E402
+from datalux.catalogue.api_upload import router as upload_router  # noqa: E402
 from datalux.holdings.api import router as holdings_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/catalogue", catalogue_router)
+api.add_router("/catalogue", upload_router)
 api.add_router("/harvest", harvest_router)
 api.add_router("/holdings", holdings_router)
