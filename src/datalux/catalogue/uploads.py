@@ -41,7 +41,6 @@ from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue.models import Dataset, DatasetVersion, Variable, pick_language
-from datalux.catalogue.vocabularies import PrivacyRole
 from datalux.dataplane.codelists import NATIONAL_ID
 from datalux.dataplane.ingest import FieldRule, Problem, ValidationReport, ingest, storage_type
 from datalux.dataplane.profile import profile_parquet
@@ -93,7 +92,7 @@ def _rule(variable: Variable) -> FieldRule:
         missing_values=tuple(str(m) for m in variable.missing_values) or ("",),
         code_list=variable.code_list,
         national_id=variable.code_list == NATIONAL_ID,
-        privacy_role=str(variable.privacy_role or PrivacyRole.OTHER.value),
+        privacy_role=str(variable.privacy_role or "other"),
     )
 
 
