@@ -496,10 +496,12 @@ class _Run:
         except (ValueError, SplinkException) as exc:
             log.warning("share of matches not estimated (%s); default used", type(exc).__name__)
         total = self._total_pairs()
-        if total < 2:
-            raise LinkageError("the inputs have fewer than two records to compare")
+        if total < 1:
+            raise LinkageError("there is no pair of records to compare: dedupe needs two records")
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(spec.u_max_pairs, total), seed=1
+            max_pairs=min(spec.u_max_pairs, total),
+            seed=1,
+            num_chunks=10 if total > spec.u_max_pairs else 1,  # chunks only pay off when sampling
         )
         for rule in plan.training_rules:
             pairs = self._pairs_of_rule(rule)

@@ -129,10 +129,10 @@ class LinkReport:
                 f"  estimated blocking recall: {self.blocking_recall:.4f} "
                 f"({self.blocking_recall_method}; estimates: {others})"
             )
-        dropped = [r.label for r in self.blocking_rules if not r.used]
+        dropped = [f"{r.label} ({r.note})" for r in self.blocking_rules if not r.used]
         lines.append(
             f"  blocking rules: {sum(r.used for r in self.blocking_rules)} used"
-            + (f", dropped as too broad: {', '.join(dropped)}" if dropped else "")
+            + (f"; not used: {', '.join(dropped)}" if dropped else "")
         )
         if self.clusters is not None:
             c = self.clusters

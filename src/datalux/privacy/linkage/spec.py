@@ -290,13 +290,14 @@ def _kind(value: Any, where: str) -> Kind:
 def _check_date_format(fmt: Any, where: str) -> None:
     if not isinstance(fmt, str):
         raise SpecError(f"{where}.format must be a string such as '%Y-%m-%d'")
+    # A closed grammar (three directives, separators from a short list): the format is
+    # safe to place in SQL and can be turned into a regular expression (see model.py).
     directives = re.findall(r"%.", fmt)
-    if sorted(directives) != sorted(_DATE_DIRECTIVES) or re.search(
-        r"[A-Za-z0-9]", re.sub(r"%.", "", fmt)
-    ):
+    separators = re.sub(r"%.", "", fmt)
+    if sorted(directives) != sorted(_DATE_DIRECTIVES) or not set(separators) <= set("-/. "):
         raise SpecError(
-            f"{where}.format must use %Y, %m and %d once each with separators only, "
-            "such as '%Y-%m-%d', '%Y%m%d' or '%d/%m/%Y'"
+            f"{where}.format must use %Y, %m and %d once each, separated by nothing or by "
+            "'-', '/', '.' or ' ' (such as '%Y-%m-%d', '%Y%m%d' or '%d/%m/%Y')"
         )
 
 
