@@ -21,11 +21,21 @@ from datalux.catalogue.models import DatasetVersion
 from datalux.catalogue.uploads import UploadRejected, dataset_folder, upload_version
 from datalux.dataplane import ingest as ingest_module
 from datalux.holdings.models import DataFile
-from tests.catalogue.upload_fixtures import HEADER, NIDS, csv_text, dataset, steward  # noqa: F401
+from tests.catalogue.upload_fixtures import HEADER, NIDS, csv_text, make_dataset
 from tests.factories.accounts import OrganisationFactory
 from tests.factories.catalogue import DatasetFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dataset(db: Any) -> Any:
+    return make_dataset()
+
+
+@pytest.fixture
+def steward(make_member: Any, dataset: Any) -> Any:
+    return make_member("steward", organisation=dataset.publisher)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -1,11 +1,9 @@
-"""A dataset with a data dictionary, and CSV files that match it (or not), for upload tests."""
+"""A dataset with a data dictionary, and CSV text that matches it, for the upload tests."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-
-import pytest
 
 from datalux.privacy.national_id import make_national_id
 from tests.factories.catalogue import DatasetFactory, VariableFactory
@@ -23,10 +21,9 @@ def csv_text(rows: int = 5, *, extra: str = "") -> str:
     return "\n".join(lines) + "\n" + extra
 
 
-@pytest.fixture
-def dataset(db: Any) -> Any:
-    """A published dataset of a data holder, with a five-variable dictionary."""
-    ds = DatasetFactory()
+def make_dataset(**fields: Any) -> Any:
+    """A dataset of a data holder (published unless told), with a five-variable dictionary."""
+    ds = DatasetFactory(**fields)
     for position, (name, ftype, extra) in enumerate(
         [
             ("stay_id", "integer", {"required": True}),
@@ -43,8 +40,3 @@ def dataset(db: Any) -> Any:
     ):
         VariableFactory(dataset=ds, position=position, name=name, type=ftype, **extra)
     return ds
-
-
-@pytest.fixture
-def steward(make_member: Any, dataset: Any) -> Any:
-    return make_member("steward", organisation=dataset.publisher)
