@@ -287,12 +287,12 @@ def pseudonymise_file(
         report.nulls = dict.fromkeys(columns, 0)
         if rejects_path is not None:
             with (
-                BatchWriter(out, out_schema) as writer,
+                BatchWriter(out, out_schema, incompressible=columns) as writer,
                 BatchWriter(rejects_path, _REJECTS_SCHEMA) as reject_writer,
             ):
                 _run(batches, writer, reject_writer, columns, validate, keys, report)
         else:
-            with BatchWriter(out, out_schema) as writer:
+            with BatchWriter(out, out_schema, incompressible=columns) as writer:
                 _run(batches, writer, None, columns, validate, keys, report)
     except StorageError as exc:
         raise InputError(str(exc)) from None
