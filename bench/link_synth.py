@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-_ONSETS = list("bcdfghjklmnprstvwz") + ["ch", "sh", "th", "br", "kr", "st", "tr", "gr", "fl"]
+_ONSETS = [*"bcdfghjklmnprstvwz", "ch", "sh", "th", "br", "kr", "st", "tr", "gr", "fl"]
 _VOWELS = ["a", "e", "i", "o", "u", "y", "ai", "ea", "ou", "ie"]
 _CODAS = ["", "", "", "n", "r", "s", "l", "m", "t", "nd", "rt", "x"]
 _ALPHABET = np.array(list("abcdefghijklmnopqrstuvwxyz"))
@@ -67,7 +67,9 @@ def generate(n_records: int, seed: int = 7) -> pa.Table:
     surname_pool = _words(rng, 25000, (2, 4))
     street_pool = _words(rng, 3000, (2, 3))
     n_postcodes = 4000
-    postcodes = np.array([f"{c:04d}" for c in rng.choice(np.arange(1000, 10000), n_postcodes, replace=False)])
+    postcodes = np.array(
+        [f"{c:04d}" for c in rng.choice(np.arange(1000, 10000), n_postcodes, replace=False)]
+    )
     city_pool = _words(rng, 400, (2, 3))
     city_of_postcode = np.array(city_pool)[_zipf_choice(rng, len(city_pool), n_postcodes, 1.0)]
 
@@ -75,7 +77,9 @@ def generate(n_records: int, seed: int = 7) -> pa.Table:
     given_i = _zipf_choice(rng, len(given_pool), n_persons, 0.7)
     surname_i = _zipf_choice(rng, len(surname_pool), n_persons, 0.6)
     sex = rng.choice(np.array(["f", "m"]), n_persons)
-    birth = np.datetime64("1930-01-01") + rng.integers(0, 90 * 365, n_persons).astype("timedelta64[D]")
+    birth = np.datetime64("1930-01-01") + rng.integers(0, 90 * 365, n_persons).astype(
+        "timedelta64[D]"
+    )
     pc_i = _zipf_choice(rng, n_postcodes, n_persons, 0.6)
     street_i = rng.integers(len(street_pool), size=n_persons)
     house = rng.integers(1, 200, n_persons)
@@ -126,7 +130,10 @@ def generate(n_records: int, seed: int = 7) -> pa.Table:
     postcode = postcodes[pc].astype(object)
     city = city_of_postcode[pc].astype(object)
     address = np.array(
-        [f"{n_} {street_pool[s]} street" for n_, s in zip(num.tolist(), street.tolist(), strict=True)],
+        [
+            f"{n_} {street_pool[s]} street"
+            for n_, s in zip(num.tolist(), street.tolist(), strict=True)
+        ],
         dtype=object,
     )
     for k in np.flatnonzero(u[:, 6] < 0.04):

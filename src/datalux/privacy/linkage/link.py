@@ -498,10 +498,14 @@ class _Run:
         total = self._total_pairs()
         if total < 1:
             raise LinkageError("there is no pair of records to compare: dedupe needs two records")
+        records = sum(side.records for side in self.sides)
+        u_pairs = min(spec.u_max_pairs, total, max(200_000, 120 * records))
+        if u_pairs == 1e6:  # Splink warns about "the default value" for exactly 1e6
+            u_pairs += 1
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(spec.u_max_pairs, total),
+            max_pairs=u_pairs,
             seed=1,
-            num_chunks=10 if total > spec.u_max_pairs else 1,  # chunks only pay off when sampling
+            num_chunks=10 if total > u_pairs else 1,  # chunks only pay off when sampling
         )
         for rule in plan.training_rules:
             pairs = self._pairs_of_rule(rule)
