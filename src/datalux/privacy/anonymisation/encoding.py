@@ -45,12 +45,6 @@ class EncodedAttribute:
     def cardinality(self, level: int) -> int:
         return len(self.level_labels[level])
 
-    def up_map(self, source: int, target: int) -> np.ndarray:
-        """Dense code at level ``source`` -> dense code at ``target`` (``target >= source``)."""
-        out = np.zeros(self.cardinality(source), dtype=np.int64)
-        out[self.level_codes[source]] = self.level_codes[target]
-        return out
-
 
 @dataclass(frozen=True)
 class SensitiveAttribute:

@@ -53,11 +53,6 @@ class Lattice:
             if level + 1 < height:
                 yield (*node[:i], level + 1, *node[i + 1 :])
 
-    def predecessors(self, node: Sequence[int]) -> Iterator[Node]:
-        for i, level in enumerate(node):
-            if level > 0:
-                yield (*node[:i], level - 1, *node[i + 1 :])
-
     def up_set(self, node: Sequence[int]) -> tuple[slice, ...]:
         """Index of every node ``>= node`` in an array shaped like the lattice."""
         return tuple(slice(int(level), None) for level in node)
