@@ -23,17 +23,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ibis.expr.types as ir
 import numpy as np
-import polars as pl
-import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datalux.dataplane.engine import Backend
 from datalux.dataplane.errors import StorageError
-from datalux.dataplane.hashing import hmac_sha256_hex
 from datalux.dataplane.storage import BatchWriter, open_batches
 from datalux.privacy.errors import InputError
 from datalux.privacy.keys import DomainKeys
@@ -42,6 +38,11 @@ from datalux.privacy.national_id import (
     valid_national_id_mask,
     validate_national_id,
 )
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from datalux.dataplane.engine import Backend
 
 __all__ = [
     "PSEUDONYM_ENCODING",
@@ -93,6 +94,10 @@ def as_text_array(
 
 
 def _hmac_polars(arr: pa.Array | pa.ChunkedArray, keys: DomainKeys) -> pa.Array:
+    # imported here: polars costs ~0.5 s to import, which CLI start-up need not pay
+    import polars as pl
+    import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
+
     series = pl.Series("v", arr) if len(arr) else pl.Series("v", [], dtype=pl.String)
     expr = pl.col("v").chash.hmac_sha256(key=keys.hmac_key.decode("ascii"))  # type: ignore[attr-defined]
     out = series.to_frame().select(expr)
@@ -120,6 +125,8 @@ def pseudonymise_table(table: ir.Table, columns: Sequence[str], keys: DomainKeys
     the engine's own SHA-256 (:func:`datalux.dataplane.hashing.hmac_sha256_hex`): the same
     pseudonyms as :func:`pseudonymise_array`, on DuckDB or Spark. Its compiled SQL holds key
     material: never log it."""
+    from datalux.dataplane.hashing import hmac_sha256_hex
+
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InputError(
