@@ -192,3 +192,29 @@ def test_summary_names_counts_not_values(tmp_path: Path) -> None:
     assert "rejected:       1 rows" in text
     assert "nin: national-id:bad_verhoeff: 1" in text
     assert bad not in text and nin(1) not in text
+
+
+def test_one_or_several_worker_threads_give_the_same_files(tmp_path: Path) -> None:
+    values: list[str | None] = [nin(i) for i in range(3000)]
+    for i in range(0, 3000, 97):
+        values[i] = corrupt_last_digit(values[i] or "")
+    values[5] = None
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"nin": values, "i": list(range(3000))}), src)
+    outputs = []
+    for workers in (1, 3):
+        out = tmp_path / f"out{workers}.parquet"
+        report = pseudonymise_file(
+            src,
+            out,
+            columns=["nin"],
+            keys=KEYS,
+            validate={"nin": "national-id"},
+            batch_rows=256,
+            workers=workers,
+        )
+        outputs.append((pq.read_table(out), pacsv.read_csv(report.rejects), report.rejected_rows))
+    assert outputs[0][0].equals(outputs[1][0])
+    assert outputs[0][1].equals(outputs[1][1])
+    assert outputs[0][2] == outputs[1][2] == len(range(0, 3000, 97))
+    assert outputs[0][1].column("row").to_pylist() == [i + 1 for i in range(0, 3000, 97)]

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -264,6 +267,7 @@ def pseudonymise_file(
     validate: Mapping[str, str] | None = None,
     rejects: str | Path | None = None,
     batch_rows: int = 500_000,
+    workers: int | None = None,
 ) -> PseudonymisationReport:
     """Replace each of ``columns`` of a CSV/Parquet file by its one-way pseudonym.
 
@@ -272,11 +276,12 @@ def pseudonymise_file(
     written to ``output`` but listed in the ``rejects`` CSV (default ``<output>.rejects.csv``)
     with its row number (1-based, in input order), column and reason, never its value.
     Null identifiers are kept as nulls and counted. Both files appear only when the whole
-    input was processed.
+    input was processed. ``workers`` threads (default: up to 2) work on successive batches.
     """
     started = time.perf_counter()
     src, out = Path(source), Path(output)
     validate = dict(validate or {})
+    n_workers = min(2, os.cpu_count() or 1) if workers is None else max(1, workers)
     if src.resolve() == out.resolve():
         raise InputError("the output file must differ from the input file")
     try:
@@ -297,16 +302,77 @@ def pseudonymise_file(
                 BatchWriter(out, out_schema, incompressible=columns) as writer,
                 BatchWriter(rejects_path, _REJECTS_SCHEMA) as reject_writer,
             ):
-                _run(batches, writer, reject_writer, columns, validate, keys, report)
+                _run(batches, writer, reject_writer, columns, validate, keys, report, n_workers)
         else:
             with BatchWriter(out, out_schema, incompressible=columns) as writer:
-                _run(batches, writer, None, columns, validate, keys, report)
+                _run(batches, writer, None, columns, validate, keys, report, n_workers)
     except StorageError as exc:
         raise InputError(str(exc)) from None
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise InputError(f"cannot read {src.name}: {str(exc).splitlines()[0]}") from None
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _BatchResult:
+    rows_in: int
+    output: pa.RecordBatch
+    rejects: list[tuple[str, np.ndarray, list[str]]]  # column, row indexes in batch, reasons
+    dropped: int
+
+
+def _process_batch(
+    batch: pa.RecordBatch,
+    columns: Sequence[str],
+    validate: Mapping[str, str],
+    keys: DomainKeys,
+    out_schema: pa.Schema,
+) -> _BatchResult:
+    """Validate, drop rejected rows, pseudonymise: pure work on one batch (thread-safe)."""
+    n = batch.num_rows
+    keep = np.ones(n, dtype=bool)
+    rejects: list[tuple[str, np.ndarray, list[str]]] = []
+    for col, kind in validate.items():
+        arr = batch.column(col)
+        mask_fn, reason_fn = VALIDATION_KINDS[kind]
+        text = as_text_array(arr)
+        valid = np.asarray(mask_fn(text), dtype=bool)
+        if arr.null_count:
+            valid |= np.asarray(pc.is_null(arr), dtype=bool)  # nulls are counted, not rejected
+        bad = np.flatnonzero(~valid)
+        if bad.size:
+            keep[bad] = False
+            values = text.take(pa.array(bad)).to_pylist()
+            rejects.append((col, bad, [reason_fn(v) or "invalid" for v in values]))
+    dropped = int(n - keep.sum())
+    if dropped:
+        batch = batch.filter(pa.array(keep))
+    arrays = [
+        pseudonymise_array(batch.column(f.name), keys)
+        if f.name in columns
+        else batch.column(f.name)
+        for f in out_schema
+    ]
+    return _BatchResult(n, pa.record_batch(arrays, schema=out_schema), rejects, dropped)
+
+
+def _ordered_map(
+    fn: Callable[[pa.RecordBatch], _BatchResult], items: Iterable[pa.RecordBatch], workers: int
+) -> Iterator[_BatchResult]:
+    """``map(fn, items)`` on ``workers`` threads, in order, at most ``workers + 1`` batches in
+    flight (memory stays bounded). The kernels (polars, numpy, Arrow) release the GIL."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[Future[_BatchResult]] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _run(
@@ -317,25 +383,15 @@ def _run(
     validate: Mapping[str, str],
     keys: DomainKeys,
     report: PseudonymisationReport,
+    workers: int,
 ) -> None:
-    out_schema = writer.schema
-    for batch in batches:
-        n = batch.num_rows
+    def work(batch: pa.RecordBatch) -> _BatchResult:
+        return _process_batch(batch, columns, validate, keys, writer.schema)
+
+    for result in _ordered_map(work, batches, workers):
         offset = report.rows_in
-        report.rows_in += n
-        keep = np.ones(n, dtype=bool)
-        for col, kind in validate.items():
-            arr = batch.column(col)
-            mask_fn, reason_fn = VALIDATION_KINDS[kind]
-            text = as_text_array(arr)
-            valid = np.asarray(mask_fn(text), dtype=bool)
-            if arr.null_count:
-                valid |= np.asarray(pc.is_null(arr), dtype=bool)  # nulls are counted, not rejected
-            bad = np.flatnonzero(~valid)
-            if bad.size == 0:
-                continue
-            keep[bad] = False
-            reasons = [reason_fn(v) or "invalid" for v in text.take(pa.array(bad)).to_pylist()]
+        report.rows_in += result.rows_in
+        for col, bad, reasons in result.rejects:
             for reason in reasons:
                 key = f"{col}: {reason}"
                 report.rejected_by_reason[key] = report.rejected_by_reason.get(key, 0) + 1
@@ -350,17 +406,8 @@ def _run(
                         schema=_REJECTS_SCHEMA,
                     )
                 )
-        if not keep.all():
-            dropped = int((~keep).sum())
-            report.rejected_rows += dropped
-            batch = batch.filter(pa.array(keep))
+        report.rejected_rows += result.dropped
         for col in columns:
-            report.nulls[col] += batch.column(col).null_count
-        arrays = [
-            pseudonymise_array(batch.column(f.name), keys)
-            if f.name in columns
-            else batch.column(f.name)
-            for f in out_schema
-        ]
-        writer.write(pa.record_batch(arrays, schema=out_schema))
-        report.rows_out += batch.num_rows
+            report.nulls[col] += result.output.column(col).null_count
+        writer.write(result.output)
+        report.rows_out += result.output.num_rows
