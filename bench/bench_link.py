@@ -209,7 +209,7 @@ def _dedupe_row(n_records: int) -> Row:
             [str(people)],
         )
         base_seconds = time.perf_counter() - started
-        keyed = base.execute("SELECT rec_id, k FROM keyed").to_arrow_table()
+        keyed = base.sql("SELECT rec_id, k FROM keyed").to_arrow_table()
         con.register("keyed_t", keyed)
         con.execute(
             "CREATE TABLE base_labels AS SELECT k.k AS pred, t.person_id AS truth "

@@ -14,7 +14,9 @@ def _default_clusters_path(out: Path) -> Path:
 
 
 @click.command("link")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "inputs", nargs=-1, required=True, metavar="LEFT [RIGHT]", type=click.Path(path_type=Path)
+)
 @click.option(
     "--spec",
     "spec_path",
