@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph
 
-from datalux.catalogue.models import Dataset, DatasetStatus, DataService, HarvestSource
+from datalux.catalogue.models import DataService, Dataset, DatasetStatus, HarvestSource
 from datalux.catalogue.shacl import validate_graph
 from datalux.catalogue.vocabularies import AccessRights, PrivacyRole
 from datalux.cli import main
