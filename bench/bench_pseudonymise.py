@@ -24,7 +24,6 @@ import hmac
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +75,15 @@ def _pad_state_loop(values: list[str], key: bytes) -> list[str]:
     return out
 
 
-def _best(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
-    """Fastest of ``repeats`` runs (CPU time, and the wall time of that run): the machine is
-    shared, and the minimum is the least disturbed measurement of the same work."""
+def _best(
+    fn: Callable[[], Any], repeats: int, *, by_wall: bool = False
+) -> tuple[float, float, Any]:
+    """Fastest of ``repeats`` runs by CPU time (or wall time), with the other time of that
+    run: the machine is shared, and the minimum is the least disturbed measurement."""
     best: tuple[float, float, Any] | None = None
     for _ in range(repeats):
         wall, cpu, result = _timed(fn)
-        if best is None or cpu < best[1]:
+        if best is None or (wall < best[0] if by_wall else cpu < best[1]):
             best = (wall, cpu, result)
         del result
     assert best is not None
@@ -102,12 +103,12 @@ def run(quick: bool) -> list[Row]:
     # baseline: plain hmac loop (one core, pure Python), and 1. the kernel, per CPU-second
     pseudonymise_array(ids.slice(0, 1000), keys)  # load the plugin outside the timing
     b_wall, b_cpu, expected = _best(lambda: _plain_loop(prefix, key), repeats)
-    k_wall, k_cpu, got = _best(lambda: pseudonymise_array(ids, keys), repeats)
+    b_wall = min(b_wall, b_cpu)  # the loop runs on one core: wall >= CPU time unless disturbed
+    _, k_cpu, got = _best(lambda: pseudonymise_array(ids, keys, workers=1), repeats)
     base_cpu_rate, base_wall_rate = n_base / b_cpu, n_base / b_wall
     identical = got.slice(0, n_base).to_pylist() == expected
     per_core = n / k_cpu
     ratio = per_core / base_cpu_rate
-    met = per_core >= TARGET_PER_CORE and ratio >= TARGET_RATIO
     rows.append(
         Row(
             task=f"pseudonymise {n / 1e6:g}M ids, per core (ids per CPU-s)",
@@ -116,25 +117,26 @@ def run(quick: bool) -> list[Row]:
             ratio=ratio,
             quality=(
                 f"bit-identical to hmac.new on {n_base:,} ids: {'yes' if identical else 'NO'}; "
-                f"target >= 2.5M/s/core and >= 7x: {'met' if met and identical else 'NOT met'}"
+                f">= 2.5M/s/core: {'met' if per_core >= TARGET_PER_CORE else 'NOT met'}; "
+                f">= 7x per core: {'met' if ratio >= TARGET_RATIO else 'NOT met'}"
             ),
         )
     )
     del got
 
-    # 2. kernel over two threads, wall clock
-    halves = [ids.slice(0, n // 2), ids.slice(n // 2)]
-    with ThreadPoolExecutor(2) as pool:
-        t_wall, t_cpu, _ = _best(
-            lambda: list(pool.map(lambda a: pseudonymise_array(a, keys), halves)), repeats
-        )
+    # 2. the library's default: slices hashed on 2 threads, wall clock
+    t_wall, t_cpu, _ = _best(lambda: pseudonymise_array(ids, keys), repeats, by_wall=True)
+    total_ratio = (n / t_wall) / base_wall_rate
     rows.append(
         Row(
-            task=f"pseudonymise {n / 1e6:g}M ids, 2 threads (wall clock)",
+            task=f"pseudonymise {n / 1e6:g}M ids, 2 cores (wall clock)",
             datalux=f"{_m(n / t_wall)} ids/s ({t_wall:.2f} s, {t_cpu / t_wall:.1f} cores busy)",
-            baseline=f"{_m(base_wall_rate)} ids/s (plain hmac loop)",
-            ratio=(n / t_wall) / base_wall_rate,
-            quality=f"1 thread: {_m(n / k_wall)} ids/s wall; machine shared, wall rates vary",
+            baseline=f"{_m(base_wall_rate)} ids/s (plain hmac loop, 1 core)",
+            ratio=total_ratio,
+            quality=(
+                f">= 7x the plain loop on the 2-core machine: "
+                f"{'met' if total_ratio >= TARGET_RATIO else 'NOT met'}; wall rates vary with load"
+            ),
         )
     )
 

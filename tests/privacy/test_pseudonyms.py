@@ -159,3 +159,14 @@ def test_translation_refuses_tokens_from_the_wrong_domain() -> None:
     tokens = reversible_array(["1"], PROJECT)
     with pytest.raises(ReidentificationError):
         translate(tokens, HOLDER, PROJECT)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_large_columns_are_hashed_in_slices_on_threads(workers: int) -> None:
+    n = 262_144 + 1000  # one full slice and a bit
+    values = [f"{i:013d}" for i in range(n)]
+    got = pseudonymise_array(pa.array(values), HOLDER, workers=workers).to_pylist()
+    assert len(got) == n
+    for i in (0, 1, 262_143, 262_144, n - 1):  # both sides of the slice boundary
+        assert got[i] == python_hmac(HOLDER.hmac_key, values[i])
+    assert got[::997] == [python_hmac(HOLDER.hmac_key, v) for v in values[::997]]
