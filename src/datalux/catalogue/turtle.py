@@ -18,6 +18,7 @@ from rdflib import RDF, XSD, BNode, Literal, URIRef
 
 _PN_LOCAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")  # a safe subset of Turtle's PN_LOCAL
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_XSD_STRING = XSD.string
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
@@ -47,15 +48,19 @@ class TurtleWriter:
         return "<" + _IRI_FORBIDDEN.sub(_escape_iri_char, uri) + ">"
 
     def term(self, term: Any) -> str:
-        if isinstance(term, URIRef):
-            return self.iri(str(term))
-        if isinstance(term, Literal):
+        kind = type(term)
+        if kind is URIRef:
+            return self._cache.get(term) or self.iri(str(term))
+        if kind is Literal or isinstance(term, Literal):
             quoted = '"' + str(term).translate(_STRING_ESCAPES) + '"'
             if term.language:
                 return f"{quoted}@{term.language}"
-            if term.datatype is not None and term.datatype != XSD.string:
-                return f"{quoted}^^{self.iri(str(term.datatype))}"
+            datatype = term.datatype
+            if datatype is not None and datatype != _XSD_STRING:
+                return f"{quoted}^^{self.iri(str(datatype))}"
             return quoted
+        if isinstance(term, URIRef):
+            return self.iri(str(term))
         if isinstance(term, BNode):
             return f"_:{term}"
         raise TypeError(f"cannot write {type(term).__name__} as a Turtle term")
