@@ -11,6 +11,8 @@ built straight from the rows into a plain list, written by the streaming Turtle 
 
 Baselines, measured in the same run:
 
+* (datalux is timed twice: cold, the first export in a fresh process, which also loads the URL
+  configuration for landing-page addresses; warm, as a running server answers it)
 * the naive way - rdflib ``Graph`` built dataset by dataset with per-dataset ORM queries
   (publisher, distributions, dictionary, series) and serialised by rdflib's Turtle serializer;
   it is too slow to run on 10,000 datasets, so it runs on the first 1,000 (200 with
@@ -214,7 +216,10 @@ def _worker(quick: bool) -> dict[str, Any]:
 
     started = time.perf_counter()
     body = dcat.export_catalogue("turtle")
-    ours_s = time.perf_counter() - started
+    ours_s = time.perf_counter() - started  # cold: loads the URL configuration too
+    started = time.perf_counter()
+    dcat.export_catalogue("turtle")
+    warm_s = time.perf_counter() - started  # as a running server answers it
     ours_graph = dcat.parse(body, "turtle")
     ours_triples = len(ours_graph)
     datasets_exported = len(set(ours_graph.subjects(dcat.RDF.type, dcat.DCAT.Dataset)))
@@ -247,6 +252,7 @@ def _worker(quick: bool) -> dict[str, Any]:
         "triples": ours_triples,
         "bytes": len(body),
         "ours_s": ours_s,
+        "warm_s": warm_s,
         "load_s": load_s,
         "base_datasets": n_base,
         "naive_s": naive_s,
@@ -281,19 +287,22 @@ def run(quick: bool) -> list[Row]:
     met = "met" if r["ours_s"] < TARGET_S and r["datasets"] >= 10_000 else "NOT met"
     if r["datasets"] < 10_000:
         met = "not measured (--quick)"
-    ours_rate = r["datasets"] / r["ours_s"]
+    ours_rate = r["datasets"] / r["warm_s"]  # the baseline runs after it, warm too
     naive_rate = r["base_datasets"] / r["naive_s"]
     return [
         Row(
             task=f"DCAT-AP Turtle export, {r['datasets']:,} datasets (SQLite)",
-            datalux=f"{r['ours_s']:.2f} s ({ours_rate:,.0f} datasets/s, {r['triples']:,} triples)",
+            datalux=(
+                f"{r['ours_s']:.2f} s cold, {r['warm_s']:.2f} s warm ({ours_rate:,.0f} datasets/s "
+                f"warm, {r['triples']:,} triples)"
+            ),
             baseline=(
                 f"{r['naive_s']:.2f} s for {r['base_datasets']:,} ({naive_rate:,.0f} datasets/s; "
                 "rdflib Graph, per-dataset ORM queries, rdflib Turtle)"
             ),
             ratio=ours_rate / naive_rate,
             quality=(
-                f"target < {TARGET_S:.0f} s for 10,000: {met}; {r['exported']:,} datasets "
+                f"target < {TARGET_S:.0f} s for 10,000 (cold): {met}; {r['exported']:,} datasets "
                 f"parsed back from {r['bytes'] / 1e6:.1f} MB (bulk load {r['load_s']:.1f} s)"
             ),
         ),
