@@ -188,7 +188,7 @@ class Builder:
         self._agents: dict[int, URIRef] = {}
         self._typed: set[tuple[str, URIRef]] = set()
         self._series: dict[int, URIRef] = {}
-        self._themes = {str(c.value): str(c.label) for c in vocab.Theme}
+        self._themes = dict(zip(vocab.Theme.values, map(str, vocab.Theme.labels), strict=True))
         self._public = str(vocab.AccessRights.PUBLIC)
 
     # -- shared objects -------------------------------------------------------------------

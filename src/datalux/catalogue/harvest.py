@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from xml.sax import SAXParseException
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -272,9 +273,9 @@ def detect_format(document: Document) -> str:
 
 def _where(exc: Exception, data: bytes) -> str:
     """'line L, column C' of a parse error, when the parser says."""
-    if hasattr(exc, "getLineNumber"):  # xml.sax.SAXParseException
-        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber() + 1}"
-    if hasattr(exc, "lineno") and getattr(exc, "colno", None) is not None:  # JSONDecodeError
+    if isinstance(exc, SAXParseException):
+        return f"line {exc.getLineNumber()}, column {(exc.getColumnNumber() or 0) + 1}"
+    if isinstance(exc, json.JSONDecodeError):
         return f"line {exc.lineno}, column {exc.colno}"
     if hasattr(exc, "lines") and hasattr(exc, "_i"):  # rdflib notation3 BadSyntax
         text: bytes = getattr(exc, "_str", data) or data
