@@ -15,6 +15,7 @@ from datalux.accounts.roles import ROLES, OrganisationKind
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import verify
 from datalux.audit.models import AuditEvent
+from datalux.catalogue.models import Dataset
 from datalux.cli import main
 from datalux.demo.seed import DEMO_PASSWORD, DemoError, seed_demo
 from datalux.holdings.models import DataFile
@@ -35,7 +36,7 @@ def test_seed_creates_every_role_and_registers_holder_files(_storage_root: Path)
         assert data_file.path.is_file()
         assert data_file.path.is_relative_to(_storage_root)
         assert pq.read_metadata(data_file.path).num_rows == data_file.rows
-    register = DataFile.objects.get(table="population_register")
+    register = Dataset.objects.get(slug="population_register").versions.get().data_file
     ids = pq.read_table(register.path, columns=["national_id"]).column(0).to_pylist()
     assert len(ids) == 300 and all(is_valid_national_id(i) for i in ids)
     assert AuditEvent.objects.filter(kind=EventKind.DATAFILE_REGISTERED).count() == files.count()

@@ -123,6 +123,8 @@ _ISO3166 = frozenset(
     SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
     US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
     """.split()
+    # XK (Kosovo) is user-assigned, not in ISO 3166-1, but used by the EU and by registers.
+    + ["XK"]
 )
 
 

@@ -13,10 +13,10 @@ import duckdb
 from django.conf import settings
 from django.db import transaction
 
-from datalux.accounts.models import Organisation
+from datalux.accounts.models import Organisation, User
 from datalux.catalogue import actions
 from datalux.catalogue.harvest import HarvestError, register_source, run_harvest
-from datalux.catalogue.models import Catalogue, DataService, Distribution, HarvestSource
+from datalux.catalogue.models import Catalogue, DataService, Dataset, Distribution, HarvestSource
 from datalux.catalogue.vocabularies import MEDIA_TYPES, AccessRights, Frequency, PrivacyRole
 from datalux.holdings.actions import register_data_file
 from datalux.holdings.models import DataFile
@@ -117,8 +117,10 @@ def ensure_local_catalogue(publisher: Organisation) -> Catalogue:
     return catalogue
 
 
-def _publish_table(table: Any, data_file: DataFile) -> None:
-    holder = data_file.organisation
+def _publish_table(table: Any, holder: Organisation, path: Path) -> int:
+    """Describe, upload (validated against the dictionary, profiled) and publish one table."""
+    from datalux.catalogue.uploads import upload_version
+
     dataset = actions.create_dataset(
         publisher=holder,
         slug=table.name,
@@ -142,6 +144,11 @@ def _publish_table(table: Any, data_file: DataFile) -> None:
         spatial=["http://publications.europa.eu/resource/authority/country/LUX"],
     )
     actions.set_dictionary(dataset=dataset, table_schema=table_schema(table.columns))
+    steward = User.objects.get(username=f"steward-{table.holder.key}")
+    version = upload_version(
+        dataset=dataset, source=path, filename=f"{table.name}.parquet", by=steward
+    )
+    data_file = version.data_file
     Distribution.objects.create(
         dataset=dataset,
         title={"en": f"{table.title} (Parquet, in the secure processing environment)"},
@@ -152,6 +159,7 @@ def _publish_table(table: Any, data_file: DataFile) -> None:
         data_file=data_file,
     )
     actions.publish_dataset(dataset=dataset)
+    return data_file.rows
 
 
 def _open_population_by_commune(register: DataFile, echo: Callable[[str], None]) -> None:
@@ -235,18 +243,28 @@ def _open_population_by_commune(register: DataFile, echo: Callable[[str], None])
 def seed_catalogue(
     *,
     result: Any,
-    out_dir: Path,
-    staging: Path,
+    folder: Path,
     authority: Organisation,
     echo: Callable[[str], None],
-) -> None:
-    """Describe and publish every registered holder table, plus open data, a service, a harvest."""
+) -> int:
+    """Describe, upload and publish every holder table, plus open data, a service, a harvest.
+
+    ``folder`` is where the generated files are now (``result`` names them relative to
+    ``result.out_dir``). Returns the number of holder rows uploaded.
+    """
     catalogue = ensure_local_catalogue(authority)
+    rows = 0
     with transaction.atomic():
         for table in result.tables:
-            data_file = DataFile.objects.get(organisation__name=table.holder.name, table=table.name)
-            _publish_table(table, data_file)
-        register = DataFile.objects.get(table="population_register")
+            holder = Organisation.objects.get(name=table.holder.name)
+            table_path = folder / Path(table.path).relative_to(result.out_dir)
+            rows += _publish_table(table, holder, table_path)
+            echo(f"uploaded, profiled and published {table.name} ({table.rows} rows)")
+        register = (
+            Dataset.objects.get(slug="population_register")
+            .versions.order_by("-number")[0]
+            .data_file
+        )
         _open_population_by_commune(register, echo)
         service = DataService.objects.create(
             catalogue=catalogue,
@@ -268,3 +286,4 @@ def seed_catalogue(
             echo(f"harvested the demo source: {report.as_dict().get('created', 0)} datasets")
         except HarvestError as exc:  # the demo goes on without the harvested records
             echo(f"harvest of the demo source failed: {exc}")
+    return rows

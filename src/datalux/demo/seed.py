@@ -21,7 +21,6 @@ from datalux.accounts.models import Organisation, User
 from datalux.accounts.roles import OrganisationKind
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
-from datalux.holdings.actions import register_data_file
 from datalux.holdings.models import DataFile
 
 DEMO_PASSWORD = "demo-datalux-2030"  # noqa: S105  (printed on purpose: demo only)
@@ -205,24 +204,11 @@ def seed_demo(
                 )
         for spec in users:
             _ensure_user(spec)
-        for table in result.tables:
-            organisation = Organisation.objects.get(name=table.holder.name)
-            relocated = out_dir / Path(table.path).relative_to(staging)
-            register_data_file(
-                organisation=organisation,
-                table=table.name,
-                title=table.title,
-                description=table.description,
-                path=relocated,
-                columns=[dict(c) for c in table.columns],
-            )
-            total_rows += table.rows
         from datalux.demo.catalogue import seed_catalogue
 
-        seed_catalogue(
+        total_rows = seed_catalogue(
             result=result,
-            out_dir=out_dir,
-            staging=staging,
+            folder=out_dir,
             authority=Organisation.objects.get(name=OTHER_ORGANISATIONS[0][0]),
             echo=echo,
         )
