@@ -112,7 +112,8 @@ _NACE_DIVISIONS = frozenset(
 )  # fmt: skip
 
 _ISO3166 = frozenset(
-    """
+    [
+        *"""
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
     BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
     DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
@@ -122,9 +123,10 @@ _ISO3166 = frozenset(
     PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
     SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
     US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()
-    # XK (Kosovo) is user-assigned, not in ISO 3166-1, but used by the EU and by registers.
-    + ["XK"]
+    """.split(),
+        # XK (Kosovo) is user-assigned, not in ISO 3166-1, but used by the EU and by registers.
+        "XK",
+    ]
 )
 
 
