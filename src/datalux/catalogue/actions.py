@@ -22,9 +22,22 @@ from datalux.catalogue.search import reindex_dataset
 from datalux.catalogue.vocabularies import LICENCES, AccessRights, Theme
 
 EDITABLE_FIELDS = {
-    "title", "description", "keywords", "themes", "access_rights", "legal_basis",
-    "conditions_for_reuse", "licence", "contact_name", "contact_email", "temporal_start",
-    "temporal_end", "spatial", "accrual_periodicity", "version", "in_series",
+    "title",
+    "description",
+    "keywords",
+    "themes",
+    "access_rights",
+    "legal_basis",
+    "conditions_for_reuse",
+    "licence",
+    "contact_name",
+    "contact_email",
+    "temporal_start",
+    "temporal_end",
+    "spatial",
+    "accrual_periodicity",
+    "version",
+    "in_series",
 }
 
 
@@ -38,7 +51,9 @@ def _require_steward(by: Any, publisher: Organisation) -> None:
 def local_catalogue() -> Catalogue:
     catalogue = Catalogue.objects.filter(is_local=True).order_by("pk").first()
     if catalogue is None:
-        raise ValidationError("the platform has no local catalogue yet: run `datalux demo seed` or create one")
+        raise ValidationError(
+            "the platform has no local catalogue yet: run `datalux demo seed` or create one"
+        )
     return catalogue
 
 
@@ -48,11 +63,15 @@ def _check(fields: dict[str, Any]) -> None:
         raise ValidationError({k: "this field cannot be set" for k in sorted(unknown)})
     errors: dict[str, str] = {}
     title = fields.get("title")
-    if title is not None and not (isinstance(title, dict) and any(str(v).strip() for v in title.values())):
+    if title is not None and not (
+        isinstance(title, dict) and any(str(v).strip() for v in title.values())
+    ):
         errors["title"] = 'give a title in at least one language, e.g. {"en": "Hospital stays"}'
     for theme in fields.get("themes", []) or []:
         if theme not in Theme.values:
-            errors["themes"] = f"{theme!r} is not an EU data theme (use one of {', '.join(Theme.values)})"
+            errors["themes"] = (
+                f"{theme!r} is not an EU data theme (use one of {', '.join(Theme.values)})"
+            )
     rights = fields.get("access_rights")
     if rights is not None and rights not in AccessRights.values:
         errors["access_rights"] = f"use one of {', '.join(AccessRights.values)}"
@@ -66,7 +85,9 @@ def _check(fields: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def create_dataset(*, publisher: Organisation, by: Any = None, slug: str = "", **fields: Any) -> Dataset:
+def create_dataset(
+    *, publisher: Organisation, by: Any = None, slug: str = "", **fields: Any
+) -> Dataset:
     _require_steward(by, publisher)
     if publisher.kind != OrganisationKind.DATA_HOLDER:
         raise ValidationError({"publisher": f"{publisher} is not a data holder"})
@@ -76,7 +97,9 @@ def create_dataset(*, publisher: Organisation, by: Any = None, slug: str = "", *
     slug = slugify(slug or fields["title"].get("en") or next(iter(fields["title"].values())))[:120]
     with transaction.atomic():
         if Dataset.objects.filter(publisher=publisher, slug=slug).exists():
-            raise ValidationError({"slug": f"{publisher} already has a dataset {slug!r}: choose another"})
+            raise ValidationError(
+                {"slug": f"{publisher} already has a dataset {slug!r}: choose another"}
+            )
         dataset = Dataset(publisher=publisher, catalogue=local_catalogue(), slug=slug, **fields)
         dataset.full_clean()
         dataset.save()
@@ -112,7 +135,9 @@ def update_dataset(*, dataset: Dataset, by: Any = None, **fields: Any) -> Datase
     return dataset
 
 
-def set_dictionary(*, dataset: Dataset, table_schema: dict[str, Any], by: Any = None) -> list[Variable]:
+def set_dictionary(
+    *, dataset: Dataset, table_schema: dict[str, Any], by: Any = None
+) -> list[Variable]:
     """Replace the data dictionary with the fields of a Table Schema descriptor."""
     _require_steward(by, dataset.publisher)
     specs = parse_table_schema(table_schema)
@@ -169,11 +194,16 @@ def publish_dataset(*, dataset: Dataset, by: Any = None) -> Dataset:
             dataset.modified = timezone.now()
         dataset.save()
         record(
-            EventKind.DATASET_PUBLISHED if result.conforms else EventKind.DATASET_PUBLICATION_REFUSED,
+            EventKind.DATASET_PUBLISHED
+            if result.conforms
+            else EventKind.DATASET_PUBLICATION_REFUSED,
             actor=by,
             organisation=dataset.publisher,
             obj=dataset,
-            details={"pid": dataset.pid, "violations": sum(1 for f in result.findings if f.get("severity") == "Violation")},
+            details={
+                "pid": dataset.pid,
+                "violations": sum(1 for f in result.findings if f.get("severity") == "Violation"),
+            },
         )
     return dataset
 

@@ -3,9 +3,9 @@ from django.contrib import admin
 from datalux.catalogue.models import (
     Catalogue,
     DataProduct,
+    DataService,
     Dataset,
     DatasetSeries,
-    DataService,
     Distribution,
     HarvestSource,
     Variable,

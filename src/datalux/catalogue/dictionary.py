@@ -14,8 +14,19 @@ from typing import Any
 from datalux.catalogue.vocabularies import CODE_LISTS, LANGUAGES, PrivacyRole
 
 FIELD_TYPES = {
-    "string", "number", "integer", "boolean", "date", "datetime", "time", "year",
-    "yearmonth", "duration", "object", "array", "any",
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "date",
+    "datetime",
+    "time",
+    "year",
+    "yearmonth",
+    "duration",
+    "object",
+    "array",
+    "any",
 }
 
 
@@ -73,13 +84,19 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
         seen.add(name)
         ftype = field.get("type", "string")
         if ftype not in FIELD_TYPES:
-            problems.append(f"{where}: unknown type {ftype!r} (use one of {', '.join(sorted(FIELD_TYPES))})")
+            problems.append(
+                f"{where}: unknown type {ftype!r} (use one of {', '.join(sorted(FIELD_TYPES))})"
+            )
         role = field.get("privacyRole", PrivacyRole.OTHER)
         if role not in PrivacyRole.values:
-            problems.append(f"{where}: privacyRole {role!r} is not one of {', '.join(PrivacyRole.values)}")
+            problems.append(
+                f"{where}: privacyRole {role!r} is not one of {', '.join(PrivacyRole.values)}"
+            )
         code_list = field.get("codeList", "")
         if code_list and code_list not in CODE_LISTS:
-            problems.append(f"{where}: codeList {code_list!r} is unknown (known: {', '.join(CODE_LISTS)})")
+            problems.append(
+                f"{where}: codeList {code_list!r} is unknown (known: {', '.join(CODE_LISTS)})"
+            )
         constraints = field.get("constraints") or {}
         if not isinstance(constraints, dict):
             problems.append(f"{where}: constraints must be an object")

@@ -1,7 +1,8 @@
 """The catalogue, following DCAT-AP 3.0.1: catalogues, datasets, distributions, data services,
 dataset series, the data dictionary (variables), quality profiles, data products, harvesting.
 
-Multilingual text (title, description) is stored as ``{"en": ..., "fr": ..., "de": ..., "lb": ...}``.
+Multilingual text (title, description) is stored as
+``{"en": ..., "fr": ..., "de": ..., "lb": ...}``.
 """
 
 from __future__ import annotations

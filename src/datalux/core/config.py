@@ -153,7 +153,9 @@ def _base_uri(env: Env, production: bool) -> str:
     else:
         value = env.str("DATALUX_BASE_URI", "http://127.0.0.1:8000")
     if not value.startswith(("http://", "https://")):
-        raise SettingsError("DATALUX_BASE_URI", f"is {value!r}", "use an http(s) URL without a path")
+        raise SettingsError(
+            "DATALUX_BASE_URI", f"is {value!r}", "use an http(s) URL without a path"
+        )
     return value.rstrip("/")
 
 
