@@ -15,6 +15,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF
 
 from datalux.catalogue import dcat
+from datalux.catalogue.models import Dataset
 from datalux.catalogue.shacl import shapes_graph, validate_graph
 from datalux.catalogue.turtle import TurtleWriter
 from tests.catalogue.dcat_fixtures import Demo, build_demo
@@ -187,6 +188,7 @@ def test_hydra_paging(demo: Demo, client: Client) -> None:
         DatasetFactory(catalogue=demo.catalogue)
     # 5 published datasets, 2 per page: pages 1..3.
     seen: set[URIRef] = set()
+    modified: set[Any] = set()
     for number in (1, 2, 3):
         response = client.get(f"/catalogue/dcat?page={number}&page_size=2&format=turtle")
         assert response.status_code == 200
@@ -197,6 +199,7 @@ def test_hydra_paging(demo: Demo, client: Client) -> None:
         seen |= page_datasets
         root = URIRef(dcat.catalogue_uri("datalux"))
         assert int(graph.value(root, HYDRA.totalItems)) == 5
+        modified.add(graph.value(root, DCTERMS.modified).toPython())
         view = graph.value(root, HYDRA.view)
         assert (view, RDF.type, HYDRA.PartialCollectionView) in graph
         assert str(view).endswith(f"page={number}&page_size=2")
@@ -211,6 +214,8 @@ def test_hydra_paging(demo: Demo, client: Client) -> None:
             assert following is None
         assert (previous is None) == (number == 1)
     assert len(seen) == 5
+    newest = max(d.modified for d in Dataset.objects.filter(status="published"))
+    assert modified == {newest.replace(microsecond=0)}  # the same on every page
     assert client.get("/catalogue/dcat?page=4&page_size=2").status_code == 404
 
 

@@ -36,6 +36,7 @@ from datetime import date, datetime
 from typing import Any, BinaryIO, Protocol
 
 from django.conf import settings
+from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from rdflib import Graph, Literal, URIRef
 
@@ -496,12 +497,15 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> None:
         datasets = list(queryset)
     rows = prefetch(datasets)
     by_catalogue: dict[int, list[URIRef]] = defaultdict(list)
-    latest: datetime | None = None
     for row in rows:
         by_catalogue[row.dataset.catalogue_id].append(builder.dataset(row))
-        modified = row.dataset.modified
-        if modified and (latest is None or modified > latest):
-            latest = modified
+    latest = dict(  # the same on every page: the newest change of each catalogue's records
+        published_datasets()
+        .order_by()
+        .values_list("catalogue_id")
+        .annotate(latest=Max("modified"))
+        .values_list("catalogue_id", "latest")
+    )
     catalogues = list(Catalogue.objects.select_related("publisher").order_by("-is_local", "pk"))
     local = [c for c in catalogues if c.is_local]
     root = local[0] if local else None
@@ -524,14 +528,20 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> None:
             continue
         if not by_catalogue.get(catalogue.pk) and page is not None and page.number > 1:
             continue
-        harvested.append(builder.catalogue(catalogue, by_catalogue.get(catalogue.pk, [])))
+        harvested.append(
+            builder.catalogue(
+                catalogue,
+                by_catalogue.get(catalogue.pk, []),
+                modified=latest.get(catalogue.pk),
+            )
+        )
     if root is not None:
         root_node = builder.catalogue(
             root,
             by_catalogue.get(root.pk, []),
             services=services,
             sub_catalogues=harvested,
-            modified=latest,
+            modified=max(latest.values(), default=None),
         )
         if page is not None:
             _hydra(sink, root_node, page)
