@@ -97,7 +97,6 @@ RDFS = Terms(PREFIXES["rdfs"])
 RDF = Terms("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
 
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
-TABLE_SCHEMA_SPEC = "https://specs.frictionlessdata.io/table-schema/"
 _URL = re.compile(r"https?://[^\s<>\"'{}|\\^`]+")
 _PLACEHOLDER_PID = "DLX-00000000-0"
 
