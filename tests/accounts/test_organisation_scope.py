@@ -85,3 +85,10 @@ def test_reviewer_decides_nothing(make_member: Any) -> None:
     reviewer = make_member("reviewer")
     assert has_permission(reviewer, Permission.REVIEW_APPLICATIONS)
     assert not has_permission(reviewer, Permission.DECIDE_APPLICATIONS)
+
+
+def test_steward_may_act_for_own_organisation_only(make_member: Any) -> None:
+    org_a, org_b = OrganisationFactory(), OrganisationFactory()
+    steward = make_member("steward", organisation=org_a)
+    assert has_permission(steward, Permission.MANAGE_HOLDINGS, org_a)
+    assert not has_permission(steward, Permission.MANAGE_HOLDINGS, org_b)

@@ -119,4 +119,5 @@ CODE_LISTS = {
     "communes-lu": "Communes of Luxembourg",
     "iso3166": "ISO 3166-1 alpha-2 country codes",
     "sex": "Sex as registered (M, F)",
+    "national-id": "Luxembourg national identification number (check digits)",
 }

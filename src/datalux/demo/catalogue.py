@@ -46,6 +46,7 @@ QUASI = {
 }
 SENSITIVE = {"primary_diagnosis", "atc_code", "monthly_wage", "isco_code"}
 CODE_LISTS = {
+    "national_id": "national-id",
     "primary_diagnosis": "icd10",
     "atc_code": "atc",
     "commune": "communes-lu",
