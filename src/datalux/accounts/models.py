@@ -45,14 +45,14 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def owning_organisation_id(self) -> int | None:
-        """An organisation belongs to itself (for ``has_permission(user, perm, organisation)``)."""
-        return self.pk
-
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not self.slug:
             self.slug = slugify(self.name)[:80]
         super().save(*args, **kwargs)
+
+    def owning_organisation_id(self) -> int | None:
+        """An organisation belongs to itself (for ``has_permission(user, perm, organisation)``)."""
+        return self.pk
 
 
 class User(AbstractUser):
