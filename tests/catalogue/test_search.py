@@ -368,3 +368,23 @@ def test_rebuild_index(catalogue: dict[str, Any]) -> None:
     assert pids(find("quietly")) == set()  # update() sends no signal
     assert rebuild_index() == 4
     assert pids(find("quietly")) == {catalogue["stays"].pid}
+
+
+def test_facets_follow_changes_made_after_they_were_counted(
+    catalogue: dict[str, Any], make_member: Any
+) -> None:
+    assert facet(find(""), "format") == {"PARQUET": 2, "CSV": 1}
+    Distribution.objects.create(dataset=catalogue["prescriptions"], title={}, file_format="JSON")
+    assert facet(find(""), "format") == {"PARQUET": 2, "CSV": 1, "JSON": 1}
+    catalogue["employment"].distributions.filter(file_format="CSV").delete()
+    assert facet(find(""), "format") == {"PARQUET": 2, "JSON": 1}
+    steward = make_member("steward", organisation=catalogue["health"])
+    actions.update_dataset(dataset=catalogue["stays"], by=steward, themes=["TRAN"])
+    assert facet(find(""), "theme") == {"HEAL": 1, "SOCI": 1, "ECON": 1, "TRAN": 1}
+    # a dataset written without signals is found, and counted, all the same
+    Dataset.objects.bulk_create(
+        [Dataset(catalogue=catalogue["stays"].catalogue, publisher=catalogue["statec"],
+                 slug="quiet", title={"en": "Quiet"}, themes=["TRAN"],
+                 access_rights=AccessRights.PUBLIC, status=DatasetStatus.PUBLISHED)]
+    )  # fmt: skip
+    assert facet(find(""), "theme")["TRAN"] == 2

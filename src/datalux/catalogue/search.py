@@ -18,8 +18,16 @@ FTS5 string or a quoted tsquery lexeme (words of four letters or more match as p
 ``hospital`` finds "hospitals"), every word must match, and the query string is a bound
 parameter. Punctuation, ``*``, ``AND OR NEAR(`` or ``'; DROP`` are only words or nothing.
 
-The visible set (``Dataset.objects.visible_to(user)``) and the facet filters are applied in the
-database to the matching set; facets are counted over the matching, filtered set.
+The database answers which datasets match: the visible set
+(``Dataset.objects.visible_to(user)``), the facet filters and the text, always read from the
+live tables, with their text scores. Facets are then counted over that matching set, and the
+page ordered, with a per-process *facet table* (every dataset's facet values as a sparse
+matrix, counted with numpy): counting six facets over 10,000 matches takes a millisecond
+instead of the tens of milliseconds that JSON unnesting and grouping take in SQL. The table is
+rebuilt whenever the token in ``catalogue_search_state`` moved; every reindex (and every
+distribution change) sets a new random token in the same transaction, so a process never
+counts with a table older than the data it can see (a rolled-back change leaves the old token,
+which no table holds any more). Visibility never comes from the cache.
 
 The index follows the data through signals (``catalogue/signals.py``): saving a dataset or a
 variable reindexes the dataset, deleting a dataset removes its document, and
@@ -30,11 +38,14 @@ variable reindexes the dataset, deleting a dataset removes its document, and
 from __future__ import annotations
 
 import re
+import secrets
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
@@ -45,6 +56,12 @@ from datalux.catalogue.models import Dataset, Distribution, Variable
 from datalux.catalogue.vocabularies import AccessRights, FileType, Frequency, Theme
 
 TABLE = "catalogue_search"
+# One row whose token changes (at random) with every change to the indexed catalogue: a
+# process keeps its facet table while the token it read is still the one in the database.
+STATE_TABLE = "catalogue_search_state"
+STATE_SQL = [
+    f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id integer PRIMARY KEY, token varchar(32) NOT NULL)"
+]
 FACETS: tuple[str, ...] = ("theme", "publisher", "access_rights", "format", "keyword", "frequency")
 FACET_TITLES = {
     "theme": "Theme",
@@ -155,8 +172,9 @@ class Engine:
     def clear(self, cursor: Any) -> None:
         cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 - constant table name
 
-    def hits(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
-        """SQL selecting (id, score) of the matching documents; a lower score ranks first."""
+    def hits(self, terms: Sequence[str], among: str) -> tuple[str, list[Any]]:
+        """SQL selecting (id, score) of the documents matching ``terms`` whose id is in the
+        subquery ``among`` (its parameters follow); a lower score ranks first."""
         raise NotImplementedError
 
     def json_strings(self, column: str) -> str:
@@ -177,11 +195,13 @@ class SQLiteEngine(Engine):
         return [
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
             "title, description, keywords, variables, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
+            "tokenize = 'unicode61 remove_diacritics 2')",
+            *STATE_SQL,
+            f"INSERT OR IGNORE INTO {STATE_TABLE} (id, token) VALUES (1, 'new')",  # noqa: S608
         ]
 
     def drop_sql(self) -> list[str]:
-        return [f"DROP TABLE IF EXISTS {TABLE}"]
+        return [f"DROP TABLE IF EXISTS {TABLE}", f"DROP TABLE IF EXISTS {STATE_TABLE}"]
 
     def upsert(self, cursor: Any, rows: Sequence[tuple[int, Document]]) -> None:
         self.delete(cursor, [dataset_id for dataset_id, _ in rows])
@@ -198,14 +218,16 @@ class SQLiteEngine(Engine):
                 [(i,) for i in dataset_ids],
             )
 
-    def hits(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
+    def hits(self, terms: Sequence[str], among: str) -> tuple[str, list[Any]]:
         # Each word is a double-quoted FTS5 string (words hold letters and digits only, so no
         # quote can appear in them); a trailing * makes it a prefix. Juxtaposition means AND.
         match = " ".join(f'"{t}"*' if len(t) >= PREFIX_MIN else f'"{t}"' for t in terms)
         weights = ", ".join(str(w) for w in self.WEIGHTS)
+        # The MATCH must drive the query: offered a rowid IN (...) constraint, FTS5 would run
+        # the full-text query once per candidate id. The materialised CTE keeps them apart.
         sql = (
-            f"SELECT rowid AS id, bm25({TABLE}, {weights}) AS score "  # noqa: S608
-            f"FROM {TABLE} WHERE {TABLE} MATCH %s"
+            f"WITH h AS MATERIALIZED (SELECT rowid AS id, bm25({TABLE}, {weights}) AS score "  # noqa: S608
+            f"FROM {TABLE} WHERE {TABLE} MATCH %s) SELECT id, score FROM h WHERE id IN ({among})"
         )
         return sql, [match]
 
@@ -224,10 +246,12 @@ class PostgresEngine(Engine):
             f"CREATE TABLE IF NOT EXISTS {TABLE} ("
             "dataset_id bigint PRIMARY KEY, document tsvector NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_document ON {TABLE} USING GIN (document)",
+            *STATE_SQL,
+            f"INSERT INTO {STATE_TABLE} (id, token) VALUES (1, 'new') ON CONFLICT DO NOTHING",  # noqa: S608
         ]
 
     def drop_sql(self) -> list[str]:
-        return [f"DROP TABLE IF EXISTS {TABLE}"]
+        return [f"DROP TABLE IF EXISTS {TABLE}", f"DROP TABLE IF EXISTS {STATE_TABLE}"]
 
     def upsert(self, cursor: Any, rows: Sequence[tuple[int, Document]]) -> None:
         cursor.executemany(
@@ -247,13 +271,14 @@ class PostgresEngine(Engine):
                 [list(dataset_ids)],
             )
 
-    def hits(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
+    def hits(self, terms: Sequence[str], among: str) -> tuple[str, list[Any]]:
         # Each word is a quoted lexeme ('word' or 'word':* for a prefix); words hold letters
         # and digits only, so no quote can appear in them. & means AND.
         query = " & ".join(f"'{t}':*" if len(t) >= PREFIX_MIN else f"'{t}'" for t in terms)
         sql = (
             f"SELECT s.dataset_id AS id, -ts_rank(s.document, q.query) AS score "  # noqa: S608
-            f"FROM {TABLE} s, to_tsquery('simple', %s) AS q(query) WHERE s.document @@ q.query"
+            f"FROM {TABLE} s, to_tsquery('simple', %s) AS q(query) "
+            f"WHERE s.document @@ q.query AND s.dataset_id IN ({among})"
         )
         return sql, [query]
 
@@ -332,12 +357,14 @@ def reindex_dataset(dataset: Dataset | int) -> None:
             engine.upsert(cursor, rows)
         else:
             engine.delete(cursor, [dataset_id])
+        _touch(cursor)
 
 
 def remove_dataset(dataset_id: int) -> None:
     """Remove the index document of a deleted dataset."""
     with connection.cursor() as cursor:
         _engine().delete(cursor, [dataset_id])
+        _touch(cursor)
 
 
 def rebuild_index(batch: int = 500) -> int:
@@ -348,7 +375,21 @@ def rebuild_index(batch: int = 500) -> int:
         engine.clear(cursor)
         for start in range(0, len(ids), batch):
             engine.upsert(cursor, _documents(ids[start : start + batch]))
+        _touch(cursor)
     return len(ids)
+
+
+def _touch(cursor: Any) -> None:
+    cursor.execute(
+        f"UPDATE {STATE_TABLE} SET token = %s WHERE id = 1",  # noqa: S608
+        [secrets.token_hex(8)],
+    )
+
+
+def touch() -> None:
+    """Note a change that moves facet counts but no text (e.g. a distribution's format)."""
+    with connection.cursor() as cursor:
+        _touch(cursor)
 
 
 def populate_with(cursor: CursorWrapper, vendor: str, apps: Any) -> None:
@@ -486,48 +527,131 @@ def filtered(user: Any, query: SearchQuery) -> Any:
     return queryset
 
 
-def _matching_cte(user: Any, query: SearchQuery) -> tuple[str, list[Any]]:
-    """``WITH ... m AS (...)``: the matching, visible, filtered datasets with their score."""
-    engine = _engine()
+# ---------------------------------------------------------------------------------------------
+# Facet counting
+
+
+@dataclass(frozen=True)
+class FacetTable:
+    """Every dataset's facet values as a sparse incidence matrix (CSR), for fast counting.
+
+    Row ``i`` is dataset ``ids[i]``; its values are ``indices[indptr[i]:indptr[i + 1]]``,
+    positions in ``values`` ((facet, value) pairs). Publishers are stored by id.
+    """
+
+    token: str
+    ids: np.ndarray  # sorted dataset ids
+    modified: np.ndarray  # seconds since the epoch, for ordering by date
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: list[tuple[str, str]]
+
+    def rows(self, dataset_ids: np.ndarray) -> np.ndarray:
+        """Row numbers of ``dataset_ids``; -1 for ids this table does not know."""
+        if not len(self.ids):
+            return np.full(len(dataset_ids), -1, dtype=np.int64)
+        rows = np.searchsorted(self.ids, dataset_ids)
+        rows = np.minimum(rows, len(self.ids) - 1)
+        return np.where(self.ids[rows] == dataset_ids, rows, -1)
+
+    def count(self, rows: np.ndarray) -> dict[str, dict[str, int]]:
+        """Facet -> value -> number of the given rows holding that value."""
+        rows = rows[rows >= 0]
+        starts, lengths = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+        total = int(lengths.sum())
+        counts: dict[str, dict[str, int]] = {}
+        if not total:
+            return counts
+        # the positions of every value of every row, gathered without a Python loop
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        hits = np.bincount(self.indices[shift + np.arange(total)], minlength=len(self.values))
+        for position in np.flatnonzero(hits):
+            facet, value = self.values[position]
+            counts.setdefault(facet, {})[value] = int(hits[position])
+        return counts
+
+
+_facet_table: FacetTable | None = None
+_facet_lock = threading.Lock()
+
+
+def _token() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT token FROM {STATE_TABLE} WHERE id = 1")  # noqa: S608
+        row = cursor.fetchone()
+    return str(row[0]) if row else ""
+
+
+def _build_facet_table(token: str) -> FacetTable:
+    formats: dict[int, set[str]] = {}
+    for dataset_id, file_format in Distribution.objects.values_list(
+        "dataset_id", "file_format"
+    ).distinct():
+        formats.setdefault(dataset_id, set()).add(str(file_format))
+    positions: dict[tuple[str, str], int] = {}
+    ids: list[int] = []
+    modified: list[float] = []
+    indptr = [0]
+    indices: list[int] = []
+    for pk, changed, publisher_id, rights, frequency, themes, keywords in (
+        Dataset.objects.order_by("pk").values_list(
+            "pk", "modified", "publisher_id", "access_rights", "accrual_periodicity",
+            "themes", "keywords",
+        )
+    ):  # fmt: skip
+        pairs = {
+            ("publisher", str(publisher_id)),
+            ("access_rights", str(rights)),
+            ("frequency", str(frequency)),
+            *(("theme", t) for t in themes if isinstance(t, str)),
+            *(("keyword", k) for k in keywords if isinstance(k, str)),
+            *(("format", f) for f in formats.get(pk, ())),
+        }
+        indices.extend(positions.setdefault(pair, len(positions)) for pair in pairs)
+        indptr.append(len(indices))
+        ids.append(pk)
+        modified.append(changed.timestamp())
+    return FacetTable(
+        token=token,
+        ids=np.asarray(ids, dtype=np.int64),
+        modified=np.asarray(modified, dtype=np.float64),
+        indptr=np.asarray(indptr, dtype=np.int64),
+        indices=np.asarray(indices, dtype=np.int64),
+        values=list(positions),
+    )
+
+
+def facet_table(*, refresh: bool = False) -> FacetTable:
+    """The facet table of the catalogue as committed now (rebuilt when the token moved)."""
+    global _facet_table
+    token = _token()  # read before the data: a change in between only causes a rebuild
+    table = _facet_table
+    if table is None or table.token != token or refresh:
+        with _facet_lock:
+            table = _build_facet_table(token)
+            _facet_table = table
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+
+
+def _matches(user: Any, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, scores) of the visible, filtered datasets matching the text; lower scores first."""
     base_sql, base_params = filtered(user, query).order_by().values("id").query.sql_with_params()
-    table = connection.ops.quote_name(Dataset._meta.db_table)
-    columns = (
-        "d.id, d.modified, d.publisher_id, d.access_rights, d.accrual_periodicity, "
-        "d.themes, d.keywords"
-    )
     terms = query.terms
-    if terms:
-        hits_sql, hits_params = engine.hits(terms)
-        sql = (
-            f"WITH hits AS ({hits_sql}), m AS MATERIALIZED ("  # noqa: S608
-            f"SELECT {columns}, h.score FROM {table} d JOIN hits h ON h.id = d.id "
-            f"WHERE d.id IN ({base_sql}))"
-        )
-        return sql, [*hits_params, *base_params]
-    sql = (
-        f"WITH m AS MATERIALIZED (SELECT {columns}, 0.0 AS score FROM {table} d "  # noqa: S608
-        f"WHERE d.id IN ({base_sql}))"
-    )
-    return sql, list(base_params)
-
-
-def _facet_sql(engine: Engine) -> str:
-    distribution = connection.ops.quote_name(Distribution._meta.db_table)
-    value = _json_value(engine)
-    parts = [
-        "SELECT 'total' AS facet, '' AS value, COUNT(*) AS n FROM m",
-        "SELECT 'access_rights', m.access_rights, COUNT(*) FROM m GROUP BY m.access_rights",
-        "SELECT 'frequency', m.accrual_periodicity, COUNT(*) FROM m GROUP BY m.accrual_periodicity",
-        "SELECT 'publisher', CAST(m.publisher_id AS TEXT), COUNT(*) FROM m GROUP BY m.publisher_id",
-        f"SELECT 'format', x.file_format, COUNT(DISTINCT x.dataset_id) FROM {distribution} x "  # noqa: S608
-        "WHERE x.dataset_id IN (SELECT id FROM m) GROUP BY x.file_format",
-    ]
-    for facet, column in (("theme", "themes"), ("keyword", "keywords")):
-        parts.append(
-            f"SELECT '{facet}', {value}, COUNT(*) FROM m, {engine.json_strings('m.' + column)} "  # noqa: S608
-            f"WHERE {engine.json_string_filter()} GROUP BY {value}"
-        )
-    return " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        if terms:
+            sql, params = _engine().hits(terms, base_sql)
+            cursor.execute(sql, [*params, *base_params])
+            rows = cursor.fetchall()
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            scores = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+            return ids, scores
+        cursor.execute(base_sql, base_params)
+        ids = np.fromiter((r[0] for r in cursor.fetchall()), dtype=np.int64)
+        return ids, np.zeros(len(ids), dtype=np.float64)
 
 
 def _labels(facet: str, values: Iterable[str]) -> dict[str, str]:
@@ -582,36 +706,34 @@ def _facets(query: SearchQuery, counts: dict[str, dict[str, int]]) -> list[Facet
 
 
 def search(user: Any, query: SearchQuery) -> SearchResult:
-    """The page of datasets ``user`` may see that match ``query``, with facet counts."""
-    engine = _engine()
-    cte, params = _matching_cte(user, query)
+    """The page of datasets ``user`` may see that match ``query``, with facet counts.
+
+    The database answers which datasets match (visibility, filters and text, always read from
+    the live tables) and their text scores; the facets are counted, and the results ordered,
+    over that set with the cached facet table.
+    """
+    table = facet_table()
+    ids, scores = _matches(user, query)
+    rows = table.rows(ids)
+    if (rows < 0).any():  # a dataset newer than the table (written by another process)
+        table = facet_table(refresh=True)
+        rows = table.rows(ids)
+    modified = np.where(rows >= 0, table.modified[np.maximum(rows, 0)], 0.0)
     sort = query.sort if query.terms else "modified"
-    order = (
-        "m.score ASC, m.modified DESC, m.id DESC"
-        if sort == "relevance"
-        else "m.modified DESC, m.id DESC"
-    )
+    # np.lexsort sorts by the last key first: score, then newest, then highest id
+    keys = (-ids, -modified, scores) if sort == "relevance" else (-ids, -modified)
     offset = (query.page - 1) * query.page_size
-    counts: dict[str, dict[str, int]] = {}
-    total = 0
-    with connection.cursor() as cursor:
-        cursor.execute(f"{cte} {_facet_sql(engine)}", params)
-        for facet, value, n in cursor.fetchall():
-            if facet == "total":
-                total = int(n)
-            elif value is not None:
-                counts.setdefault(facet, {})[str(value)] = int(n)
-        ids: list[int] = []
-        if offset < total:
-            cursor.execute(
-                f"{cte} SELECT m.id FROM m ORDER BY {order} LIMIT %s OFFSET %s",  # noqa: S608
-                [*params, query.page_size, offset],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
+    page = [int(i) for i in ids[np.lexsort(keys)][offset : offset + query.page_size]]
     by_id = (
-        Dataset.objects.filter(pk__in=ids).select_related("publisher").defer(*_NOT_LISTED).in_bulk()
+        Dataset.objects.filter(pk__in=page)
+        .select_related("publisher")
+        .defer(*_NOT_LISTED)
+        .in_bulk()
     )
-    datasets = [by_id[i] for i in ids if i in by_id]
     return SearchResult(
-        query=query, datasets=datasets, total=total, facets=_facets(query, counts), sort=sort
+        query=query,
+        datasets=[by_id[i] for i in page if i in by_id],
+        total=len(ids),
+        facets=_facets(query, table.count(rows)),
+        sort=sort,
     )

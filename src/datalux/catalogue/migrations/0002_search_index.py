@@ -1,4 +1,5 @@
-"""The catalogue search index (catalogue/search.py): FTS5 on SQLite, tsvector + GIN on PostgreSQL.
+"""The catalogue search index (catalogue/search.py): FTS5 on SQLite, tsvector + GIN on PostgreSQL,
+and the one-row ``catalogue_search_state`` whose token tells processes their facet table is stale.
 
 The table is not a Django model: it is written by ``search.reindex_dataset`` and read with SQL.
 It holds no foreign key so that flushing the catalogue tables never trips over it; documents of
