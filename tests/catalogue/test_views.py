@@ -484,3 +484,29 @@ def test_metrics_page(client: Any, world: dict[str, Any]) -> None:
     assert '<span id="open-share">50.0 %</span>' in html
     assert "Hospital stays" in html and ">7<" in html
     assert "Waiting lists draft" not in html
+
+
+def test_dataset_page_includes_the_quality_of_the_latest_version(
+    client: Any, world: dict[str, Any]
+) -> None:
+    from datalux.catalogue.models import DatasetVersion
+    from datalux.holdings.models import DataFile
+
+    stays = world["stays"]
+    html = client.get(page(stays)).content.decode()
+    assert "No quality profile yet" in html
+    data_file = DataFile.objects.create(
+        organisation=world["holder"], table="stays", title="stays",
+        relative_path="stays.parquet", rows=3, sha256="0" * 64, size_bytes=1,
+    )  # fmt: skip
+    DatasetVersion.objects.create(
+        dataset=stays, number=1, data_file=data_file,
+        quality={
+            "rows": 1234567, "variables": [],
+            "kpis": {"completeness": 0.5, "validity": 1.0, "uniqueness": 1.0,
+                     "duplicate_rows": 0, "latest_date": None, "days_since_latest": None},
+        },
+    )  # fmt: skip
+    html = client.get(page(stays)).content.decode()
+    assert "No quality profile yet" not in html
+    assert "1234567" in html and "Version 1" in html
