@@ -111,7 +111,8 @@ class DatasetForm(forms.Form):
                 required=False,
                 help_text=_("Letters, digits and hyphens; made from the English title if empty."),
             )
-        self.fields = {**head, **text_fields, **self.fields}
+        declared: dict[str, forms.Field] = dict(self.fields)  # type: ignore[has-type]
+        self.fields = {**head, **text_fields, **declared}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
