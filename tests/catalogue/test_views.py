@@ -221,6 +221,14 @@ def test_shacl_findings_are_shown_to_stewards_only(client: Any, world: dict[str,
     client.force_login(world["steward"])
     html = client.get(page(stays)).content.decode()
     assert "has no publisher" in html and "dct:publisher" in html
+    assert f"/catalogue/datasets/{stays.pid}/upload/" in html  # stewards get the upload link
+
+
+def test_upload_link_is_for_stewards_only(client: Any, world: dict[str, Any]) -> None:
+    stays = world["stays"]
+    assert "/upload/" not in client.get(page(stays)).content.decode()
+    client.force_login(world["other_steward"])
+    assert "/upload/" not in client.get(page(stays)).content.decode()
 
 
 # --- create -----------------------------------------------------------------------------------
