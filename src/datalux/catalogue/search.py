@@ -41,6 +41,7 @@ import re
 import secrets
 import threading
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,38 +153,41 @@ def build_document(
 # Engines: one small class per database vendor
 
 
-class Engine:
+class Engine(ABC):
     """What differs between SQLite FTS5 and PostgreSQL full text."""
 
     vendor = ""
 
-    def create_sql(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def create_sql(self) -> list[str]: ...
 
-    def drop_sql(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def drop_sql(self) -> list[str]: ...
 
-    def upsert(self, cursor: Any, rows: Sequence[tuple[int, Document]]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def upsert(self, cursor: Any, rows: Sequence[tuple[int, Document]]) -> None: ...
 
-    def delete(self, cursor: Any, dataset_ids: Sequence[int]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def delete(self, cursor: Any, dataset_ids: Sequence[int]) -> None: ...
 
     def clear(self, cursor: Any) -> None:
         cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 - constant table name
 
+    @abstractmethod
     def hits(self, terms: Sequence[str], among: str) -> tuple[str, list[Any]]:
         """SQL selecting (id, score) of the documents matching ``terms`` whose id is in the
         subquery ``among`` (its parameters follow); a lower score ranks first."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def json_strings(self, column: str) -> str:
         """A FROM-clause item ``j(value)`` over the string elements of a JSON array column."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def json_string_filter(self) -> str:
         """The WHERE condition keeping only string elements of :meth:`json_strings`."""
-        raise NotImplementedError
+        ...
 
 
 class SQLiteEngine(Engine):
