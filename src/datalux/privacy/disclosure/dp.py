@@ -29,12 +29,27 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import opendp.prelude as dp
 
 from datalux.privacy.disclosure.budget import BudgetStore, Spend
 from datalux.privacy.errors import InputError, PrivacyError
 
-dp.enable_features("contrib")
+
+class _LazyOpenDP:
+    """``opendp.prelude``, imported on first use: it pulls in scikit-learn (~4 s), which every
+    ``datalux`` command would otherwise pay at start-up."""
+
+    _module: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if _LazyOpenDP._module is None:
+            import opendp.prelude as prelude
+
+            prelude.enable_features("contrib")
+            _LazyOpenDP._module = prelude
+        return getattr(_LazyOpenDP._module, name)
+
+
+dp: Any = _LazyOpenDP()
 
 Statistic = Literal["count", "sum", "mean"]
 Mechanism = Literal["laplace", "gaussian"]
