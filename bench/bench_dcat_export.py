@@ -28,17 +28,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from bench import Row
+from bench import Row, run_in_throwaway_django
 
 TARGET_S = 10.0
 THEMES = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "JUST", "SOCI", "TRAN"]
@@ -264,26 +260,7 @@ def _worker(quick: bool) -> dict[str, Any]:
 
 
 def run(quick: bool) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="datalux-bench-dcat-") as var:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(DJANGO_SETTINGS_MODULE="datalux.settings", DATALUX_VAR=var)
-        completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "bench.bench_dcat_export",
-                "--worker",
-                *(["--quick"] if quick else []),
-            ],
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if completed.returncode != 0:
-        raise RuntimeError(f"the DCAT-AP export benchmark failed:\n{completed.stderr[-4000:]}")
-    r = json.loads(completed.stdout.strip().splitlines()[-1])
+    r = run_in_throwaway_django("bench.bench_dcat_export", quick=quick, what="DCAT-AP export")
     met = "met" if r["ours_s"] < TARGET_S and r["datasets"] >= 10_000 else "NOT met"
     if r["datasets"] < 10_000:
         met = "not measured (--quick)"

@@ -28,14 +28,11 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench import Row
+from bench import Row, run_in_throwaway_django
 
 TARGET_P95_MS = 50.0
 
@@ -348,26 +345,7 @@ def _worker(quick: bool) -> dict[str, Any]:
 
 
 def run(quick: bool) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="datalux-bench-search-") as var:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(DJANGO_SETTINGS_MODULE="datalux.settings", DATALUX_VAR=var)
-        completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "bench.bench_search",
-                "--worker",
-                *(["--quick"] if quick else []),
-            ],
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if completed.returncode != 0:
-        raise RuntimeError(f"the search benchmark failed:\n{completed.stderr[-4000:]}")
-    r = json.loads(completed.stdout.strip().splitlines()[-1])
+    r = run_in_throwaway_django("bench.bench_search", quick=quick, what="search")
     size = f"{r['datasets']:,} datasets x {r['variables'] // max(r['datasets'], 1)} variables"
     met = "met" if r["ours_p95"] < TARGET_P95_MS else "NOT met"
     n = r["baseline_queries"]
