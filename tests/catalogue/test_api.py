@@ -9,62 +9,18 @@ import pytest
 from datalux.accounts.actions import create_api_token
 from datalux.audit.kinds import EventKind
 from datalux.audit.models import AuditEvent
-from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus, Distribution
-from datalux.catalogue.vocabularies import AccessRights
+from datalux.catalogue.models import Dataset
+from tests.catalogue.world import OPEN_DOWNLOAD, PROTECTED_DOWNLOAD, build_world
 from tests.factories.accounts import OrganisationFactory
-from tests.factories.catalogue import CatalogueFactory, DatasetFactory, VariableFactory
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/catalogue"
-PROTECTED_DOWNLOAD = "https://files.example.lu/secret-stays.parquet"
-OPEN_DOWNLOAD = "https://files.example.lu/jobs.csv"
 
 
 @pytest.fixture
 def world(make_member: Any) -> dict[str, Any]:
-    CatalogueFactory()
-    holder = OrganisationFactory(name="Health Directorate")
-    other = OrganisationFactory(name="Statistics Office")
-    stays = DatasetFactory(
-        publisher=holder,
-        title={"en": "Hospital stays", "fr": "Séjours hospitaliers"},
-        themes=["HEAL"],
-        keywords=["hospital"],
-        access_rights=AccessRights.NON_PUBLIC,
-    )
-    VariableFactory(dataset=stays, name="birth_date", label={"en": "Date of birth"})
-    Distribution.objects.create(
-        dataset=stays, title={"en": "Extract"}, file_format="PARQUET",
-        download_url=PROTECTED_DOWNLOAD, access_url=PROTECTED_DOWNLOAD,
-    )  # fmt: skip
-    jobs = DatasetFactory(
-        publisher=other,
-        title={"en": "Employment by sector"},
-        themes=["ECON"],
-        keywords=["jobs"],
-        access_rights=AccessRights.PUBLIC,
-    )
-    Distribution.objects.create(
-        dataset=jobs, title={"en": "CSV"}, file_format="CSV", download_url=OPEN_DOWNLOAD
-    )
-    draft = DatasetFactory(
-        publisher=holder, title={"en": "Waiting lists draft"}, status=DatasetStatus.DRAFT
-    )
-    product = DataProduct.objects.create(
-        kind="result", title="Readmission study", organisation=other
-    )
-    product.datasets.add(stays, draft)
-    return {
-        "holder": holder,
-        "other": other,
-        "stays": stays,
-        "jobs": jobs,
-        "draft": draft,
-        "steward": make_member("steward", organisation=holder),
-        "other_steward": make_member("steward", organisation=other),
-        "applicant": make_member("applicant"),
-    }
+    return build_world(make_member)
 
 
 def token_for(user: Any) -> dict[str, str]:
@@ -152,10 +108,13 @@ def test_get_dataset_variables_and_distributions(client: Any, world: dict[str, A
     stays, jobs = world["stays"], world["jobs"]
     body = client.get(f"{API}/datasets/{stays.pid}").json()
     assert body["title"]["fr"] == "Séjours hospitaliers"
-    assert body["protected"] is True and body["variables"] == 1
+    assert body["protected"] is True and body["variables"] == 2
     assert body["uri"].endswith(f"/id/dataset/{stays.pid}")
     variables = client.get(f"{API}/datasets/{stays.pid}/variables").json()
-    assert [(v["name"], v["label"]) for v in variables] == [("birth_date", {"en": "Date of birth"})]
+    assert [(v["name"], v["label"]) for v in variables] == [
+        ("birth_date", {"en": "Date of birth"}),
+        ("diagnosis", {"en": "Main diagnosis"}),
+    ]
     response = client.get(f"{API}/datasets/{stays.pid}/distributions")
     (dist,) = response.json()
     assert dist["file_format"] == "PARQUET"
@@ -171,7 +130,7 @@ def test_data_products(client: Any, world: dict[str, Any]) -> None:
     body = client.get(f"{API}/data-products").json()
     assert body["total"] == 1
     (item,) = body["items"]
-    assert item["title"] == "Readmission study"
+    assert item["title"] == "Readmission model"
     assert item["datasets"] == [world["stays"].pid]  # the draft link is not shown to the public
     own = token_for(world["steward"])
     (item,) = client.get(f"{API}/data-products", **own).json()["items"]
@@ -343,7 +302,10 @@ def test_dictionary_refusals(client: Any, world: dict[str, Any]) -> None:
             client.put(url, SCHEMA, content_type="application/json", **token_for(user)).status_code
             == 403
         )
-    assert list(world["stays"].variables.values_list("name", flat=True)) == ["birth_date"]
+    assert list(world["stays"].variables.values_list("name", flat=True)) == [
+        "birth_date",
+        "diagnosis",
+    ]
 
 
 def test_steward_replaces_the_dictionary(client: Any, world: dict[str, Any]) -> None:

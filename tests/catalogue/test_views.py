@@ -12,68 +12,17 @@ from django.urls import reverse
 from datalux.accounts.roles import OrganisationKind
 from datalux.audit.kinds import EventKind
 from datalux.audit.models import AuditEvent
-from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus, Distribution
-from datalux.catalogue.vocabularies import AccessRights
+from datalux.catalogue.models import Dataset, DatasetStatus
+from tests.catalogue.world import OPEN_DOWNLOAD, PROTECTED_DOWNLOAD, build_world
 from tests.factories.accounts import OrganisationFactory
-from tests.factories.catalogue import CatalogueFactory, DatasetFactory, VariableFactory
+from tests.factories.catalogue import DatasetFactory
 
 pytestmark = pytest.mark.django_db
-
-PROTECTED_DOWNLOAD = "https://files.example.lu/secret-hospital-stays.parquet"
-OPEN_DOWNLOAD = "https://files.example.lu/open-employment.csv"
 
 
 @pytest.fixture
 def world(make_member: Any) -> dict[str, Any]:
-    CatalogueFactory()
-    holder = OrganisationFactory(name="Health Directorate")
-    other = OrganisationFactory(name="Statistics Office")
-    stays = DatasetFactory(
-        publisher=holder,
-        title={"en": "Hospital stays", "fr": "Séjours hospitaliers"},
-        description={"en": "Every stay in a hospital."},
-        themes=["HEAL"],
-        keywords=["hospital"],
-        access_rights=AccessRights.NON_PUBLIC,
-        legal_basis="Law of 1 August 2018, art. 65",
-    )
-    VariableFactory(dataset=stays, name="birth_date", label={"en": "Date of birth"})
-    VariableFactory(dataset=stays, name="diagnosis", label={"en": "Main diagnosis"})
-    Distribution.objects.create(
-        dataset=stays, title={"en": "Stays extract"}, file_format="PARQUET",
-        download_url=PROTECTED_DOWNLOAD, access_url=PROTECTED_DOWNLOAD,
-    )  # fmt: skip
-    jobs = DatasetFactory(
-        publisher=other,
-        title={"en": "Employment by sector"},
-        themes=["ECON"],
-        keywords=["jobs"],
-        access_rights=AccessRights.PUBLIC,
-        licence="CC-BY-4.0",
-    )
-    Distribution.objects.create(
-        dataset=jobs, title={"en": "CSV"}, file_format="CSV", download_url=OPEN_DOWNLOAD
-    )
-    draft = DatasetFactory(
-        publisher=holder, title={"en": "Waiting lists draft"}, status=DatasetStatus.DRAFT
-    )
-    product = DataProduct.objects.create(
-        kind="source_code",
-        title="Readmission model",
-        organisation=other,
-        url="https://git.example.lu/x",
-    )
-    product.datasets.add(stays)
-    return {
-        "holder": holder,
-        "other": other,
-        "stays": stays,
-        "jobs": jobs,
-        "draft": draft,
-        "steward": make_member("steward", organisation=holder),
-        "other_steward": make_member("steward", organisation=other),
-        "applicant": make_member("applicant"),
-    }
+    return build_world(make_member)
 
 
 def denied_count() -> int:
