@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,9 +41,7 @@ EDITABLE_FIELDS = {
 
 
 def _require_steward(by: Any, publisher: Organisation) -> None:
-    # has_permission finds an object's organisation through .organisation_id
-    owned = SimpleNamespace(organisation_id=publisher.pk)
-    if by is not None and not has_permission(by, Permission.MANAGE_HOLDINGS, owned):
+    if by is not None and not has_permission(by, Permission.MANAGE_HOLDINGS, publisher):
         raise PermissionDenied(f"only stewards of {publisher} can change its datasets")
 
 

@@ -60,13 +60,6 @@ def _api_error(status: int, code: str, message: str, details: Any = None) -> Exc
     return ApiError(status, code, message, details)
 
 
-class _Owned:
-    """Something owned by an organisation, for has_permission's organisation check."""
-
-    def __init__(self, organisation_id: int) -> None:
-        self.organisation_id = organisation_id
-
-
 # ---------------------------------------------------------------------------------------------
 # Schemas
 
@@ -401,7 +394,7 @@ def metrics(request: HttpRequest) -> dict[str, Any]:
 def create_dataset(request: HttpRequest, payload: DatasetIn) -> Status:
     """Create a draft record for a data holder where the caller is a steward."""
     publisher = get_object_or_404(Organisation, slug=payload.publisher)
-    user = _require(request, _Owned(publisher.pk))
+    user = _require(request, publisher)
     fields = payload.model_dump(exclude={"publisher", "slug"})
     dataset = actions.create_dataset(publisher=publisher, by=user, slug=payload.slug, **fields)
     return Status(201, dataset)

@@ -236,18 +236,9 @@ def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
             "previous_qs": _query_string(request, page=query.page - 1),
             "next_qs": _query_string(request, page=query.page + 1),
             "data_products": DataProduct.objects.filter(organisation=organisation),
-            "is_steward": has_permission(
-                request.user, Permission.MANAGE_HOLDINGS, _Owned(organisation.pk)
-            ),
+            "is_steward": has_permission(request.user, Permission.MANAGE_HOLDINGS, organisation),
         },
     )
-
-
-class _Owned:
-    """Something owned by an organisation, for has_permission's organisation check."""
-
-    def __init__(self, organisation_id: int) -> None:
-        self.organisation_id = organisation_id
 
 
 @require_GET
