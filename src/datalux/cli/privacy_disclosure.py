@@ -20,13 +20,13 @@ from datalux.privacy.disclosure import (
     release,
 )
 from datalux.privacy.disclosure.io import (
-    atomic_path,
     require_columns,
     table_format,
     write_json_to,
     write_table_to,
 )
 from datalux.privacy.errors import InputError, PrivacyError
+from datalux.privacy.outputs import atomic_path
 
 
 def _columns(text: str) -> list[str]:

@@ -6,11 +6,9 @@ Every write goes to a temporary file in the destination folder and is moved into
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,24 +56,6 @@ def require_columns(table: pa.Table, columns: Sequence[str], what: str) -> None:
             f"unknown {what} column(s) {', '.join(map(repr, missing))}; "
             f"available columns: {', '.join(table.column_names)}"
         )
-
-
-@contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it onto ``dest`` only if the block succeeds."""
-    d = Path(dest)
-    folder = d.parent if str(d.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"output folder does not exist: {folder}; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, d)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_table_to(table: pa.Table, tmp: Path, fmt: str) -> None:

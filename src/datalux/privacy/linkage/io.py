@@ -7,10 +7,7 @@ output goes to a temporary file beside the destination and is moved into place w
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeAlias
 
@@ -20,11 +17,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from datalux.privacy.errors import InputError
+from datalux.privacy.outputs import atomic_path
 
 __all__ = [
     "FORMATS",
     "Source",
-    "atomic_path",
     "file_format",
     "load_table",
     "write_table",
@@ -84,24 +81,6 @@ def load_table(con: duckdb.DuckDBPyConnection, source: Source, table: str, what:
     if rows == 0:
         raise InputError(f"{label} has no data rows")
     return rows
-
-
-@contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it onto ``dest`` only if the block succeeds."""
-    d = Path(dest)
-    folder = d.parent
-    if not folder.is_dir():
-        raise InputError(f"output folder does not exist: {folder}; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, d)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_table(table: pa.Table, dest: str | os.PathLike[str]) -> None:

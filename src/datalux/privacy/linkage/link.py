@@ -55,7 +55,6 @@ from datalux.privacy.errors import InputError, PrivacyError
 from datalux.privacy.keys import DomainKeys
 from datalux.privacy.linkage.io import (
     Source,
-    atomic_path,
     file_format,
     load_table,
     write_table_as,
@@ -79,6 +78,7 @@ from datalux.privacy.linkage.report import (
     model_blocking_recall,
 )
 from datalux.privacy.linkage.spec import Kind, LinkSpec, parse_spec
+from datalux.privacy.outputs import atomic_path
 
 __all__ = ["LinkResult", "LinkageError", "dedupe", "link", "write_result"]
 
