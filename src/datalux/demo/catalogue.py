@@ -244,22 +244,19 @@ def _open_population_by_commune(register: DataFile, echo: Callable[[str], None])
 def seed_catalogue(
     *,
     result: Any,
-    folder: Path,
     authority: Organisation,
     echo: Callable[[str], None],
 ) -> int:
     """Describe, upload and publish every holder table, plus open data, a service, a harvest.
 
-    ``folder`` is where the generated files are now (``result`` names them relative to
-    ``result.out_dir``). Returns the number of holder rows uploaded.
+    Returns the number of holder rows uploaded.
     """
     catalogue = ensure_local_catalogue(authority)
     rows = 0
     with transaction.atomic():
         for table in result.tables:
             holder = Organisation.objects.get(name=table.holder.name)
-            table_path = folder / Path(table.path).relative_to(result.out_dir)
-            rows += _publish_table(table, holder, table_path)
+            rows += _publish_table(table, holder, Path(table.path))
             echo(f"uploaded, profiled and published {table.name} ({table.rows} rows)")
         register = (
             Dataset.objects.get(slug="population_register")

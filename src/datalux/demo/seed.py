@@ -8,7 +8,6 @@ root, then registered to their holder organisations (each with its audit event).
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,13 +126,10 @@ def _read_manifest() -> dict | None:
 
 
 def _holder_users(holders: list) -> list[DemoUser]:
-    users = []
-    for holder in holders:
-        users.append(
-            DemoUser(f"steward-{holder.key}", f"Steward of {holder.name}", "steward", holder.name)
-        )
-    # The hospital federation also reviews applications for its data.
-    return users
+    """One steward per holder (``steward-<holder key>``)."""
+    return [
+        DemoUser(f"steward-{h.key}", f"Steward of {h.name}", "steward", h.name) for h in holders
+    ]
 
 
 def _ensure_user(spec: DemoUser) -> User:
@@ -179,12 +175,9 @@ def seed_demo(
     persons = DEFAULT_PERSONS if persons is None else persons
     seed = DEFAULT_SEED if seed is None else seed
     out_dir = Path(settings.DATALUX_STORAGE) / "demo" / f"population-{seed}-{persons}"
-    staging = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
     echo(f"generating a synthetic population of {persons} persons (seed {seed}) ...")
-    result = population.generate(staging, persons=persons, seed=seed)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    # generate() moves its files into place only when all are complete.
+    result = population.generate(out_dir, persons=persons, seed=seed)
 
     users = OTHER_USERS + _holder_users(population.HOLDERS)
     total_rows = 0
@@ -208,7 +201,6 @@ def seed_demo(
 
         total_rows = seed_catalogue(
             result=result,
-            folder=out_dir,
             authority=Organisation.objects.get(name=OTHER_ORGANISATIONS[0][0]),
             echo=echo,
         )
