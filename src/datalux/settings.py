@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "datalux.audit",
     "datalux.holdings",
     "datalux.catalogue",
+    "datalux.access",
 ]
 
 MIDDLEWARE = [

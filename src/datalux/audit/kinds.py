@@ -32,6 +32,30 @@ class EventKind(StrEnum):
     DATA_PRODUCT_REGISTERED = "data_product.registered"
     HARVEST_RUN = "harvest.run"
     HARVEST_SOURCE_REGISTERED = "harvest.source_registered"
+    APPLICATION_CREATED = "application.created"
+    APPLICATION_UPDATED = "application.updated"
+    APPLICATION_SUBMITTED = "application.submitted"
+    APPLICATION_RETURNED = "application.returned"
+    APPLICATION_RESUBMITTED = "application.resubmitted"
+    APPLICATION_ASSIGNED = "application.assigned"
+    APPLICATION_REVIEW_STARTED = "application.review_started"
+    APPLICATION_COMMENTED = "application.commented"
+    APPLICATION_DEADLINE_EXTENDED = "application.deadline_extended"
+    APPLICATION_DEADLINE_REMINDER = "application.deadline_reminder"
+    APPLICATION_DECIDED = "application.decided"
+    APPLICATION_WITHDRAWN = "application.withdrawn"
+    APPLICATION_ACTION_REFUSED = "application.action_refused"
+    ATTACHMENT_ADDED = "application.attachment_added"
+    OPINION_REQUESTED = "application.opinion_requested"
+    OPINION_GIVEN = "application.opinion_given"
+    TERMS_ACCEPTED = "application.terms_accepted"
+    PERMIT_ISSUED = "permit.issued"
+    PERMIT_AMENDED = "permit.amended"
+    PERMIT_EXTENDED = "permit.extended"
+    PERMIT_REVOKED = "permit.revoked"
+    PERMIT_EXPIRED = "permit.expired"
+    PERMIT_CLOSED = "permit.closed"
+    PERMIT_ACCESS_GRANTED = "permit.access_granted"
 
 
 DESCRIPTIONS: dict[EventKind, str] = {
@@ -59,4 +83,28 @@ DESCRIPTIONS: dict[EventKind, str] = {
     EventKind.DATA_PRODUCT_REGISTERED: "A data product (code, algorithm, result) was registered.",
     EventKind.HARVEST_RUN: "A remote catalogue was harvested (counts of created/updated/withdrawn).",
     EventKind.HARVEST_SOURCE_REGISTERED: "An operator registered a remote catalogue to harvest.",
+    EventKind.APPLICATION_CREATED: "An applicant started a draft application.",
+    EventKind.APPLICATION_UPDATED: "An applicant changed a draft (the changed fields are listed).",
+    EventKind.APPLICATION_SUBMITTED: "An application was submitted to the data authority (its clock starts).",
+    EventKind.APPLICATION_RETURNED: "The handler returned an application to the applicant (the gaps are listed).",
+    EventKind.APPLICATION_RESUBMITTED: "A returned application was submitted again (the changed fields are listed).",
+    EventKind.APPLICATION_ASSIGNED: "A case handler was assigned to an application.",
+    EventKind.APPLICATION_REVIEW_STARTED: "The handler found the application complete and started the review.",
+    EventKind.APPLICATION_COMMENTED: "Someone commented on an application (assistance, handling or review).",
+    EventKind.APPLICATION_DEADLINE_EXTENDED: "The decision deadline was extended once, with reasons sent to the applicant.",
+    EventKind.APPLICATION_DEADLINE_REMINDER: "A reminder was sent because a decision deadline is near or passed.",
+    EventKind.APPLICATION_DECIDED: "A decider approved or rejected an application, with reasons.",
+    EventKind.APPLICATION_WITHDRAWN: "The applicant withdrew an application.",
+    EventKind.APPLICATION_ACTION_REFUSED: "An action on an application or permit was refused (state or rule); the reason is recorded.",
+    EventKind.ATTACHMENT_ADDED: "A file was attached to an application (its hash is recorded).",
+    EventKind.OPINION_REQUESTED: "The handler asked an organisation for its opinion on an application.",
+    EventKind.OPINION_GIVEN: "A reviewer gave an opinion and a vote.",
+    EventKind.TERMS_ACCEPTED: "A named person accepted the terms of use.",
+    EventKind.PERMIT_ISSUED: "A data permit was issued after an approval.",
+    EventKind.PERMIT_AMENDED: "A permit was amended (a new version).",
+    EventKind.PERMIT_EXTENDED: "A permit's end date was extended (a new version).",
+    EventKind.PERMIT_REVOKED: "A permit was revoked: access is cut.",
+    EventKind.PERMIT_EXPIRED: "A permit reached its end date: the scheduled job cut access.",
+    EventKind.PERMIT_CLOSED: "A permit was closed.",
+    EventKind.PERMIT_ACCESS_GRANTED: "A named person entered the project's secure workspace under a permit.",
 }

@@ -22,6 +22,7 @@ from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
+from datalux.core.errors import Conflict
 
 logger = logging.getLogger("datalux.api")
 
@@ -117,6 +118,11 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 def _django_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     details = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
     return error_response(request, 422, "invalid", "the request is not valid: see details", details)
+
+
+@api.exception_handler(Conflict)
+def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    return error_response(request, 409, "invalid_state", str(exc))
 
 
 @api.exception_handler(HttpError)

@@ -1,0 +1,1 @@
+"""The data authority: one access-request procedure, review, decisions, permits (issue 5)."""

@@ -1,0 +1,137 @@
+"""What every access action shares: refusals audited, permission checks, notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+
+from datalux.access.models import Application, Notification, Permit
+from datalux.access.states import TransitionError
+from datalux.accounts.permissions import has_permission
+from datalux.accounts.roles import Permission
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def audited_refusals(action: str) -> Callable[[F], F]:
+    """Record every refusal of ``action`` in the audit chain (after the rollback), then re-raise.
+
+    Permission refusals become ``access.denied``; state and rule refusals become
+    ``application.action_refused``. The action's own changes are rolled back first, so the
+    refusal event is the only trace it leaves.
+    """
+
+    def decorator(func: F) -> F:
+        @wraps(func)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except (PermissionDenied, ValidationError, TransitionError) as exc:
+                target = kwargs.get("application") or kwargs.get("permit")
+                kind = (
+                    EventKind.ACCESS_DENIED
+                    if isinstance(exc, PermissionDenied)
+                    else EventKind.APPLICATION_ACTION_REFUSED
+                )
+                record(
+                    kind,
+                    actor=kwargs.get("by"),
+                    obj=target if isinstance(target, Application | Permit) else None,
+                    object_type="" if target is not None else "access",
+                    object_id="" if target is not None else action,
+                    details={"action": action, "reason": _message(exc)[:500]},
+                )
+                raise
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def require(by: Any, perm: Permission, obj: Any = None, why: str = "") -> None:
+    if not has_permission(by, perm, obj):
+        raise PermissionDenied(why or f"you need the permission {perm.value!r} for this")
+
+
+def require_applicant(by: Any, application: Application) -> None:
+    if by is None or application.applicant_id != by.pk:
+        raise PermissionDenied(
+            f"only the applicant ({application.applicant.get_username()}) can do this"
+        )
+    require(by, Permission.SUBMIT_APPLICATIONS, application.organisation)
+
+
+def require_handler(by: Any, application: Application) -> None:
+    require(
+        by,
+        Permission.HANDLE_APPLICATIONS,
+        why="only case handlers of the data authority can do this",
+    )
+    if application.handler_id != by.pk:
+        holder = application.handler.get_username() if application.handler else "nobody yet"
+        raise PermissionDenied(
+            f"only the handler assigned to {application.reference} can do this "
+            f"(assigned: {holder}); assign yourself first"
+        )
+
+
+def lock(application: Application) -> Application:
+    """Re-read the application under a row lock (PostgreSQL) so concurrent actions serialise."""
+    fresh = Application.objects.select_for_update().get(pk=application.pk)
+    application.__dict__.update({k: v for k, v in fresh.__dict__.items() if not k.startswith("_")})
+    return application
+
+
+def notify(
+    users: Iterable[Any], *, subject: str, body: str, application: Application | None = None
+) -> list[Notification]:
+    """One inbox entry per user (deduplicated) and the same text by e-mail after commit."""
+    url = f"/access/applications/{application.reference}/" if application else ""
+    seen: set[int] = set()
+    made: list[Notification] = []
+    for user in users:
+        if user is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        made.append(
+            Notification.objects.create(
+                user=user, subject=subject[:200], body=body, url=url, application=application
+            )
+        )
+
+    def _send() -> None:
+        base = getattr(settings, "DATALUX_BASE_URI", "").rstrip("/")
+        for note in made:
+            if note.user.email:
+                send_mail(
+                    f"[datalux] {note.subject}",
+                    f"{note.body}\n\n{base}{note.url}" if note.url else note.body,
+                    None,
+                    [note.user.email],
+                    fail_silently=True,
+                )
+                Notification.objects.filter(pk=note.pk).update(emailed=True)
+
+    transaction.on_commit(_send)
+    return made
+
+
+def people_of(application: Application) -> list[Any]:
+    """The applicant and the named persons who have accounts."""
+    return [application.applicant, *(p.user for p in application.named_persons.all() if p.user)]

@@ -1,0 +1,508 @@
+"""The applicant's side: drafts, requested datasets, named persons, attachments, comments, terms."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from datalux.access.actions.common import (
+    audited_refusals,
+    lock,
+    notify,
+    require,
+    require_applicant,
+)
+from datalux.access.models import (
+    FORM_FIELDS,
+    Application,
+    ApplicationDataset,
+    Attachment,
+    Comment,
+    NamedPerson,
+    Procedure,
+)
+from datalux.access.states import ApplicationAction, ApplicationState, check_application
+from datalux.access.vocabularies import (
+    ATTACHMENT_MAX_BYTES,
+    ATTACHMENT_TYPES,
+    FILTER_OPERATORS,
+    TERMS_VERSION,
+    AttachmentKind,
+    DataForm,
+    LegalBasisArt6,
+    LegalBasisArt9,
+    PurposeCategory,
+)
+from datalux.accounts.models import Organisation, User
+from datalux.accounts.permissions import has_permission
+from datalux.accounts.roles import Permission
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+from datalux.catalogue.models import Dataset, DatasetStatus
+from datalux.catalogue.vocabularies import AccessRights
+from datalux.dataplane.storage import atomic_output
+
+CHOICE_FIELDS = {
+    "purpose_category": PurposeCategory,
+    "data_form": DataForm,
+    "legal_basis_art6": LegalBasisArt6,
+    "legal_basis_art9": LegalBasisArt9,
+}
+BOOL_FIELDS = {"linkage_needed", "special_categories", "commercial_involvement"}
+
+
+def default_procedure() -> Procedure:
+    procedure = Procedure.objects.filter(is_default=True).first()
+    if procedure is None:
+        procedure, _ = Procedure.objects.get_or_create(
+            slug="dga",
+            defaults={
+                "name": "Data Governance Act re-use of protected data",
+                "legal_reference": "Regulation (EU) 2022/868, Art. 9",
+                "decision_months": 2,
+                "extension_days": 30,
+                "reminder_days": [14, 3],
+                "redress": "You may ask the data authority to reconsider within one month, and "
+                "appeal to the administrative tribunal within three months of notification.",
+                "is_default": True,
+            },
+        )
+    return procedure
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - set(FORM_FIELDS))
+    errors: dict[str, str] = {k: "this field is not part of the application form" for k in unknown}
+    for name, choices in CHOICE_FIELDS.items():
+        value = fields.get(name)
+        if value not in (None, "") and value not in choices.values:
+            errors[name] = f"use one of {', '.join(v for v in choices.values if v)}"
+    for name in BOOL_FIELDS & set(fields):
+        if not isinstance(fields[name], bool):
+            errors[name] = "answer true or false"
+    months = fields.get("requested_months")
+    if months is not None and (not isinstance(months, int) or not 1 <= months <= 120):
+        errors["requested_months"] = "give a whole number of months between 1 and 120"
+    title = fields.get("title")
+    if title is not None and (not isinstance(title, str) or len(title) > 300):
+        errors["title"] = "give a title of at most 300 characters"
+    if errors:
+        raise ValidationError(errors)
+
+
+@audited_refusals("create_application")
+def create_application(
+    *,
+    by: User,
+    organisation: Organisation,
+    title: str,
+    procedure: Procedure | None = None,
+    **fields: Any,
+) -> Application:
+    """A new draft of ``by`` on behalf of ``organisation`` (where ``by`` is an applicant)."""
+    require(
+        by,
+        Permission.SUBMIT_APPLICATIONS,
+        organisation,
+        why=f"you are not an applicant of {organisation}",
+    )
+    _check_fields({"title": title, **fields})
+    if not title.strip():
+        raise ValidationError({"title": "give the project a title"})
+    with transaction.atomic():
+        application = Application.objects.create(
+            reference=f"tmp-{uuid.uuid4().hex[:14]}",
+            procedure=procedure or default_procedure(),
+            applicant=by,
+            organisation=organisation,
+            title=title.strip(),
+            **fields,
+        )
+        application.reference = f"DLX-A-{application.created_at.year}-{application.pk:05d}"
+        application.save(update_fields=["reference"])
+        record(
+            EventKind.APPLICATION_CREATED,
+            actor=by,
+            organisation=organisation,
+            obj=application,
+            details={"reference": application.reference},
+        )
+    return application
+
+
+def _editable(application: Application) -> None:
+    check_application(application.state, ApplicationAction.EDIT)
+
+
+@audited_refusals("update_application")
+def update_application(*, application: Application, by: User, **fields: Any) -> Application:
+    """Change form fields of a draft or returned application (changed fields are audited)."""
+    require_applicant(by, application)
+    _check_fields(fields)
+    with transaction.atomic():
+        lock(application)
+        _editable(application)
+        changed = sorted(k for k, v in fields.items() if getattr(application, k) != v)
+        for key, value in fields.items():
+            setattr(application, key, value.strip() if isinstance(value, str) else value)
+        application.updated_at = timezone.now()
+        application.save()
+        if changed:
+            record(
+                EventKind.APPLICATION_UPDATED,
+                actor=by,
+                organisation=application.organisation,
+                obj=application,
+                details={"changed": changed},
+            )
+    return application
+
+
+def _parse_date(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({field: f"{value!r} is not a date: use YYYY-MM-DD"}) from None
+
+
+def check_filters(dataset: Dataset, filters: Any) -> list[dict[str, Any]]:
+    """Row filters as ``[{"variable", "op", "value"}]`` on variables of the dataset's dictionary."""
+    if filters in (None, ""):
+        return []
+    if not isinstance(filters, list):
+        raise ValidationError(
+            {"filters": 'give a list like [{"variable": "age", "op": ">=", "value": 18}]'}
+        )
+    names = set(dataset.variables.values_list("name", flat=True))
+    clean: list[dict[str, Any]] = []
+    for i, item in enumerate(filters, start=1):
+        if not isinstance(item, dict) or set(item) - {"variable", "op", "value"}:
+            raise ValidationError({"filters": f"filter {i}: use the keys variable, op, value"})
+        variable, op, value = item.get("variable"), item.get("op"), item.get("value")
+        if variable not in names:
+            raise ValidationError(
+                {"filters": f"filter {i}: {variable!r} is not a variable of {dataset.pid}"}
+            )
+        if op not in FILTER_OPERATORS:
+            raise ValidationError(
+                {
+                    "filters": f"filter {i}: operator {op!r} unknown; "
+                    f"use {', '.join(FILTER_OPERATORS)}"
+                }
+            )
+        if op in ("is_null", "not_null"):
+            value = None
+        elif op == "in" and not (isinstance(value, list) and value):
+            raise ValidationError({"filters": f"filter {i}: 'in' needs a non-empty list"})
+        elif op == "between" and not (isinstance(value, list) and len(value) == 2):
+            raise ValidationError({"filters": f"filter {i}: 'between' needs [low, high]"})
+        elif op not in ("in", "between") and (value is None or isinstance(value, list | dict)):
+            raise ValidationError({"filters": f"filter {i}: {op!r} needs one value"})
+        clean.append({"variable": variable, "op": op, "value": value})
+    return clean
+
+
+@audited_refusals("request_dataset")
+def request_dataset(
+    *,
+    application: Application,
+    by: User,
+    dataset: Dataset,
+    variables: list[str],
+    time_start: Any = None,
+    time_end: Any = None,
+    filters: Any = None,
+    population: str = "",
+) -> ApplicationDataset:
+    """Add a dataset to the application (or replace its request): variables from its dictionary."""
+    require_applicant(by, application)
+    if dataset.status != DatasetStatus.PUBLISHED:
+        raise ValidationError({"dataset": f"{dataset.pid} is not published in the catalogue"})
+    if dataset.access_rights == AccessRights.PUBLIC:
+        raise ValidationError(
+            {
+                "dataset": f"{dataset.pid} is open data: download it from the catalogue, "
+                "no permit needed"
+            }
+        )
+    known = set(dataset.variables.values_list("name", flat=True))
+    if not known:
+        raise ValidationError({"dataset": f"{dataset.pid} has no data dictionary yet"})
+    unknown = sorted(set(variables) - known)
+    if unknown:
+        raise ValidationError(
+            {"variables": f"not in the dictionary of {dataset.pid}: {', '.join(unknown)}"}
+        )
+    start, end = _parse_date(time_start, "time_start"), _parse_date(time_end, "time_end")
+    if start and end and start > end:
+        raise ValidationError({"time_end": "the period ends before it starts"})
+    clean_filters = check_filters(dataset, filters)
+    with transaction.atomic():
+        lock(application)
+        _editable(application)
+        item, _ = ApplicationDataset.objects.update_or_create(
+            application=application,
+            dataset=dataset,
+            defaults={
+                "variables": sorted(set(variables)),
+                "time_start": start,
+                "time_end": end,
+                "filters": clean_filters,
+                "population": population.strip(),
+            },
+        )
+        _touch(application, by, [f"datasets.{dataset.pid}"])
+    return item
+
+
+@audited_refusals("remove_dataset")
+def remove_dataset(*, application: Application, by: User, dataset: Dataset) -> None:
+    require_applicant(by, application)
+    with transaction.atomic():
+        lock(application)
+        _editable(application)
+        deleted, _ = ApplicationDataset.objects.filter(
+            application=application, dataset=dataset
+        ).delete()
+        if not deleted:
+            raise ValidationError({"dataset": f"{dataset.pid} is not part of this application"})
+        _touch(application, by, [f"datasets.{dataset.pid}"])
+
+
+def _touch(application: Application, by: User, changed: list[str]) -> None:
+    application.updated_at = timezone.now()
+    application.save(update_fields=["updated_at"])
+    record(
+        EventKind.APPLICATION_UPDATED,
+        actor=by,
+        organisation=application.organisation,
+        obj=application,
+        details={"changed": changed},
+    )
+
+
+@audited_refusals("add_named_person")
+def add_named_person(
+    *, application: Application, by: User, name: str, email: str, role_in_project: str = ""
+) -> NamedPerson:
+    """Name a person who will access the data; linked to their account when one exists."""
+    require_applicant(by, application)
+    email = email.strip()
+    if "@" not in email or not name.strip():
+        raise ValidationError({"email": "give the person's name and e-mail address"})
+    with transaction.atomic():
+        lock(application)
+        _editable(application)
+        if application.named_persons.filter(email__iexact=email).exists():
+            raise ValidationError({"email": f"{email} is already named"})
+        user = User.objects.filter(email__iexact=email, is_active=True).first()
+        person = NamedPerson.objects.create(
+            application=application,
+            user=user,
+            name=name.strip(),
+            email=email,
+            role_in_project=role_in_project.strip(),
+        )
+        _touch(application, by, ["named_persons"])
+    if user is not None and user.pk != by.pk:
+        notify(
+            [user],
+            subject=f"You are named on {application.reference}",
+            body=f"{by.get_username()} named you on the application “{application.title}”. "
+            "You must accept the terms of use before you can access any data.",
+            application=application,
+        )
+    return person
+
+
+@audited_refusals("remove_named_person")
+def remove_named_person(*, application: Application, by: User, person: NamedPerson) -> None:
+    require_applicant(by, application)
+    if person.application_id != application.pk:
+        raise ValidationError({"person": "this person is not named on this application"})
+    with transaction.atomic():
+        lock(application)
+        _editable(application)
+        person.delete()
+        _touch(application, by, ["named_persons"])
+
+
+def _sniff(name: str, head: bytes) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in ATTACHMENT_TYPES:
+        raise ValidationError(
+            {
+                "file": f"{suffix or 'files without an extension'} not accepted; attach one of "
+                f"{', '.join(sorted(ATTACHMENT_TYPES))}"
+            }
+        )
+    media_type, magic = ATTACHMENT_TYPES[suffix]
+    if magic is None:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not a multi-byte character cut at the end
+                raise ValidationError({"file": f"{name} is not UTF-8 text"}) from None
+    elif not head.startswith(magic):
+        raise ValidationError(
+            {"file": f"{name} does not look like a {suffix} file (its content differs)"}
+        )
+    return media_type
+
+
+@audited_refusals("add_attachment")
+def add_attachment(
+    *, application: Application, by: User, name: str, content: Any, kind: str = "other"
+) -> Attachment:
+    """Store a file (size- and type-checked, content sniffed) under the storage root."""
+    require_applicant(by, application)
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": f"use one of {', '.join(AttachmentKind.values)}"})
+    data = content if isinstance(content, bytes) else content.read(ATTACHMENT_MAX_BYTES + 1)
+    if len(data) > ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            {"file": f"the file is larger than {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB"}
+        )
+    if not data:
+        raise ValidationError({"file": "the file is empty"})
+    clean_name = Path(name).name[:200] or "attachment"
+    media_type = _sniff(clean_name, data[:4096])
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        lock(application)
+        _editable(application)
+        relative = (
+            Path("attachments")
+            / application.reference
+            / f"{digest}{Path(clean_name).suffix.lower()}"
+        )
+        target = Path(settings.DATALUX_STORAGE) / relative
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_output(target) as tmp:
+                Path(tmp).write_bytes(data)
+        attachment = Attachment.objects.create(
+            application=application,
+            kind=kind,
+            name=clean_name,
+            media_type=media_type,
+            size=len(data),
+            sha256=digest,
+            path=str(relative),
+            uploaded_by=by,
+        )
+        record(
+            EventKind.ATTACHMENT_ADDED,
+            actor=by,
+            organisation=application.organisation,
+            obj=application,
+            details={"name": clean_name, "sha256": digest, "size": len(data)},
+        )
+    return attachment
+
+
+def can_comment(user: Any, application: Application) -> bool:
+    if application.applicant_id == getattr(user, "pk", None):
+        return True
+    if has_permission(user, Permission.ASSIST_APPLICANTS):
+        return True
+    if application.state == ApplicationState.DRAFT:
+        return False
+    if has_permission(user, Permission.HANDLE_APPLICATIONS) or has_permission(
+        user, Permission.DECIDE_APPLICATIONS
+    ):
+        return True
+    return any(
+        has_permission(user, Permission.REVIEW_APPLICATIONS, request)
+        for request in application.opinion_requests.all()
+    )
+
+
+@audited_refusals("comment")
+def comment(
+    *, application: Application, by: User, body: str, field: str = "", internal: bool = False
+) -> Comment:
+    """A comment on an application. Assistants comment without deciding; authority staff may
+    leave internal notes that applicants do not see."""
+    if not can_comment(by, application):
+        raise PermissionDenied("you cannot comment on this application")
+    if internal and application.applicant_id == by.pk:
+        raise ValidationError({"internal": "applicants cannot leave internal notes"})
+    if not body.strip():
+        raise ValidationError({"body": "write something"})
+    if application.state == ApplicationState.WITHDRAWN:
+        raise ValidationError({"body": "the application was withdrawn"})
+    with transaction.atomic():
+        note = Comment.objects.create(
+            application=application, author=by, body=body.strip(), field=field, internal=internal
+        )
+        record(
+            EventKind.APPLICATION_COMMENTED,
+            actor=by,
+            obj=application,
+            details={"comment": note.pk, "field": field, "internal": internal},
+        )
+    if not internal and by.pk != application.applicant_id:
+        notify(
+            [application.applicant],
+            subject=f"New comment on {application.reference}",
+            body=f"{by.get_username()} commented"
+            + (f" on “{field}”" if field else "")
+            + f":\n\n{body.strip()}",
+            application=application,
+        )
+    return note
+
+
+@audited_refusals("accept_terms")
+def accept_terms(*, application: Application, by: User) -> NamedPerson:
+    """A named person accepts the terms of use (required before any access to data)."""
+    person = application.named_persons.filter(user=by).first() or (
+        application.named_persons.filter(email__iexact=by.email, user__isnull=True).first()
+        if by.email
+        else None
+    )
+    if person is None:
+        raise PermissionDenied(f"you are not named on {application.reference}")
+    if application.state in (ApplicationState.WITHDRAWN, ApplicationState.REJECTED):
+        raise ValidationError({"terms": f"the application is {application.state}"})
+    if person.terms_accepted_at and person.terms_version == TERMS_VERSION:
+        return person
+    with transaction.atomic():
+        person.user = by
+        person.terms_accepted_at = timezone.now()
+        person.terms_version = TERMS_VERSION
+        person.save(update_fields=["user", "terms_accepted_at", "terms_version"])
+        record(
+            EventKind.TERMS_ACCEPTED,
+            actor=by,
+            obj=application,
+            details={"terms_version": TERMS_VERSION},
+        )
+    return person
+
+
+__all__ = [
+    "accept_terms",
+    "add_attachment",
+    "add_named_person",
+    "can_comment",
+    "comment",
+    "create_application",
+    "remove_dataset",
+    "remove_named_person",
+    "request_dataset",
+    "update_application",
+]

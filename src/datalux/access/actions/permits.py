@@ -1,0 +1,451 @@
+"""Permits: issued on approval, amended or extended as new versions, revoked, expired, closed.
+
+A permit never grants more than the application asked for: its variables, time range and
+row filters are checked against the request, and anything else is refused with the names of
+what was not requested.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from datalux.access.actions.common import audited_refusals, notify, people_of, require
+from datalux.access.clock import add_months
+from datalux.access.models import (
+    Application,
+    ApplicationDataset,
+    Condition,
+    NamedPerson,
+    Permit,
+    PermitDataset,
+    PermitVersion,
+)
+from datalux.access.states import PermitAction, PermitState, check_permit
+from datalux.access.vocabularies import STANDARD_CONDITIONS, ConditionKind, DataForm
+from datalux.accounts.models import User
+from datalux.accounts.roles import Permission
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+
+BASELINE_CONDITIONS = ("no-reidentification", "report-incidents")
+DEFAULT_OUTPUT_RULES = {
+    "threshold": 10,  # minimum unweighted count per released cell
+    "dominance_n": 2,
+    "dominance_k": 0.9,
+    "p_percent": 0.1,
+    "rounding_base": 5,
+}
+
+
+def _date(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({field: f"{value!r} is not a date: use YYYY-MM-DD"}) from None
+
+
+def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]:
+    """The permit's view of one requested dataset: the same or narrower, never wider."""
+    pid = request.dataset.pid
+    unknown_keys = set(spec) - {"variables", "time_start", "time_end", "filters"}
+    if unknown_keys:
+        raise ValidationError(
+            {"datasets": f"{pid}: unknown keys {', '.join(sorted(unknown_keys))}"}
+        )
+    variables = spec.get("variables", request.variables)
+    extra = sorted(set(variables) - set(request.variables))
+    if extra:
+        raise ValidationError(
+            {
+                "datasets": f"{pid}: the application did not request {', '.join(extra)}; a permit "
+                "cannot grant variables that were not requested"
+            }
+        )
+    if not variables:
+        raise ValidationError(
+            {"datasets": f"{pid}: a permitted dataset needs at least one variable"}
+        )
+    start = _date(spec.get("time_start", request.time_start), "time_start")
+    end = _date(spec.get("time_end", request.time_end), "time_end")
+    if request.time_start and (start is None or start < request.time_start):
+        raise ValidationError(
+            {"datasets": f"{pid}: the period starts before the requested {request.time_start}"}
+        )
+    if request.time_end and (end is None or end > request.time_end):
+        raise ValidationError(
+            {"datasets": f"{pid}: the period ends after the requested {request.time_end}"}
+        )
+    filters = spec.get("filters", request.filters)
+    missing = [f for f in request.filters if f not in filters]
+    if missing:
+        raise ValidationError(
+            {
+                "datasets": f"{pid}: a permit may add row filters but not drop requested ones "
+                f"({', '.join(f['variable'] for f in missing)})"
+            }
+        )
+    from datalux.access.actions.drafting import check_filters
+
+    return {
+        "variables": sorted(set(variables)),
+        "time_start": start,
+        "time_end": end,
+        "filters": check_filters(request.dataset, filters),
+    }
+
+
+def _conditions(items: list[Any]) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in STANDARD_CONDITIONS:
+                raise ValidationError(
+                    {
+                        "conditions": f"unknown condition {item!r}; standard ones: "
+                        f"{', '.join(STANDARD_CONDITIONS)}, or give {{'kind', 'text'}}"
+                    }
+                )
+            kind, text = STANDARD_CONDITIONS[item]
+            out.append({"kind": str(kind), "code": item, "text": text})
+        elif (
+            isinstance(item, dict)
+            and item.get("kind") in ConditionKind.values
+            and str(item.get("text", "")).strip()
+        ):
+            out.append({"kind": item["kind"], "code": "", "text": str(item["text"]).strip()})
+        else:
+            raise ValidationError(
+                {
+                    "conditions": "a condition is a standard code or "
+                    "{'kind': obligation|prohibition|"
+                    "permission, 'text': ...}"
+                }
+            )
+    seen: set[tuple[str, str]] = set()
+    return [
+        c
+        for c in out
+        if (c["code"], c["text"]) not in seen and not seen.add((c["code"], c["text"]))
+    ]  # type: ignore[func-returns-value]
+
+
+def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
+    merged = {**DEFAULT_OUTPUT_RULES, **(rules or {})}
+    unknown = set(merged) - set(DEFAULT_OUTPUT_RULES) - {"aggregate_only"}
+    if unknown:
+        raise ValidationError({"output_rules": f"unknown rules {', '.join(sorted(unknown))}"})
+    if not isinstance(merged["threshold"], int) or merged["threshold"] < 1:
+        raise ValidationError({"output_rules": "threshold must be a whole number ≥ 1"})
+    merged["aggregate_only"] = form == DataForm.AGGREGATE or bool(merged.get("aggregate_only"))
+    return merged
+
+
+def _version(permit: Permit, by: User, change: str, reason: str = "") -> PermitVersion:
+    return PermitVersion.objects.create(
+        permit=permit,
+        version=permit.version,
+        spec=permit.spec(),
+        change=change,
+        reason=reason,
+        by=by,
+    )
+
+
+def _set_datasets(permit: Permit, datasets: dict[str, dict[str, Any]] | None) -> None:
+    application = permit.application
+    requests = {r.dataset.pid: r for r in application.datasets.select_related("dataset")}
+    chosen = datasets if datasets is not None else {pid: {} for pid in requests}
+    unknown = sorted(set(chosen) - set(requests))
+    if unknown:
+        raise ValidationError({"datasets": f"the application did not request {', '.join(unknown)}"})
+    if not chosen:
+        raise ValidationError({"datasets": "a permit grants at least one dataset"})
+    permit.datasets.all().delete()
+    for pid, spec in sorted(chosen.items()):
+        PermitDataset.objects.create(
+            permit=permit, dataset=requests[pid].dataset, **_narrow(requests[pid], spec or {})
+        )
+
+
+def _set_conditions(permit: Permit, conditions: list[Any]) -> None:
+    permit.conditions.all().delete()
+    for c in _conditions(conditions):
+        Condition.objects.create(permit=permit, **c)
+
+
+def issue_permit(
+    *,
+    application: Application,
+    by: User,
+    with_conditions: bool,
+    starts_on: Any = None,
+    ends_on: Any = None,
+    datasets: dict[str, dict[str, Any]] | None = None,
+    conditions: list[Any] | None = None,
+    output_rules: dict[str, Any] | None = None,
+) -> Permit:
+    """Called by ``decide`` inside its transaction. Defaults: from today for the requested
+    number of months, every requested dataset as requested, the baseline conditions."""
+    start = _date(starts_on, "starts_on") or timezone.localdate()
+    months = application.requested_months or 12
+    end = (
+        _date(ends_on, "ends_on")
+        or add_months(datetime.combine(start, datetime.min.time()), months).date()
+    )
+    if end <= start:
+        raise ValidationError({"ends_on": "the permit must end after it starts"})
+    extra = list(conditions or [])
+    if with_conditions and not extra:
+        raise ValidationError(
+            {"conditions": "an approval with conditions needs at least one condition"}
+        )
+    permit = Permit.objects.create(
+        number=f"tmp-{application.pk}",
+        application=application,
+        organisation=application.organisation,
+        data_form=application.data_form,
+        linkage=application.linkage_needed,
+        starts_on=start,
+        ends_on=end,
+        output_rules=_output_rules(output_rules, application.data_form),
+        decided_by=by,
+        reasons=application.decision.reasons,
+        redress=application.procedure.redress,
+    )
+    permit.number = f"DLX-P-{permit.issued_at.year}-{permit.pk:05d}"
+    permit.save(update_fields=["number"])
+    _set_datasets(permit, datasets)
+    _set_conditions(permit, [*BASELINE_CONDITIONS, *extra])
+    _version(permit, by, "issued")
+    record(
+        EventKind.PERMIT_ISSUED,
+        actor=by,
+        organisation=permit.organisation,
+        obj=permit,
+        details={
+            "permit": permit.number,
+            "application": application.reference,
+            "ends_on": end.isoformat(),
+        },
+    )
+    return permit
+
+
+def _lock(permit: Permit) -> Permit:
+    fresh = Permit.objects.select_for_update().get(pk=permit.pk)
+    permit.state, permit.version, permit.ends_on = fresh.state, fresh.version, fresh.ends_on
+    return permit
+
+
+def _tell(permit: Permit, subject: str, body: str) -> None:
+    notify(
+        people_of(permit.application),
+        subject=f"{permit.number}: {subject}",
+        body=body,
+        application=permit.application,
+    )
+
+
+@audited_refusals("amend_permit")
+def amend_permit(
+    *,
+    permit: Permit,
+    by: User,
+    reason: str,
+    datasets: dict[str, dict[str, Any]] | None = None,
+    conditions: list[Any] | None = None,
+    output_rules: dict[str, Any] | None = None,
+) -> Permit:
+    """A new version with changed datasets (within the request), conditions or output rules."""
+    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders amend permits")
+    if not reason.strip():
+        raise ValidationError({"reason": "say why the permit is amended"})
+    with transaction.atomic():
+        _lock(permit)
+        check_permit(permit.state, PermitAction.AMEND)
+        if datasets is not None:
+            _set_datasets(permit, datasets)
+        if conditions is not None:
+            _set_conditions(permit, [*BASELINE_CONDITIONS, *conditions])
+        if output_rules is not None:
+            permit.output_rules = _output_rules(output_rules, permit.data_form)
+        permit.version += 1
+        permit.changed_at = timezone.now()
+        permit.save()
+        _version(permit, by, "amended", reason.strip())
+        record(
+            EventKind.PERMIT_AMENDED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"version": permit.version, "reason": reason.strip()[:500]},
+        )
+        _tell(permit, f"amended (version {permit.version})", reason.strip())
+    return permit
+
+
+@audited_refusals("extend_permit")
+def extend_permit(*, permit: Permit, by: User, ends_on: Any, reason: str) -> Permit:
+    """A new version with a later end date (an expired permit becomes active again)."""
+    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders extend permits")
+    end = _date(ends_on, "ends_on")
+    if not reason.strip():
+        raise ValidationError({"reason": "say why the permit is extended"})
+    with transaction.atomic():
+        _lock(permit)
+        check_permit(permit.state, PermitAction.EXTEND)
+        if end is None or end <= permit.ends_on:
+            raise ValidationError(
+                {"ends_on": f"give a date after the current end, {permit.ends_on}"}
+            )
+        if end <= timezone.localdate():
+            raise ValidationError({"ends_on": "the new end date must be in the future"})
+        permit.ends_on = end
+        permit.state = PermitState.ACTIVE
+        permit.ended_at = None
+        permit.version += 1
+        permit.changed_at = timezone.now()
+        permit.save()
+        _version(permit, by, "extended", reason.strip())
+        record(
+            EventKind.PERMIT_EXTENDED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"version": permit.version, "ends_on": end.isoformat()},
+        )
+        _tell(permit, f"extended to {end}", reason.strip())
+    return permit
+
+
+@audited_refusals("revoke_permit")
+def revoke_permit(*, permit: Permit, by: User, reason: str) -> Permit:
+    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders revoke permits")
+    if not reason.strip():
+        raise ValidationError({"reason": "a revocation states its reasons"})
+    with transaction.atomic():
+        _lock(permit)
+        check_permit(permit.state, PermitAction.REVOKE)
+        permit.state = PermitState.REVOKED
+        permit.ended_at = timezone.now()
+        permit.save()
+        record(
+            EventKind.PERMIT_REVOKED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"reason": reason.strip()[:500]},
+        )
+        _tell(
+            permit,
+            "revoked",
+            f"Access is cut. Reason: {reason.strip()}\n\nRedress: {permit.redress}",
+        )
+    return permit
+
+
+@audited_refusals("close_permit")
+def close_permit(*, permit: Permit, by: User, reason: str = "") -> Permit:
+    if not (
+        has_perm(by, Permission.DECIDE_APPLICATIONS) or has_perm(by, Permission.HANDLE_APPLICATIONS)
+    ):
+        raise PermissionDenied("only the data authority closes permits")
+    with transaction.atomic():
+        _lock(permit)
+        check_permit(permit.state, PermitAction.CLOSE)
+        permit.state = PermitState.CLOSED
+        permit.ended_at = permit.ended_at or timezone.now()
+        permit.save()
+        record(
+            EventKind.PERMIT_CLOSED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"reason": reason.strip()[:500]},
+        )
+        _tell(permit, "closed", reason.strip() or "The project is closed.")
+    return permit
+
+
+def has_perm(user: Any, perm: Permission) -> bool:
+    from datalux.accounts.permissions import has_permission
+
+    return has_permission(user, perm)
+
+
+def expire_due_permits(*, today: date | None = None) -> list[str]:
+    """Expire every active permit whose end date has passed (the scheduled job). Idempotent."""
+    today = today or timezone.localdate()
+    expired: list[str] = []
+    for permit in Permit.objects.filter(state=PermitState.ACTIVE, ends_on__lt=today):
+        with transaction.atomic():
+            _lock(permit)
+            if permit.state != PermitState.ACTIVE or permit.ends_on >= today:
+                continue
+            permit.state = PermitState.EXPIRED
+            permit.ended_at = timezone.now()
+            permit.save(update_fields=["state", "ended_at"])
+            record(
+                EventKind.PERMIT_EXPIRED,
+                organisation=permit.organisation,
+                obj=permit,
+                details={"ends_on": permit.ends_on.isoformat()},
+            )
+            _tell(permit, "expired", f"The permit ended on {permit.ends_on}; access is cut.")
+        expired.append(permit.number)
+    return expired
+
+
+class NoAccess(PermissionDenied):
+    """Access to a permit's data refused: the message says why and what to do."""
+
+
+def access_refusal(permit: Permit, user: Any, *, today: date | None = None) -> str:
+    """Why ``user`` may not work with the permit's data now ('' when they may)."""
+    today = today or timezone.localdate()
+    if permit.state != PermitState.ACTIVE:
+        return f"permit {permit.number} is {permit.state}"
+    if today < permit.starts_on:
+        return f"permit {permit.number} starts on {permit.starts_on}"
+    if today > permit.ends_on:
+        return f"permit {permit.number} ended on {permit.ends_on}"
+    person: NamedPerson | None = permit.application.named_persons.filter(user=user).first()
+    if person is None:
+        return f"you are not an authorised person on permit {permit.number}"
+    if person.terms_accepted_at is None:
+        return "accept the terms of use on the application page before you access the data"
+    return ""
+
+
+@audited_refusals("open_workspace")
+def open_workspace(*, permit: Permit, by: User) -> Permit:
+    """Enter the project's workspace in the secure processing environment, if allowed.
+
+    Records the first access as the application's access-granted time (a published metric)."""
+    reason = access_refusal(permit, by)
+    if reason:
+        raise NoAccess(reason)
+    with transaction.atomic():
+        application = permit.application
+        if application.access_granted_at is None:
+            application.access_granted_at = timezone.now()
+            application.save(update_fields=["access_granted_at"])
+        record(
+            EventKind.PERMIT_ACCESS_GRANTED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"version": permit.version},
+        )
+    return permit

@@ -1,0 +1,107 @@
+"""The automatic completeness check: each gap names the field and says what to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datalux.access.models import Application
+from datalux.access.vocabularies import DataForm, LegalBasisArt9
+from datalux.catalogue.vocabularies import PrivacyRole
+
+MIN_WORDS = {"purpose_description": 30, "lay_summary": 20, "expected_benefit": 10, "safeguards": 10}
+
+
+@dataclass(frozen=True)
+class Gap:
+    field: str
+    message: str
+
+    def as_data(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def check(application: Application) -> list[Gap]:
+    """Everything that stops the application from being submitted, in form order."""
+    a = application
+    gaps: list[Gap] = []
+
+    def gap(field: str, message: str) -> None:
+        gaps.append(Gap(field, message))
+
+    if not a.title.strip():
+        gap("title", "give the project a title")
+    if not a.purpose_category:
+        gap("purpose_category", "choose the purpose category that fits the project")
+    for field, minimum in MIN_WORDS.items():
+        text = getattr(a, field)
+        if _words(text) < minimum:
+            label = field.replace("_", " ")
+            gap(field, f"describe the {label} in at least {minimum} words (now {_words(text)})")
+    if not a.data_form:
+        gap("data_form", "choose the form of the data: anonymised, pseudonymised or aggregate")
+    if a.data_form == DataForm.PSEUDONYMISED and _words(a.pseudonymised_justification) < 10:
+        gap(
+            "pseudonymised_justification",
+            "explain (10 words or more) why anonymised data would not be enough",
+        )
+    if not a.legal_basis_art6:
+        gap("legal_basis_art6", "choose the GDPR Art. 6 legal basis for the processing")
+    if a.special_categories and a.legal_basis_art9 == LegalBasisArt9.NONE:
+        gap(
+            "legal_basis_art9",
+            "the data include special categories (e.g. health): choose the Art. 9(2) exemption",
+        )
+    if a.special_categories and not a.ethics_reference.strip():
+        gap(
+            "ethics_reference",
+            "give the ethics committee's approval reference (special-category data need one)",
+        )
+    if not a.funding.strip():
+        gap("funding", "say who funds the project (or 'none')")
+    if a.commercial_involvement and not a.commercial_description.strip():
+        gap("commercial_description", "describe the commercial involvement")
+    if not a.requested_months:
+        gap("requested_months", "say how many months of access the project needs")
+    if not a.processing_tools.strip():
+        gap(
+            "processing_tools",
+            "list the tools you will use in the secure environment (e.g. R, Python)",
+        )
+    requests = list(a.datasets.select_related("dataset"))
+    if not requests:
+        gap("datasets", "add at least one dataset from the catalogue")
+    holders = {r.dataset.publisher_id for r in requests}
+    if len(requests) > 1 and not a.linkage_needed and len(holders) > 1:
+        gap(
+            "linkage_needed",
+            "you request datasets of several holders: say whether their records must be linked",
+        )
+    if a.linkage_needed and not a.linkage_description.strip():
+        gap("linkage_description", "say which records must be linked and on what")
+    for r in requests:
+        pid = r.dataset.pid
+        if not r.variables:
+            gap(
+                f"datasets.{pid}.variables",
+                f"{pid}: pick the variables you need from its dictionary",
+            )
+        if a.data_form in (DataForm.ANONYMISED, DataForm.AGGREGATE):
+            direct = sorted(
+                r.dataset.variables.filter(
+                    name__in=r.variables, privacy_role=PrivacyRole.DIRECT_IDENTIFIER
+                ).values_list("name", flat=True)
+            )
+            if direct:
+                gap(
+                    f"datasets.{pid}.variables",
+                    f"{pid}: {', '.join(direct)} directly identify people and are never part of "
+                    f"{a.data_form} data; remove them (ask for linkage instead)",
+                )
+    persons = list(a.named_persons.all())
+    if not persons:
+        gap("named_persons", "name at least one person who will access the data")
+    return gaps
