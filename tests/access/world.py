@@ -143,4 +143,3 @@ def build_world() -> World:
         stays=stays,
         jobs=jobs,
     )
-    return world
