@@ -11,6 +11,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/", include("datalux.accounts.urls")),
     path("audit/", include("datalux.audit.urls")),
+    path("access/", include("datalux.access.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
     path("catalogue/", include("datalux.catalogue.urls_upload")),
     path("", include("datalux.catalogue.urls_dcat")),

@@ -143,6 +143,8 @@ def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
+from datalux.access.api import router as access_router  # noqa: E402
+from datalux.access.api_public import router as access_public_router  # noqa: E402
 from datalux.accounts.api import router as accounts_router  # noqa: E402
 from datalux.audit.api import router as audit_router  # noqa: E402
 from datalux.catalogue.api import router as catalogue_router  # noqa: E402
@@ -151,6 +153,8 @@ from datalux.catalogue.api_upload import router as upload_router  # noqa: E402
 from datalux.holdings.api import router as holdings_router  # noqa: E402
 
 api.add_router("/", accounts_router)
+api.add_router("/access", access_router)
+api.add_router("/access", access_public_router)
 api.add_router("/audit", audit_router)
 api.add_router("/catalogue", catalogue_router)
 api.add_router("/catalogue", upload_router)
