@@ -1,0 +1,82 @@
+"""Read-side helpers shared by the pages and the API: what a user may see of an application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from datalux.access.models import Application, Comment, Permit
+from datalux.accounts.permissions import has_permission
+from datalux.accounts.roles import Permission
+from datalux.audit.models import AuditEvent
+
+
+def is_authority(user: Any) -> bool:
+    """Case handlers and deciders of the data authority."""
+    return has_permission(user, Permission.HANDLE_APPLICATIONS) or has_permission(
+        user, Permission.DECIDE_APPLICATIONS
+    )
+
+
+def is_party(user: Any, application: Application) -> bool:
+    """The applicant or a named person (the people the application is about)."""
+    return application.applicant_id == user.pk or application.named_persons.filter(
+        user=user
+    ).exists()
+
+
+def is_reviewer_of(user: Any, application: Application) -> bool:
+    return any(
+        has_permission(user, Permission.REVIEW_APPLICATIONS, request)
+        for request in application.opinion_requests.all()
+    )
+
+
+def sees_internal(user: Any, application: Application) -> bool:
+    """Internal notes are for the authority and the reviewers asked, never for applicants."""
+    return (is_authority(user) or is_reviewer_of(user, application)) and not is_party(
+        user, application
+    )
+
+
+def get_visible(user: Any, reference: str) -> Application:
+    """The application with this reference if ``user`` may see it; 404 otherwise (we do not
+    reveal whether an application exists to people who may not see it)."""
+    application = (
+        Application.objects.visible_to(user)
+        .select_related("procedure", "organisation", "applicant", "handler")
+        .filter(reference=reference)
+        .first()
+    )
+    if application is None:
+        raise Http404("no such application, or not visible to you")
+    return application
+
+
+def comments_for(user: Any, application: Application) -> QuerySet[Comment]:
+    comments = application.comments.select_related("author")
+    return comments if sees_internal(user, application) else comments.filter(internal=False)
+
+
+def visible_permits(user: Any) -> QuerySet[Permit]:
+    return Permit.objects.filter(
+        application__in=Application.objects.visible_to(user).values("pk")
+    ).select_related("application", "organisation")
+
+
+def get_visible_permit(user: Any, number: str) -> Permit:
+    permit = visible_permits(user).filter(number=number).first()
+    if permit is None:
+        raise Http404("no such permit, or not visible to you")
+    return permit
+
+
+def history(application: Application) -> QuerySet[AuditEvent]:
+    """Every audit event about the application and its permit, oldest first (never deleted)."""
+    query = Q(object_type="access.application", object_id=str(application.pk))
+    permit = Permit.objects.filter(application=application).only("pk").first()
+    if permit is not None:
+        query |= Q(object_type="access.permit", object_id=str(permit.pk))
+    return AuditEvent.objects.filter(query).order_by("seq")
