@@ -1,13 +1,45 @@
-"""Per-role navigation for the layout: one entry per role workspace the user holds."""
+"""Per-role navigation for the layout: one entry per role workspace the user holds, then the
+data authority's pages (applications, cases, inbox with its unread count, register, metrics)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from datalux.accounts.permissions import grants, has_permission
 from datalux.accounts.roles import Permission
+
+CASE_PERMISSIONS = (
+    Permission.HANDLE_APPLICATIONS,
+    Permission.DECIDE_APPLICATIONS,
+    Permission.REVIEW_APPLICATIONS,
+    Permission.ASSIST_APPLICANTS,
+)
+
+
+def _access_entries(user: Any) -> list[dict[str, str]]:
+    """Applications (applicants and named persons), cases (authority staff, reviewers and the
+    assistance desk) and the inbox with its unread count (everyone signed in)."""
+    if user is None or not user.is_authenticated:
+        return []
+    from datalux.access.models import NamedPerson, Notification
+
+    entries: list[dict[str, str]] = []
+    if (
+        has_permission(user, Permission.SUBMIT_APPLICATIONS)
+        or NamedPerson.objects.filter(user=user).exists()
+    ):
+        entries.append(
+            {"title": _("Applications"), "url": "/access/applications/", "slug": "applications"}
+        )
+    if any(has_permission(user, perm) for perm in CASE_PERMISSIONS):
+        entries.append({"title": _("Cases"), "url": "/access/cases/", "slug": "cases"})
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    title = _("Inbox (%(n)d unread)") % {"n": unread} if unread else _("Inbox")
+    entries.append({"title": title, "url": reverse("access:inbox"), "slug": "inbox"})
+    return entries
 
 
 def navigation(request: Any) -> dict[str, Any]:
@@ -25,8 +57,14 @@ def navigation(request: Any) -> dict[str, Any]:
                 "slug": grant.role.slug,
             }
         )
-    extra: list[dict[str, str]] = []
+    extra: list[dict[str, str]] = _access_entries(user)
     extra.append({"title": "Catalogue", "url": reverse("catalogue:search"), "slug": "catalogue"})
+    extra.append(
+        {"title": _("Permit register"), "url": reverse("access:register"), "slug": "register"}
+    )
+    extra.append(
+        {"title": _("Authority metrics"), "url": reverse("access:metrics"), "slug": "metrics"}
+    )
     if user is not None and has_permission(user, Permission.VIEW_AUDIT_LOG):
         extra.append({"title": "Audit log", "url": reverse("audit:events"), "slug": "audit"})
     if user is not None and has_permission(user, Permission.USE_API_TOKENS):

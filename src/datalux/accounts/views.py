@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from datalux.access.work import waiting_for
 from datalux.accounts import actions
 from datalux.accounts.forms import TokenForm
 from datalux.accounts.models import ApiToken, Organisation
@@ -29,6 +30,7 @@ def workspace(request: HttpRequest, role: str) -> HttpResponse:
     if not has_permission(request.user, role_def.workspace):
         raise deny(request, role_def.workspace, f"this page is for the {role_def.title} role")
     context: dict[str, object] = {"role": role_def}
+    context["waiting"] = waiting_for(request.user, role=role_def.slug)
     if role_def.slug in {"steward", "handler", "ttp_operator", "platform_admin"}:
         context["data_files"] = DataFile.objects.restrict(
             request.user, Permission.VIEW_HOLDINGS
