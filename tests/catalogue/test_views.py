@@ -121,7 +121,8 @@ def test_protected_dataset_page_shows_metadata_and_dictionary_never_data(
     assert "secret-hospital-stays" not in html
     assert ">Download<" not in html
     assert "Request access" in html
-    assert 'aria-disabled="true"' in html  # not a fake form: the access module is not there
+    new_application = reverse("access:application_new")
+    assert f'href="{new_application}?dataset={world["stays"].pid}"' in html  # the access request
     assert "<form" not in html.split("<main", 1)[1].split("</main>")[0]  # no steward forms
     assert "Readmission model" in html  # related data product
 
