@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import click
 
+from datalux.cli.access import access
 from datalux.cli.audit import audit
 from datalux.cli.catalogue import catalogue
 from datalux.cli.demo import demo
 from datalux.cli.platform import manage, migrate
 from datalux.cli.privacy import privacy
+from datalux.cli.scheduler import scheduler
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +29,5 @@ main.add_command(privacy)
 main.add_command(migrate)
 main.add_command(manage)
 main.add_command(catalogue)
+main.add_command(access)
+main.add_command(scheduler)

@@ -155,6 +155,7 @@ def seed_demo(
     if persons is not None and persons <= 0:
         raise DemoError(f"{persons} persons: ask for at least 1 person (e.g. --persons 5000)")
     from datalux.demo import population
+    from datalux.demo.access import seed_access
 
     manifest = _read_manifest()
     demo_org = Organisation.objects.filter(name=OTHER_ORGANISATIONS[0][0]).exists()
@@ -170,7 +171,9 @@ def seed_demo(
         users = OTHER_USERS + _holder_users(population.HOLDERS)
         assert persons is not None and seed is not None
         echo(f"demo data found ({persons} persons, seed {seed}): reusing it")
-        return SeedOutcome(False, persons, seed, users, DataFile.objects.count())
+        reused = SeedOutcome(False, persons, seed, users, DataFile.objects.count())
+        seed_access(reused, echo)
+        return reused
 
     persons = DEFAULT_PERSONS if persons is None else persons
     seed = DEFAULT_SEED if seed is None else seed
@@ -213,7 +216,9 @@ def seed_demo(
         )
     )
     echo(f"registered {len(result.tables)} data files ({total_rows} rows) to their holders")
-    return SeedOutcome(True, persons, seed, users, len(result.tables), total_rows)
+    outcome = SeedOutcome(True, persons, seed, users, len(result.tables), total_rows)
+    seed_access(outcome, echo)
+    return outcome
 
 
 def print_logins(outcome: SeedOutcome, *, echo: Callable[[str], None] = print) -> None:

@@ -1,4 +1,5 @@
-"""Serve the web application and the background worker together; stop both on Ctrl-C."""
+"""Serve the web application, the background worker and the scheduler together; stop all three
+on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -30,13 +31,16 @@ def _stop(proc: subprocess.Popen[bytes], name: str, echo: Callable[[str], None])
 
 
 def serve(*, host: str, port: int, echo: Callable[[str], None]) -> int:
-    """Run ``runserver`` and ``db_worker`` until Ctrl-C or until one of them exits."""
+    """Run ``runserver``, ``db_worker`` and ``scheduler`` until Ctrl-C or until one exits."""
     web = _spawn(["manage", "runserver", "--noreload", f"{host}:{port}"])
     worker = _spawn(
         ["manage", "db_worker", "--queue-name", "default", "--interval", "1", "--no-reload"]
     )
+    scheduler = _spawn(["scheduler"])
+    processes = ((web, "web server"), (worker, "worker"), (scheduler, "scheduler"))
     echo(
-        f"datalux is serving at http://{host}:{port}/ (web pid {web.pid}, worker pid {worker.pid})"
+        f"datalux is serving at http://{host}:{port}/ (web pid {web.pid}, worker pid "
+        f"{worker.pid}, scheduler pid {scheduler.pid})"
     )
     echo("press Ctrl-C to stop")
     interrupted = False
@@ -50,15 +54,15 @@ def serve(*, host: str, port: int, echo: Callable[[str], None]) -> int:
     code = 0
     try:
         while not interrupted:
-            for proc, name in ((web, "web server"), (worker, "worker")):
+            for proc, name in processes:
                 if proc.poll() is not None:
                     echo(f"the {name} stopped (exit code {proc.returncode}); stopping the rest")
                     code = proc.returncode or 1
                     interrupted = True
             time.sleep(0.3)
     finally:
-        _stop(web, "web server", echo)
-        _stop(worker, "worker", echo)
+        for proc, name in processes:
+            _stop(proc, name, echo)
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
     echo("stopped")
