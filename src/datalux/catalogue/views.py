@@ -16,7 +16,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -75,14 +74,6 @@ def _has_template(name: str) -> bool:
     return True
 
 
-def _request_access_url(dataset: Dataset) -> str:
-    """The access-request form for this dataset, once the data authority module is installed."""
-    try:
-        return f"{reverse('access:new')}?datasets={dataset.pid}"
-    except NoReverseMatch:
-        return ""
-
-
 @require_GET
 def search_page(request: HttpRequest) -> HttpResponse:
     query = search_query_from(request.GET)
@@ -112,7 +103,6 @@ def dataset_page(request: HttpRequest, pid: str) -> HttpResponse:
         "variables": list(dataset.variables.all()),
         "distributions": list(dataset.distributions.all()),
         "data_products": list(dataset.data_products.select_related("organisation")),
-        "request_access_url": _request_access_url(dataset) if dataset.is_protected else "",
         "quality_template": QUALITY_TEMPLATE if _has_template(QUALITY_TEMPLATE) else "",
         "latest_version": dataset.versions.first(),
     }
