@@ -14,7 +14,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from datalux.access import clock
-from datalux.access.states import DECIDED, ApplicationState, PermitState
+from datalux.access.states import (
+    APPLICATION_STATE_LABELS,
+    DECIDED,
+    PERMIT_STATE_LABELS,
+    ApplicationState,
+)
 from datalux.access.vocabularies import (
     FORM_SCHEMA_VERSION,
     AttachmentKind,
@@ -83,7 +88,7 @@ class Application(models.Model):
     procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="applications")
     schema_version = models.CharField(max_length=8, default=FORM_SCHEMA_VERSION)
     state = models.CharField(
-        max_length=32, choices=[(s.value, s.value) for s in ApplicationState], default="draft"
+        max_length=32, choices=list(APPLICATION_STATE_LABELS.items()), default="draft"
     )
     applicant = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="applications")
     organisation = models.ForeignKey(
@@ -349,7 +354,9 @@ class Decision(models.Model):
     application = models.OneToOneField(
         Application, on_delete=models.PROTECT, related_name="decision"
     )
-    outcome = models.CharField(max_length=32, choices=[(s.value, s.value) for s in sorted(DECIDED)])
+    outcome = models.CharField(
+        max_length=32, choices=[(s.value, APPLICATION_STATE_LABELS[s]) for s in sorted(DECIDED)]
+    )
     reasons = models.TextField()
     redress = models.TextField()
     decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
@@ -367,7 +374,7 @@ class Permit(models.Model):
     application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="permit")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="permits")
     state = models.CharField(
-        max_length=16, choices=[(s.value, s.value) for s in PermitState], default="active"
+        max_length=16, choices=list(PERMIT_STATE_LABELS.items()), default="active"
     )
     data_form = models.CharField(max_length=16, choices=DataForm.choices)
     linkage = models.BooleanField(default=False)

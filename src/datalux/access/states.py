@@ -52,6 +52,23 @@ class PermitAction(StrEnum):
     CLOSE = "close"
 
 
+APPLICATION_STATE_LABELS: dict[ApplicationState, str] = {
+    ApplicationState.DRAFT: "Draft",
+    ApplicationState.SUBMITTED: "Submitted",
+    ApplicationState.RETURNED: "Returned to the applicant",
+    ApplicationState.UNDER_REVIEW: "Under review",
+    ApplicationState.APPROVED: "Approved",
+    ApplicationState.APPROVED_WITH_CONDITIONS: "Approved with conditions",
+    ApplicationState.REJECTED: "Rejected",
+    ApplicationState.WITHDRAWN: "Withdrawn",
+}
+PERMIT_STATE_LABELS: dict[PermitState, str] = {
+    PermitState.ACTIVE: "Active",
+    PermitState.REVOKED: "Revoked",
+    PermitState.EXPIRED: "Expired",
+    PermitState.CLOSED: "Closed",
+}
+
 S = ApplicationState
 A = ApplicationAction
 DECIDED = frozenset({S.APPROVED, S.APPROVED_WITH_CONDITIONS, S.REJECTED})
