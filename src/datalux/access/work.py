@@ -9,12 +9,15 @@ the authority's open cases for handlers and deciders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from datalux.access.models import Application, NamedPerson, OpinionRequest, Permit
@@ -62,19 +65,28 @@ def _clock_note(application: Application, now: Any) -> str:
     deadline = application.deadline
     if deadline is None:
         return ""
+    day = date_format(timezone.localtime(deadline), "j F Y")
     if now > deadline:
-        return _("overdue since %(date)s") % {"date": f"{timezone.localtime(deadline):%d %B %Y}"}
-    return _("decide by %(date)s") % {"date": f"{timezone.localtime(deadline):%d %B %Y}"}
+        return _("overdue since %(date)s") % {"date": day}
+    return _("decide by %(date)s") % {"date": day}
 
 
 def _entry(
-    role: str, key: str, title: str, url: str, applications: QuerySet | list, note: Any = None
+    role: str,
+    key: str,
+    title: str,
+    url: str,
+    applications: QuerySet[Application] | list[Application],
+    note: Callable[[Application], str] | None = None,
 ) -> Waiting | None:
-    rows = list(applications)
-    if not rows:
+    if isinstance(applications, QuerySet):
+        count, shown = applications.count(), list(applications[:SHOWN])
+    else:
+        count, shown = len(applications), applications[:SHOWN]
+    if not count:
         return None
-    items = [_item(a, note(a) if note else "") for a in rows[:SHOWN]]
-    return Waiting(role=role, key=key, title=title, url=url, count=len(rows), items=items)
+    items = [_item(a, note(a) if note else "") for a in shown]
+    return Waiting(role=role, key=key, title=title, url=url, count=count, items=items)
 
 
 def _applicant(user: Any) -> list[Waiting | None]:
@@ -89,7 +101,7 @@ def _applicant(user: Any) -> list[Waiting | None]:
         .order_by("-application__created_at")
     )
     permits = (
-        Permit.objects.filter(state=PermitState.ACTIVE)
+        Permit.objects.filter(state=PermitState.ACTIVE, ends_on__gte=timezone.localdate())
         .filter(Q(application__applicant=user) | Q(application__named_persons__user=user))
         .distinct()
         .select_related("application")
@@ -159,7 +171,7 @@ def _handler(user: Any, now: Any) -> list[Waiting | None]:
         (a for a in watched if a.deadline is not None and a.deadline - now <= DEADLINE_WARNING),
         key=lambda a: (a.deadline, a.pk),
     )
-    note = lambda a: _clock_note(a, now)  # noqa: E731
+    note = partial(_clock_note, now=now)
     return [
         _entry(
             "handler",
@@ -232,7 +244,7 @@ def _decider(user: Any, now: Any) -> list[Waiting | None]:
             _("Applications under review, to decide"),
             CASES_URL,
             under_review,
-            lambda a: _clock_note(a, now),
+            partial(_clock_note, now=now),
         )
     ]
 
