@@ -128,6 +128,9 @@ def test_applicant_journey_from_draft_to_workspace(client: Any, world: World) ->
     assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith('attachment; filename="ethics.pdf"')
+    assert AuditEvent.objects.filter(
+        kind=EventKind.ATTACHMENT_DOWNLOADED, object_id=str(application.pk)
+    ).exists()
 
     # Submitting shows the gap next to its section; once complete it goes through.
     response = client.post(url("application_submit", ref))

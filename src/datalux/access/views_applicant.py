@@ -53,6 +53,8 @@ from datalux.access.vocabularies import TERMS_TEXT, TERMS_VERSION, ConditionKind
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import has_permission, organisations_with
 from datalux.accounts.roles import Permission
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
 from datalux.catalogue.models import Dataset, DatasetStatus
 from datalux.catalogue.search import SearchQuery, search
 from datalux.catalogue.vocabularies import AccessRights
@@ -562,6 +564,12 @@ def attachment_download(request: HttpRequest, ref: str, pk: int) -> FileResponse
     path = (root / attachment.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise Http404("the stored file is missing")
+    record(
+        EventKind.ATTACHMENT_DOWNLOADED,
+        actor=request.user,
+        obj=application,
+        details={"name": attachment.name, "sha256": attachment.sha256},
+    )
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,

@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     APPLICATION_WITHDRAWN = "application.withdrawn"
     APPLICATION_ACTION_REFUSED = "application.action_refused"
     ATTACHMENT_ADDED = "application.attachment_added"
+    ATTACHMENT_DOWNLOADED = "application.attachment_downloaded"
     OPINION_REQUESTED = "application.opinion_requested"
     OPINION_GIVEN = "application.opinion_given"
     TERMS_ACCEPTED = "application.terms_accepted"
@@ -96,6 +97,7 @@ DESCRIPTIONS: dict[EventKind, str] = {
     EventKind.APPLICATION_DECIDED: "A decider approved or rejected an application, with reasons.",
     EventKind.APPLICATION_WITHDRAWN: "The applicant withdrew an application.",
     EventKind.APPLICATION_ACTION_REFUSED: "An action on an application or permit was refused (state or rule); the reason is recorded.",
+    EventKind.ATTACHMENT_DOWNLOADED: "Someone downloaded a file attached to an application.",
     EventKind.ATTACHMENT_ADDED: "A file was attached to an application (its hash is recorded).",
     EventKind.OPINION_REQUESTED: "The handler asked an organisation for its opinion on an application.",
     EventKind.OPINION_GIVEN: "A reviewer gave an opinion and a vote.",
