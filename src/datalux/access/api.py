@@ -41,6 +41,7 @@ from ninja.responses import Status
 from datalux.access import actions, completeness, queries
 from datalux.access.actions import access_refusal, can_comment
 from datalux.access.models import (
+    FORM_FIELDS,
     Application,
     ApplicationDataset,
     Attachment,
@@ -320,7 +321,7 @@ def _detail(user: Any, application: Application) -> dict[str, Any]:
         **_summary(application),
         "procedure": application.procedure.slug,
         "schema_version": application.schema_version,
-        "form": {name: getattr(application, name) for name in FormIn.model_fields},
+        "form": {name: getattr(application, name) for name in FORM_FIELDS},
         "datasets": [
             _dataset(d)
             for d in application.datasets.select_related("dataset__publisher").order_by(
