@@ -338,3 +338,15 @@ def test_scheduler_cli_once(monkeypatch: Any) -> None:
     assert _queued() == 3
     bad = runner.invoke(main, ["scheduler", "--interval", "0"])
     assert bad.exit_code == 2
+
+
+def test_months_are_counted_on_the_local_calendar() -> None:
+    from datetime import UTC, datetime
+
+    from datalux.access.clock import deadline
+
+    # 31 December 00:30 in Luxembourg is 30 December 23:30 UTC.
+    received = datetime(2026, 12, 30, 23, 30, tzinfo=UTC)
+    due = deadline(received, months=2)
+    assert due is not None
+    assert (due.year, due.month, due.day) == (2027, 2, 28)

@@ -57,6 +57,11 @@ class Clock:
 
 
 def deadline(start: datetime | None, *, months: int, extension_days: int = 0) -> datetime | None:
+    """Calendar months counted on the local calendar (received 31 December in Luxembourg:
+    the deadline is 28/29 February, even though 31 December 00:30 is 30 December in UTC)."""
     if start is None:
         return None
-    return add_months(start, months) + timedelta(days=extension_days)
+    from django.utils import timezone
+
+    local = timezone.localtime(start) if timezone.is_aware(start) else start
+    return add_months(local, months) + timedelta(days=extension_days)
