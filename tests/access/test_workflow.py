@@ -286,3 +286,18 @@ def test_audit_chain_stays_valid_through_refusals(world: World) -> None:
     with pytest.raises(PermissionDenied):
         actions.decide(application=application, by=world.handler, outcome="approved", reasons="x")
     assert verify().ok
+
+
+def test_a_person_named_before_their_account_existed_sees_the_application(world: World) -> None:
+    from tests.factories.accounts import UserFactory
+
+    application = world.draft()
+    actions.add_named_person(
+        application=application, by=world.applicant, name="Late", email="late@example.lu"
+    )
+    late = UserFactory(username="late", email="LATE@example.lu")
+    assert list(Application.objects.visible_to(late)) == [application]
+    actions.accept_terms(application=application, by=late)
+    assert application.named_persons.get(email="late@example.lu").user == late
+    nobody = UserFactory(username="nobody", email="nobody@example.lu")
+    assert list(Application.objects.visible_to(nobody)) == []

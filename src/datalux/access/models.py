@@ -70,6 +70,11 @@ class ApplicationQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated:
             return self.none()
         mine = Q(applicant=user) | Q(named_persons__user=user)
+        if user.email:
+            # Named before their account existed: matched by the e-mail address the platform
+            # administrators registered (accounts are not self-registered); accepting the
+            # terms links the account.
+            mine |= Q(named_persons__user__isnull=True, named_persons__email__iexact=user.email)
         if has_permission(user, Permission.ASSIST_APPLICANTS):
             return self.all()
         if any(has_permission(user, perm) for perm in AUTHORITY_PERMS):
