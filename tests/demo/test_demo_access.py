@@ -73,6 +73,14 @@ def test_demo_seeds_applications_in_every_state_and_work_for_every_role() -> Non
     holders = OpinionRequest.objects.filter(organisation__kind=OrganisationKind.DATA_HOLDER)
     assert holders.filter(opinions__isnull=True, application__state=S.UNDER_REVIEW).exists()
     assert Application.objects.visible_to(reviewer).filter(state=S.UNDER_REVIEW).count() == 2
+    # the holders' stewards review for their holder: one opinion given, others still awaited
+    assert holders.filter(opinions__reviewer__username__startswith="steward-").exists()
+    waiting_steward = holders.filter(opinions__isnull=True, application__state=S.UNDER_REVIEW)
+    steward = User.objects.get(
+        memberships__organisation=waiting_steward.first().organisation,
+        memberships__role="reviewer",
+    )
+    assert steward.username.startswith("steward-") and steward.email
 
     # decider: an application under review whose opinion was given
     assert apps.filter(state=S.UNDER_REVIEW, opinion_requests__opinions__isnull=False).exists()

@@ -380,7 +380,21 @@ def _build(scenario: Scenario, cast: Cast) -> tuple[Application, str]:
             text="Aggregate outputs only; counts under 10 must be suppressed.",
             conditions=["aggregate-outputs-only"],
         )
-        return application, "opinion given; ready for a decision"
+        for request in application.opinion_requests.exclude(organisation=cast.authority):
+            holder_reviewer = User.objects.filter(
+                memberships__organisation=request.organisation,
+                memberships__role="reviewer",
+                memberships__active=True,
+            ).first()
+            if holder_reviewer is not None:
+                actions.give_opinion(
+                    application=application,
+                    by=holder_reviewer,
+                    organisation=request.organisation,
+                    vote="favourable",
+                    text="The requested variables exist and the extract is feasible.",
+                )
+        return application, "opinions given; ready for a decision"
     if key == "approved_terms_pending":
         application = _under_review(scenario, cast)
         number = _decide(

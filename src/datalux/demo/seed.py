@@ -36,6 +36,7 @@ class DemoUser:
     role: str
     organisation: str | None  # organisation name, None for citizens
     staff: bool = False
+    also: tuple[str, ...] = ()  # further roles in the same organisation
 
 
 K = OrganisationKind
@@ -126,21 +127,28 @@ def _read_manifest() -> dict | None:
 
 
 def _holder_users(holders: list) -> list[DemoUser]:
-    """One steward per holder (``steward-<holder key>``)."""
+    """One steward per holder (``steward-<holder key>``), who also gives the holder's opinion
+    on access applications (reviewer)."""
     return [
-        DemoUser(f"steward-{h.key}", f"Steward of {h.name}", "steward", h.name) for h in holders
+        DemoUser(f"steward-{h.key}", f"Steward of {h.name}", "steward", h.name, also=("reviewer",))
+        for h in holders
     ]
 
 
 def _ensure_user(spec: DemoUser) -> User:
     user = User.objects.filter(username=spec.username).first()
     if user is None:
-        user = User(username=spec.username, display_name=spec.display_name)
+        user = User(
+            username=spec.username,
+            display_name=spec.display_name,
+            email=f"{spec.username}@demo.datalux.example",  # RFC 2606: never a real mailbox
+        )
         user.set_password(DEMO_PASSWORD)
         user.is_staff = user.is_superuser = spec.staff
         user.save()
     organisation = Organisation.objects.get(name=spec.organisation) if spec.organisation else None
-    actions.grant_role(user=user, role=spec.role, organisation=organisation)
+    for role in (spec.role, *spec.also):
+        actions.grant_role(user=user, role=role, organisation=organisation)
     return user
 
 
@@ -227,5 +235,6 @@ def print_logins(outcome: SeedOutcome, *, echo: Callable[[str], None] = print) -
     width = max(len(u.username) for u in outcome.users)
     for user in outcome.users:
         where = user.organisation or "(no organisation)"
-        echo(f"  {user.username.ljust(width)}  {user.role:<15} {where}")
+        roles = " + ".join((user.role, *user.also))
+        echo(f"  {user.username.ljust(width)}  {roles:<18} {where}")
     echo("")
