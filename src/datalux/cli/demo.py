@@ -35,7 +35,7 @@ def seed(persons: int | None, seed_value: int | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 def up(persons: int | None, seed_value: int | None, host: str, port: int) -> None:
-    """Migrate, seed (once), then serve web + worker until Ctrl-C."""
+    """Migrate, seed (once), then serve web + worker + scheduler until Ctrl-C."""
     if persons is not None and persons <= 0:
         raise click.BadParameter(f"{persons} persons: ask for at least 1", param_hint="--persons")
     setup_django()
