@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -38,8 +38,14 @@ class Clock:
     def days_left(self) -> int | None:
         if self.deadline is None:
             return None
+        from django.utils import timezone
+
         end = self.stopped_at or self.now
-        return (self.deadline - end) // timedelta(days=1)
+
+        def day(moment: datetime) -> date:
+            return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+
+        return (day(self.deadline) - day(end)).days  # calendar days on the local calendar
 
     @property
     def overdue(self) -> bool:
