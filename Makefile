@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test test-fast test-postgres check fix bench migrate seed clean
+.PHONY: help install demo test test-fast test-browser test-postgres check fix bench migrate seed clean
 
 help:
 	@echo "make demo        set up, seed the demo and serve web + worker at http://127.0.0.1:8000"
 	@echo "make test        set up and run the whole test suite"
 	@echo "make test-fast   the suite without slow, Spark and browser tests"
+	@echo "make test-browser the browser tests only (Playwright + Debian's chromium)"
 	@echo "make check       ruff, mypy, Django system checks, missing migrations"
 	@echo "make fix         ruff format + autofix"
 	@echo "make bench       benchmarks (prints tables with ratios against baselines)"
@@ -39,6 +40,9 @@ test: install
 
 test-fast: install
 	@sh .ci/pytest.sh $(BIN)/pytest -m "not slow and not spark and not browser" $(PYTEST_ARGS)
+
+test-browser: install
+	@sh .ci/pytest.sh $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/ruff check .
