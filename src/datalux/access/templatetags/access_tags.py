@@ -1,0 +1,35 @@
+"""Small display helpers for the data authority's pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import formats, timezone
+
+register = template.Library()
+
+
+@register.filter
+def event_value(value: Any) -> str:
+    """An audit-event detail for people: lists joined, ISO times as local dates, no brackets."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return formats.date_format(moment, "DATETIME_FORMAT")
+    return str(value)
+
+
+@register.filter
+def condition_texts(codes: list[str]) -> list[str]:
+    """Standard condition codes as their wording (unknown codes as they are)."""
+    from datalux.access.vocabularies import STANDARD_CONDITIONS
+
+    return [STANDARD_CONDITIONS[c][1] if c in STANDARD_CONDITIONS else c for c in codes or []]
