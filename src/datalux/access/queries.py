@@ -22,9 +22,9 @@ def is_authority(user: Any) -> bool:
 
 def is_party(user: Any, application: Application) -> bool:
     """The applicant or a named person (the people the application is about)."""
-    return application.applicant_id == user.pk or application.named_persons.filter(
-        user=user
-    ).exists()
+    return (
+        application.applicant_id == user.pk or application.named_persons.filter(user=user).exists()
+    )
 
 
 def is_reviewer_of(user: Any, application: Application) -> bool:
