@@ -414,3 +414,31 @@ def test_submitting_a_withdrawn_application_is_a_conflict(client: Any, world: Wo
     assert AuditEvent.objects.filter(
         kind=EventKind.APPLICATION_ACTION_REFUSED, object_id=str(application.pk)
     ).exists()
+
+
+def test_an_oversized_attachment_is_cut_off_while_it_arrives(
+    client: Any, world: World, monkeypatch: Any, settings: Any
+) -> None:
+    from datalux.access import views_applicant
+    from datalux.access.actions import drafting
+
+    monkeypatch.setattr(views_applicant, "ATTACHMENT_MAX_BYTES", 1000)
+    monkeypatch.setattr(drafting, "ATTACHMENT_MAX_BYTES", 1000)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100  # larger uploads would go to a temporary file
+    application = world.draft()
+    client.force_login(world.applicant)
+    big = PDF + b"0" * 5000
+    response = client.post(
+        url("application_attachments", application.reference), upload("big.pdf", big)
+    )
+    assert response.status_code == 413
+    assert "larger than" in response.content.decode()
+    assert application.attachments.count() == 0
+    assert AuditEvent.objects.filter(
+        kind=EventKind.APPLICATION_ACTION_REFUSED, object_id=str(application.pk)
+    ).exists()
+    # Under the limit, the same page stores it.
+    response = client.post(
+        url("application_attachments", application.reference), upload("small.pdf", PDF)
+    )
+    assert response.status_code == 302 and application.attachments.count() == 1

@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from datalux.access import actions, completeness, queries
@@ -49,7 +50,12 @@ from datalux.access.states import (
     allowed_application_actions,
     check_application,
 )
-from datalux.access.vocabularies import TERMS_TEXT, TERMS_VERSION, ConditionKind
+from datalux.access.vocabularies import (
+    ATTACHMENT_MAX_BYTES,
+    TERMS_TEXT,
+    TERMS_VERSION,
+    ConditionKind,
+)
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import has_permission, organisations_with
 from datalux.accounts.roles import Permission
@@ -59,6 +65,7 @@ from datalux.catalogue.models import Dataset, DatasetStatus
 from datalux.catalogue.search import SearchQuery, search
 from datalux.catalogue.vocabularies import AccessRights
 from datalux.core.guards import deny, require_permission
+from datalux.core.uploads import SizeLimitHandler
 
 S = ApplicationState
 PROTECTED: list[str] = [AccessRights.RESTRICTED, AccessRights.NON_PUBLIC]
@@ -517,15 +524,37 @@ def application_person_remove(request: HttpRequest, ref: str, pk: int) -> HttpRe
 # --- attachments ------------------------------------------------------------------------------
 
 
+@csrf_exempt  # checked in _attachments, once the size limit is in place
 @require_http_methods(["GET", "POST"])
 @login_required
 def application_attachments(request: HttpRequest, ref: str) -> HttpResponse:
+    """Attach a file; an upload past the limit is cut off while it arrives, never stored."""
+    request.upload_handlers.insert(0, SizeLimitHandler(request, ATTACHMENT_MAX_BYTES))
+    return _attachments(request, ref)
+
+
+@csrf_protect
+def _attachments(request: HttpRequest, ref: str) -> HttpResponse:
     application = queries.get_visible(request.user, ref)
     status = 200
     if request.method == "POST":
         form = AttachmentForm(request.POST, request.FILES)
         status = 400
-        if form.is_valid():
+        too_large = getattr(request, "datalux_upload_too_large", None)
+        if too_large is not None:
+            try:
+                actions.add_attachment(
+                    application=application,
+                    by=request.user,
+                    name=too_large[0],
+                    content=b"",
+                    kind=request.POST.get("kind", "other"),
+                    received_bytes=too_large[1],
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+                status = 413
+        elif form.is_valid():
             uploaded = form.cleaned_data["file"]
             try:
                 attachment = actions.add_attachment(

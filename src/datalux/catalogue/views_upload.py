@@ -9,12 +9,9 @@ disk.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -32,6 +29,7 @@ from datalux.catalogue.uploads import (
     upload_version,
 )
 from datalux.core.guards import deny, require_permission
+from datalux.core.uploads import SizeLimitHandler
 
 
 class UploadForm(forms.Form):
@@ -43,33 +41,6 @@ class UploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.parquet"}),
     )
-
-
-class SizeLimitHandler(FileUploadHandler):
-    """Stops reading an upload as soon as it passes ``limit`` bytes; the view then answers
-    with a ``too_large`` report instead of storing gigabytes first."""
-
-    def __init__(self, request: HttpRequest, limit: int) -> None:
-        super().__init__(request)
-        self.limit = limit
-        self.received = 0
-
-    def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super().new_file(*args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.request.datalux_upload_too_large = (  # type: ignore[attr-defined]
-                self.file_name or "upload",
-                self.received,
-            )
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
 
 
 def _steward_dataset(request: HttpRequest, pid: str) -> Dataset:

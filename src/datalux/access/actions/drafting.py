@@ -364,14 +364,28 @@ def _sniff(name: str, head: bytes) -> str:
 
 @audited_refusals("add_attachment")
 def add_attachment(
-    *, application: Application, by: User, name: str, content: Any, kind: str = "other"
+    *,
+    application: Application,
+    by: User,
+    name: str,
+    content: Any,
+    kind: str = "other",
+    received_bytes: int | None = None,
 ) -> Attachment:
-    """Store a file (size- and type-checked, content sniffed) under the storage root."""
+    """Store a file (size- and type-checked, content sniffed) under the storage root.
+
+    ``received_bytes``: what the web server had received when it stopped reading an upload
+    that passed the limit (the content is then not there to read)."""
     require_applicant(by, application)
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": f"use one of {', '.join(AttachmentKind.values)}"})
-    data = content if isinstance(content, bytes) else content.read(ATTACHMENT_MAX_BYTES + 1)
-    if len(data) > ATTACHMENT_MAX_BYTES:
+    too_large = received_bytes is not None and received_bytes > ATTACHMENT_MAX_BYTES
+    data = (
+        b""
+        if too_large
+        else (content if isinstance(content, bytes) else content.read(ATTACHMENT_MAX_BYTES + 1))
+    )
+    if too_large or len(data) > ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             {"file": f"the file is larger than {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB"}
         )
