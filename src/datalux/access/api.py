@@ -33,13 +33,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from datalux.access import actions, completeness, queries
-from datalux.access.actions import access_refusal, can_comment
 from datalux.access.models import (
     FORM_FIELDS,
     Application,
@@ -85,13 +83,9 @@ from datalux.access.schemas import (
     WorkspaceOut,
 )
 from datalux.access.states import (
-    DECIDED,
     ApplicationAction,
     ApplicationState,
-    PermitAction,
     PermitState,
-    allowed_application_actions,
-    allowed_permit_actions,
 )
 from datalux.accounts.models import Organisation, User
 from datalux.accounts.permissions import has_permission, organisations_with
@@ -170,49 +164,6 @@ def _sees_emails(user: Any, application: Application) -> bool:
 
 def _named(user: Any, application: Application) -> NamedPerson | None:
     return application.named_persons.filter(user=user).first()
-
-
-def allowed_actions(user: Any, application: Application) -> list[str]:
-    """What ``user`` may do on ``application`` now (the actions check again when asked)."""
-    state = S(application.state)
-    possible = set(allowed_application_actions(state))
-    applicant = application.applicant_id == user.pk and has_permission(
-        user, Permission.SUBMIT_APPLICATIONS, application.organisation
-    )
-    handler = has_permission(user, Permission.HANDLE_APPLICATIONS)
-    assigned = handler and application.handler_id == user.pk
-    deadline = application.deadline
-    extendable = (
-        not application.extended_days and deadline is not None and timezone.now() <= deadline
-    )
-    asked = [
-        r
-        for r in application.opinion_requests.all()
-        if has_permission(user, Permission.REVIEW_APPLICATIONS, r)
-    ]
-    voted = Opinion.objects.filter(request__in=asked, reviewer=user).count()
-    may = {
-        A.EDIT: applicant,
-        A.SUBMIT: applicant,
-        A.RESUBMIT: applicant,
-        A.WITHDRAW: applicant,
-        A.RETURN: assigned,
-        A.START_REVIEW: assigned,
-        A.REQUEST_OPINION: assigned,
-        A.EXTEND_DEADLINE: assigned and extendable,
-        A.GIVE_OPINION: len(asked) > voted,
-        A.DECIDE: has_permission(user, Permission.DECIDE_APPLICATIONS)
-        and not queries.is_party(user, application),
-    }
-    out = [action.value for action in A if action in possible and may.get(action)]
-    if handler and state not in (S.DRAFT, S.WITHDRAWN) and state not in DECIDED:
-        out.append("assign")
-    person = _named(user, application)
-    if person and not person.terms_accepted_at and state not in (S.WITHDRAWN, S.REJECTED):
-        out.append("accept_terms")
-    if state != S.WITHDRAWN and can_comment(user, application):
-        out.append("comment")
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,7 +301,7 @@ def _detail(user: Any, application: Application) -> dict[str, Any]:
         "submissions": application.submissions,
         "returns": application.returns,
         "last_changes": last.changed if last else [],
-        "allowed_actions": allowed_actions(user, application),
+        "allowed_actions": queries.allowed_actions(user, application),
         "decision": decision,
         "permit": decision["permit"] if decision else None,
     }
@@ -374,23 +325,6 @@ def _redact(spec: dict[str, Any], emails: bool) -> dict[str, Any]:
     return {**spec, "authorised_persons": persons}
 
 
-def permit_actions(user: Any, permit: Permit) -> list[str]:
-    state = PermitState(permit.state)
-    possible = set(allowed_permit_actions(state))
-    decider = has_permission(user, Permission.DECIDE_APPLICATIONS)
-    authority = queries.is_authority(user)
-    may = {
-        PermitAction.AMEND: decider,
-        PermitAction.EXTEND: decider,
-        PermitAction.REVOKE: decider,
-        PermitAction.CLOSE: authority,
-    }
-    out = [a.value for a in PermitAction if a in possible and may.get(a)]
-    if not access_refusal(permit, user):
-        out.append("open_workspace")
-    return out
-
-
 def _permit_detail(user: Any, permit: Permit) -> dict[str, Any]:
     emails = _sees_emails(user, permit.application)
     versions = [
@@ -406,7 +340,7 @@ def _permit_detail(user: Any, permit: Permit) -> dict[str, Any]:
     ]
     return {
         **_redact(permit.spec(), emails),
-        "allowed_actions": permit_actions(user, permit),
+        "allowed_actions": queries.permit_actions(user, permit),
         "versions": versions,
     }
 

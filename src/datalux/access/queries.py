@@ -6,11 +6,24 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from datalux.access.models import Application, Comment, Permit
+from datalux.access.models import Application, Comment, Opinion, Permit
+from datalux.access.states import (
+    DECIDED,
+    ApplicationAction,
+    ApplicationState,
+    PermitAction,
+    PermitState,
+    allowed_application_actions,
+    allowed_permit_actions,
+)
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.models import AuditEvent
+
+A = ApplicationAction
+S = ApplicationState
 
 
 def is_authority(user: Any) -> bool:
@@ -80,3 +93,69 @@ def history(application: Application) -> QuerySet[AuditEvent]:
     if permit is not None:
         query |= Q(object_type="access.permit", object_id=str(permit.pk))
     return AuditEvent.objects.filter(query).order_by("seq")
+
+
+def allowed_actions(user: Any, application: Application) -> list[str]:
+    """What ``user`` may do on ``application`` now: the pages offer these forms, the API lists
+    them (the actions check again when asked)."""
+    from datalux.access import actions
+
+    state = S(application.state)
+    possible = set(allowed_application_actions(state))
+    applicant = application.applicant_id == user.pk and has_permission(
+        user, Permission.SUBMIT_APPLICATIONS, application.organisation
+    )
+    handler = has_permission(user, Permission.HANDLE_APPLICATIONS)
+    assigned = handler and application.handler_id == user.pk
+    deadline = application.deadline
+    extendable = (
+        not application.extended_days and deadline is not None and timezone.now() <= deadline
+    )
+    asked = [
+        r
+        for r in application.opinion_requests.all()
+        if has_permission(user, Permission.REVIEW_APPLICATIONS, r)
+    ]
+    voted = Opinion.objects.filter(request__in=asked, reviewer=user).count()
+    may = {
+        A.EDIT: applicant,
+        A.SUBMIT: applicant,
+        A.RESUBMIT: applicant,
+        A.WITHDRAW: applicant,
+        A.RETURN: assigned,
+        A.START_REVIEW: assigned,
+        A.REQUEST_OPINION: assigned,
+        A.EXTEND_DEADLINE: assigned and extendable,
+        A.GIVE_OPINION: len(asked) > voted,
+        A.DECIDE: has_permission(user, Permission.DECIDE_APPLICATIONS)
+        and not is_party(user, application),
+    }
+    out = [action.value for action in A if action in possible and may.get(action)]
+    if handler and state not in (S.DRAFT, S.WITHDRAWN) and state not in DECIDED:
+        out.append("assign")
+    person = application.named_persons.filter(user=user).first()
+    if person and not person.terms_accepted_at and state not in (S.WITHDRAWN, S.REJECTED):
+        out.append("accept_terms")
+    if state != S.WITHDRAWN and actions.can_comment(user, application):
+        out.append("comment")
+    return out
+
+
+def permit_actions(user: Any, permit: Permit) -> list[str]:
+    """What ``user`` may do with ``permit`` now (amend, extend, revoke, close, open_workspace)."""
+    from datalux.access import actions
+
+    state = PermitState(permit.state)
+    possible = set(allowed_permit_actions(state))
+    decider = has_permission(user, Permission.DECIDE_APPLICATIONS)
+    authority = is_authority(user)
+    may = {
+        PermitAction.AMEND: decider,
+        PermitAction.EXTEND: decider,
+        PermitAction.REVOKE: decider,
+        PermitAction.CLOSE: authority,
+    }
+    out = [a.value for a in PermitAction if a in possible and may.get(a)]
+    if not actions.access_refusal(permit, user):
+        out.append("open_workspace")
+    return out

@@ -47,9 +47,6 @@ from datalux.access.models import FORM_FIELDS, Application, OpinionRequest, Perm
 from datalux.access.states import (
     OPEN,
     ApplicationState,
-    PermitState,
-    allowed_application_actions,
-    allowed_permit_actions,
 )
 from datalux.access.vocabularies import (
     STANDARD_CONDITIONS,
@@ -282,25 +279,8 @@ def _pending_requests(user: Any, application: Application) -> list[OpinionReques
 
 def _may(user: Any, application: Application) -> dict[str, bool]:
     """Which action forms the page offers to ``user`` now (the actions decide on submission)."""
-    allowed = set(allowed_application_actions(S(application.state)))
-    handles = has_permission(user, P.HANDLE_APPLICATIONS)
-    is_handler = handles and application.handler_id == user.pk
-    return {
-        "assign": handles
-        and application.state not in (S.DRAFT, S.WITHDRAWN)
-        and not application.is_decided,
-        "return": is_handler and "return" in allowed,
-        "start_review": is_handler and "start_review" in allowed,
-        "request_opinion": is_handler and "request_opinion" in allowed,
-        "extend_deadline": is_handler
-        and "extend_deadline" in allowed
-        and not application.extended_days,
-        "give_opinion": "give_opinion" in allowed and bool(_pending_requests(user, application)),
-        "decide": has_permission(user, P.DECIDE_APPLICATIONS)
-        and "decide" in allowed
-        and not queries.is_party(user, application),
-        "comment": application.state != S.WITHDRAWN and actions.can_comment(user, application),
-    }
+    allowed = set(queries.allowed_actions(user, application))
+    return {name: name in allowed for name in FORMS}
 
 
 def _opinion_targets(application: Application) -> QuerySet[Organisation]:
@@ -590,14 +570,8 @@ def _permit_of(request: HttpRequest, ref: str) -> Permit:
 
 
 def _permit_may(user: Any, permit: Permit) -> dict[str, bool]:
-    allowed = set(allowed_permit_actions(PermitState(permit.state)))
-    decides = has_permission(user, P.DECIDE_APPLICATIONS)
-    return {
-        "amend": decides and "amend" in allowed,
-        "extend": decides and "extend" in allowed,
-        "revoke": decides and "revoke" in allowed,
-        "close": (decides or has_permission(user, P.HANDLE_APPLICATIONS)) and "close" in allowed,
-    }
+    allowed = set(queries.permit_actions(user, permit))
+    return {name: name in allowed for name in PERMIT_FORMS}
 
 
 PERMIT_FORMS: dict[str, Callable[..., forms.Form]] = {
