@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -91,11 +92,29 @@ def require_handler(by: Any, application: Application) -> None:
         )
 
 
-def lock(application: Application) -> Application:
-    """Re-read the application under a row lock (PostgreSQL) so concurrent actions serialise."""
-    fresh = Application.objects.select_for_update().get(pk=application.pk)
-    application.__dict__.update({k: v for k, v in fresh.__dict__.items() if not k.startswith("_")})
-    return application
+L = TypeVar("L", Application, Permit)
+
+
+def lock(obj: L) -> L:
+    """Re-read an application or permit under a row lock (PostgreSQL) so that concurrent
+    actions serialise; the object's fields are refreshed in place."""
+    fresh = type(obj).objects.select_for_update().get(pk=obj.pk)
+    obj.__dict__.update({k: v for k, v in fresh.__dict__.items() if not k.startswith("_")})
+    return obj
+
+
+def parse_date(value: Any, field: str) -> date | None:
+    """A date from a form or JSON value (``YYYY-MM-DD``, a date or a datetime); None if empty."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({field: f"{value!r} is not a date: use YYYY-MM-DD"}) from None
 
 
 def notify(

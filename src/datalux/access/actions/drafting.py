@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from datalux.access.actions.common import (
     audited_refusals,
     lock,
     notify,
+    parse_date,
     require,
     require_applicant,
 )
@@ -166,17 +166,6 @@ def update_application(*, application: Application, by: User, **fields: Any) -> 
     return application
 
 
-def _parse_date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError({field: f"{value!r} is not a date: use YYYY-MM-DD"}) from None
-
-
 def check_filters(dataset: Dataset, filters: Any) -> list[dict[str, Any]]:
     """Row filters as ``[{"variable", "op", "value"}]`` on variables of the dataset's dictionary."""
     if filters in (None, ""):
@@ -245,7 +234,7 @@ def request_dataset(
         raise ValidationError(
             {"variables": f"not in the dictionary of {dataset.pid}: {', '.join(unknown)}"}
         )
-    start, end = _parse_date(time_start, "time_start"), _parse_date(time_end, "time_end")
+    start, end = parse_date(time_start, "time_start"), parse_date(time_end, "time_end")
     if start and end and start > end:
         raise ValidationError({"time_end": "the period ends before it starts"})
     clean_filters = check_filters(dataset, filters)

@@ -14,7 +14,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from datalux.access.actions.common import audited_refusals, notify, people_of, require
+from datalux.access.actions.common import (
+    audited_refusals,
+    lock,
+    notify,
+    parse_date,
+    people_of,
+    require,
+)
 from datalux.access.clock import add_months
 from datalux.access.models import (
     Application,
@@ -28,6 +35,7 @@ from datalux.access.models import (
 from datalux.access.states import PermitAction, PermitState, check_permit
 from datalux.access.vocabularies import STANDARD_CONDITIONS, ConditionKind, DataForm
 from datalux.accounts.models import User
+from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
@@ -40,19 +48,6 @@ DEFAULT_OUTPUT_RULES = {
     "p_percent": 0.1,
     "rounding_base": 5,
 }
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError({field: f"{value!r} is not a date: use YYYY-MM-DD"}) from None
 
 
 def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +71,8 @@ def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]
         raise ValidationError(
             {"datasets": f"{pid}: a permitted dataset needs at least one variable"}
         )
-    start = _date(spec.get("time_start", request.time_start), "time_start")
-    end = _date(spec.get("time_end", request.time_end), "time_end")
+    start = parse_date(spec.get("time_start", request.time_start), "time_start")
+    end = parse_date(spec.get("time_end", request.time_end), "time_end")
     if request.time_start and (start is None or start < request.time_start):
         raise ValidationError(
             {"datasets": f"{pid}: the period starts before the requested {request.time_start}"}
@@ -197,10 +192,10 @@ def issue_permit(
 ) -> Permit:
     """Called by ``decide`` inside its transaction. Defaults: from today for the requested
     number of months, every requested dataset as requested, the baseline conditions."""
-    start = _date(starts_on, "starts_on") or timezone.localdate()
+    start = parse_date(starts_on, "starts_on") or timezone.localdate()
     months = application.requested_months or 12
     end = (
-        _date(ends_on, "ends_on")
+        parse_date(ends_on, "ends_on")
         or add_months(datetime.combine(start, datetime.min.time()), months).date()
     )
     if end <= start:
@@ -242,12 +237,6 @@ def issue_permit(
     return permit
 
 
-def _lock(permit: Permit) -> Permit:
-    fresh = Permit.objects.select_for_update().get(pk=permit.pk)
-    permit.state, permit.version, permit.ends_on = fresh.state, fresh.version, fresh.ends_on
-    return permit
-
-
 def _tell(permit: Permit, subject: str, body: str) -> None:
     notify(
         people_of(permit.application),
@@ -272,7 +261,7 @@ def amend_permit(
     if not reason.strip():
         raise ValidationError({"reason": "say why the permit is amended"})
     with transaction.atomic():
-        _lock(permit)
+        lock(permit)
         check_permit(permit.state, PermitAction.AMEND)
         if datasets is not None:
             _set_datasets(permit, datasets)
@@ -299,11 +288,11 @@ def amend_permit(
 def extend_permit(*, permit: Permit, by: User, ends_on: Any, reason: str) -> Permit:
     """A new version with a later end date (an expired permit becomes active again)."""
     require(by, Permission.DECIDE_APPLICATIONS, why="only deciders extend permits")
-    end = _date(ends_on, "ends_on")
+    end = parse_date(ends_on, "ends_on")
     if not reason.strip():
         raise ValidationError({"reason": "say why the permit is extended"})
     with transaction.atomic():
-        _lock(permit)
+        lock(permit)
         check_permit(permit.state, PermitAction.EXTEND)
         if end is None or end <= permit.ends_on:
             raise ValidationError(
@@ -335,7 +324,7 @@ def revoke_permit(*, permit: Permit, by: User, reason: str) -> Permit:
     if not reason.strip():
         raise ValidationError({"reason": "a revocation states its reasons"})
     with transaction.atomic():
-        _lock(permit)
+        lock(permit)
         check_permit(permit.state, PermitAction.REVOKE)
         permit.state = PermitState.REVOKED
         permit.ended_at = timezone.now()
@@ -358,11 +347,12 @@ def revoke_permit(*, permit: Permit, by: User, reason: str) -> Permit:
 @audited_refusals("close_permit")
 def close_permit(*, permit: Permit, by: User, reason: str = "") -> Permit:
     if not (
-        has_perm(by, Permission.DECIDE_APPLICATIONS) or has_perm(by, Permission.HANDLE_APPLICATIONS)
+        has_permission(by, Permission.DECIDE_APPLICATIONS)
+        or has_permission(by, Permission.HANDLE_APPLICATIONS)
     ):
         raise PermissionDenied("only the data authority closes permits")
     with transaction.atomic():
-        _lock(permit)
+        lock(permit)
         check_permit(permit.state, PermitAction.CLOSE)
         permit.state = PermitState.CLOSED
         permit.ended_at = permit.ended_at or timezone.now()
@@ -378,19 +368,13 @@ def close_permit(*, permit: Permit, by: User, reason: str = "") -> Permit:
     return permit
 
 
-def has_perm(user: Any, perm: Permission) -> bool:
-    from datalux.accounts.permissions import has_permission
-
-    return has_permission(user, perm)
-
-
 def expire_due_permits(*, today: date | None = None) -> list[str]:
     """Expire every active permit whose end date has passed (the scheduled job). Idempotent."""
     today = today or timezone.localdate()
     expired: list[str] = []
     for permit in Permit.objects.filter(state=PermitState.ACTIVE, ends_on__lt=today):
         with transaction.atomic():
-            _lock(permit)
+            lock(permit)
             if permit.state != PermitState.ACTIVE or permit.ends_on >= today:
                 continue
             permit.state = PermitState.EXPIRED
