@@ -163,27 +163,16 @@ def _kernel() -> object:
 
 
 def _midstate(block: bytes) -> np.ndarray:
-    """The SHA-256 state after compressing one 64-byte block (pure NumPy; twice per key)."""
-    w = np.zeros(64, dtype=np.uint64)
-    w[:16] = np.frombuffer(block, dtype=">u4")
-    mask = np.uint64(0xFFFFFFFF)
-
-    def rotr(x: np.uint64, n: int) -> np.uint64:
-        return ((x >> np.uint64(n)) | (x << np.uint64(32 - n))) & mask
-
-    for t in range(16, 64):
-        x, y = w[t - 15], w[t - 2]
-        s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >> np.uint64(3))
-        s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >> np.uint64(10))
-        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) & mask
-    a, b, c, d, e, f, g, h = (np.uint64(v) for v in _H0)
-    for t in range(64):
-        t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & mask & g))) & mask
-        t1 = (t1 + np.uint64(_K[t]) + w[t]) & mask
-        t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & mask
-        h, g, f, e, d, c, b, a = g, f, e, (d + t1) & mask, c, b, a, (t1 + t2) & mask
-    final = [a, b, c, d, e, f, g, h]
-    return np.array([(int(_H0[i]) + int(final[i])) & 0xFFFFFFFF for i in range(8)], np.uint32)
+    """The SHA-256 state after compressing one 64-byte block (twice per key), computed by the
+    same compiled block function as the values (the block in every lane)."""
+    _kernel()
+    words = np.frombuffer(block, dtype=">u4").astype(np.uint32)
+    w = np.zeros((64, LANES), dtype=np.uint32)
+    w[:16, :] = words[:, None]
+    state = np.empty((8, LANES), dtype=np.uint32)
+    out = np.empty((8, LANES), dtype=np.uint32)
+    _compiled["rounds"](_H0, w, _K, state, out)  # type: ignore[operator]
+    return np.ascontiguousarray(out[:, 0])
 
 
 class HmacSha256:
