@@ -30,7 +30,6 @@ from datalux.catalogue.models import Dataset
 if TYPE_CHECKING:
     from datalux.demo.seed import SeedOutcome
 
-EMAIL_DOMAIN = "demo.datalux.example"  # RFC 2606: never a real mailbox
 AUTHORITY = OrganisationKind.DATA_AUTHORITY
 
 
@@ -253,14 +252,6 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
-def _ensure_emails(usernames: list[str]) -> None:
-    """Demo users get an address under a reserved domain, so named persons link to accounts
-    and notifications have somewhere to go (the demo prints e-mails on the console)."""
-    for user in User.objects.filter(username__in=usernames, email=""):
-        user.email = f"{user.username}@{EMAIL_DOMAIN}"
-        user.save(update_fields=["email"])
-
-
 def _organisation_of(user: User) -> Organisation:
     membership = user.memberships.filter(role="applicant", active=True).first()
     if membership is None or membership.organisation is None:
@@ -457,7 +448,6 @@ def seed_access(result: SeedOutcome, echo: Callable[[str], None]) -> int:
         assistant=_user("assistant"),
         authority=Organisation.objects.get(name=authority),
     )
-    _ensure_emails([u.username for u in result.users])
     made = 0
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
         for scenario in SCENARIOS:

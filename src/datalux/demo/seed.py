@@ -138,20 +138,20 @@ def _holder_users(holders: list) -> list[DemoUser]:
 def _ensure_user(spec: DemoUser) -> User:
     user = User.objects.filter(username=spec.username).first()
     if user is None:
-        user = User(
-            username=spec.username,
-            display_name=spec.display_name,
-            email=f"{spec.username}@demo.datalux.example",  # RFC 2606: never a real mailbox
-        )
+        user = User(username=spec.username, display_name=spec.display_name)
         user.set_password(DEMO_PASSWORD)
         user.is_staff = user.is_superuser = spec.staff
         user.save()
+    if not user.email:  # named persons link to accounts by e-mail; older demos had none
+        user.email = f"{spec.username}@{EMAIL_DOMAIN}"
+        user.save(update_fields=["email"])
     organisation = Organisation.objects.get(name=spec.organisation) if spec.organisation else None
     for role in (spec.role, *spec.also):
         actions.grant_role(user=user, role=role, organisation=organisation)
     return user
 
 
+EMAIL_DOMAIN = "demo.datalux.example"  # RFC 2606: never a real mailbox
 DEFAULT_PERSONS = 5000
 DEFAULT_SEED = 2030
 
@@ -179,6 +179,8 @@ def seed_demo(
         users = OTHER_USERS + _holder_users(population.HOLDERS)
         assert persons is not None and seed is not None
         echo(f"demo data found ({persons} persons, seed {seed}): reusing it")
+        for spec in users:  # idempotent: adds what a demo seeded by an older version lacks
+            _ensure_user(spec)
         reused = SeedOutcome(False, persons, seed, users, DataFile.objects.count())
         seed_access(reused, echo)
         return reused
