@@ -70,16 +70,15 @@ from datalux.core.uploads import SizeLimitHandler
 S = ApplicationState
 PROTECTED: list[str] = [AccessRights.RESTRICTED, AccessRights.NON_PUBLIC]
 FORM_LABELS = ApplicationForm.base_fields
-STATE_LABELS = {
-    S.DRAFT: _l("Draft"),
-    S.SUBMITTED: _l("Submitted"),
-    S.RETURNED: _l("Returned to you"),
-    S.UNDER_REVIEW: _l("Under review"),
-    S.APPROVED: _l("Approved"),
-    S.APPROVED_WITH_CONDITIONS: _l("Approved with conditions"),
-    S.REJECTED: _l("Rejected"),
-    S.WITHDRAWN: _l("Withdrawn"),
-}
+
+
+def state_label(application: Application) -> str:
+    """The state in words, from the applicant's side ("returned to you")."""
+    if application.state == S.RETURNED:
+        return str(_l("Returned to you"))
+    return application.get_state_display()
+
+
 SECTION_OF = {name: slug for slug, _title, names in SECTIONS for name in names}
 
 
@@ -152,7 +151,7 @@ def _detail_context(request: HttpRequest, application: Application) -> dict[str,
     about[""] = ""
     return {
         "application": application,
-        "state": STATE_LABELS[S(application.state)],
+        "state": state_label(application),
         "is_applicant": is_applicant,
         "sections": sections,
         "gaps": gaps,
@@ -230,7 +229,7 @@ def applications(request: HttpRequest) -> HttpResponse:
             "application": a,
             "role": _("applicant") if a.applicant_id == user.pk else _("named person"),
             "clock": a.clock(),
-            "state": STATE_LABELS[S(a.state)],
+            "state": state_label(a),
         }
         for a in mine
     ]
