@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test test-fast test-browser test-postgres check fix bench migrate seed clean
+.PHONY: help install system-deps demo test test-fast test-browser test-postgres check fix bench migrate seed clean
 
 help:
 	@echo "make demo        set up, seed the demo and serve web + worker at http://127.0.0.1:8000"
@@ -26,6 +26,10 @@ $(STAMP): pyproject.toml uv.lock
 
 install: $(STAMP)
 
+# Debian packages (chromium, Java, bubblewrap, gettext; PostgreSQL for CI): installed when missing.
+system-deps:
+	@sh scripts/system-deps $(SYSTEM_DEPS)
+
 migrate: install
 	$(BIN)/datalux migrate
 
@@ -33,15 +37,18 @@ seed: migrate
 	$(BIN)/datalux demo seed
 
 demo: install
+	@sh scripts/system-deps sandbox
 	$(BIN)/datalux demo up
 
 test: install
+	@sh scripts/system-deps browser java sandbox gettext
 	@sh .ci/pytest.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install
 	@sh .ci/pytest.sh $(BIN)/pytest -m "not slow and not spark and not browser" $(PYTEST_ARGS)
 
 test-browser: install
+	@sh scripts/system-deps browser
 	@sh .ci/pytest.sh $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 check: install

@@ -3,13 +3,7 @@
 # Installs Debian's postgresql when missing; stops and removes the cluster afterwards.
 set -euo pipefail
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "installing PostgreSQL (Debian package postgresql)"
-  export DEBIAN_FRONTEND=noninteractive
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq postgresql >/dev/null
-fi
+sh "$(dirname "$0")/../scripts/system-deps" postgres
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 
 PGPORT=${PGPORT:-55432}

@@ -40,7 +40,7 @@ from bench import Row
 from datalux.privacy.anonymisation import Hierarchy, KAnonymity, anonymise, read_hierarchy_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-ADULT = ROOT.parent / "shared" / "datasets" / "adult"
+ADULT = ROOT / "tests" / "data" / "adult"
 QIS = [
     "sex",
     "age",

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from datalux.cli.privacy import privacy
 
-ADULT = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "adult"
+ADULT = Path(__file__).resolve().parents[1] / "data" / "adult"
 QIS = [
     "sex",
     "age",

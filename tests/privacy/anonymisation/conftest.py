@@ -21,8 +21,8 @@ import pytest
 
 from datalux.privacy.anonymisation import Hierarchy, interval_hierarchy, prefix_hierarchy
 
-# shared/ lies beside the repository (here and in CI)
-ADULT = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "adult"
+# Adult and its ARX hierarchies ship inside the repository (tests/data/adult, with licences)
+ADULT = Path(__file__).resolve().parents[2] / "data" / "adult"
 ADULT_QIS = [
     "sex",
     "age",

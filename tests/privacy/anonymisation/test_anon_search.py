@@ -125,7 +125,7 @@ def test_time_budget_stops_the_search(
     assert found.best is not None and found.best.feasible  # at worst the top node
 
 
-# ARX 3.x, optimal Flash search, k = 5 on Adult (shared/datasets/adult/README.md)
+# ARX 3.x, optimal Flash search, k = 5 on Adult (tests/data/adult/README.md)
 ARX_LOSS = {0.0: 0.661, 0.01: 0.404, 0.05: 0.280}
 
 
