@@ -15,6 +15,7 @@ from datalux.cli.demo import demo
 from datalux.cli.platform import manage, migrate
 from datalux.cli.privacy import privacy
 from datalux.cli.scheduler import scheduler
+from datalux.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,3 +32,4 @@ main.add_command(manage)
 main.add_command(catalogue)
 main.add_command(access)
 main.add_command(scheduler)
+main.add_command(serve)

@@ -6,6 +6,7 @@ defaults, database URLs are parsed with clear errors) are unit-tested directly.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ class Config:
     log_level: str
     base_uri: str
     max_upload_mb: int
+    behind_proxy: bool = False
+    csrf_trusted_origins: tuple[str, ...] = ()
+    web_workers: int = 2
+    web_threads: int = 4
 
     @property
     def production(self) -> bool:
@@ -139,6 +144,10 @@ def load(env: Env, base_dir: Path) -> Config:
         ),
         base_uri=_base_uri(env, production),
         max_upload_mb=_positive_int(env, "DATALUX_MAX_UPLOAD_MB", 2048),
+        behind_proxy=env.bool("DATALUX_BEHIND_PROXY", False),
+        csrf_trusted_origins=_origins(env),
+        web_workers=_positive_int(env, "DATALUX_WEB_WORKERS", _default_web_workers()),
+        web_threads=_positive_int(env, "DATALUX_WEB_THREADS", 4),
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
 
@@ -157,6 +166,24 @@ def _base_uri(env: Env, production: bool) -> str:
             "DATALUX_BASE_URI", f"is {value!r}", "use an http(s) URL without a path"
         )
     return value.rstrip("/")
+
+
+def _origins(env: Env) -> tuple[str, ...]:
+    origins = tuple(env.list("DATALUX_CSRF_TRUSTED_ORIGINS", []))
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise SettingsError(
+                "DATALUX_CSRF_TRUSTED_ORIGINS",
+                f"holds {origin!r}, not an origin",
+                "list scheme and host only, e.g. https://data.example.lu",
+            )
+    return origins
+
+
+def _default_web_workers() -> int:
+    # gunicorn's rule of thumb (2 x cores + 1), capped: each worker holds its own connections.
+    return min(2 * (os.cpu_count() or 1) + 1, 9)
 
 
 def _positive_int(env: Env, name: str, default: int) -> int:
