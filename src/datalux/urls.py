@@ -9,6 +9,7 @@ handler404 = "datalux.core.views.page_not_found"
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("healthz", core_views.health, name="health"),
     path("accounts/", include("datalux.accounts.urls")),
     path("audit/", include("datalux.audit.urls")),
     path("access/", include("datalux.access.urls")),
