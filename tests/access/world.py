@@ -113,13 +113,13 @@ def build_world() -> World:
     stays = DatasetFactory(
         publisher=holder, title={"en": "Hospital stays"}, access_rights=AccessRights.NON_PUBLIC
     )
-    for name, role in [
-        ("national_id", PrivacyRole.DIRECT_IDENTIFIER),
-        ("age", PrivacyRole.QUASI_IDENTIFIER),
-        ("diagnosis", PrivacyRole.SENSITIVE),
-        ("commune", PrivacyRole.QUASI_IDENTIFIER),
+    for name, role, type_, codes in [
+        ("national_id", PrivacyRole.DIRECT_IDENTIFIER, "string", "national-id"),
+        ("age", PrivacyRole.QUASI_IDENTIFIER, "integer", ""),
+        ("diagnosis", PrivacyRole.SENSITIVE, "string", "icd10"),
+        ("commune", PrivacyRole.QUASI_IDENTIFIER, "string", ""),
     ]:
-        VariableFactory(dataset=stays, name=name, privacy_role=role)
+        VariableFactory(dataset=stays, name=name, privacy_role=role, type=type_, code_list=codes)
     jobs = DatasetFactory(
         publisher=other_holder, title={"en": "Employment"}, access_rights=AccessRights.RESTRICTED
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+
+from datalux.access.filters import check_filters
 from datalux.access.models import Application
 from datalux.access.vocabularies import DataForm, LegalBasisArt9
 from datalux.catalogue.vocabularies import PrivacyRole
@@ -84,6 +87,11 @@ def check(application: Application) -> list[Gap]:
         gap("linkage_description", "say which records must be linked and on what")
     for r in requests:
         pid = r.dataset.pid
+        try:  # the dictionary may have changed since the filters were written
+            check_filters(r.dataset, r.filters)
+        except ValidationError as exc:
+            for message in exc.messages:
+                gap(f"datasets.{pid}.filters", f"{pid}: {message}")
         if not r.variables:
             gap(
                 f"datasets.{pid}.variables",

@@ -393,7 +393,8 @@ def application_datasets(request: HttpRequest, ref: str) -> HttpResponse:
             )
             status = 400
             if form.is_valid() and formset.is_valid():
-                filters = [f for f in (item.as_filter() for item in formset.forms) if f]
+                rows = [(item, f) for item in formset.forms if (f := item.as_filter())]
+                filters = [f for _item, f in rows]
                 data = form.cleaned_data
                 try:
                     actions.request_dataset(
@@ -407,7 +408,7 @@ def application_datasets(request: HttpRequest, ref: str) -> HttpResponse:
                         population=data["population"],
                     )
                 except ValidationError as exc:
-                    apply_errors(form, exc)
+                    _apply_request_errors(form, [item for item, _f in rows], exc)
                 except TransitionError as exc:
                     return _conflict(request, application, exc)
                 else:
@@ -449,6 +450,27 @@ def application_datasets(request: HttpRequest, ref: str) -> HttpResponse:
     if request.htmx and request.method == "GET" and chosen is not None:  # type: ignore[attr-defined]
         return render(request, "access/applicant/_dataset_request.html", context, status=status)
     return render(request, "access/applicant/datasets.html", context, status=status)
+
+
+def _apply_request_errors(form: Any, rows: list[Any], exc: ValidationError) -> None:
+    """An action's refusal beside the fields: each refused row filter on its own row (the
+    filter's number counts the rows that were filled in)."""
+    rest: dict[str, list[Any]] = {}
+    on_rows = False
+    by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+    for field, errors in by_field.items():
+        for error in errors:
+            params = error.params or {}
+            index = params.get("index") if field == "filters" else None
+            if isinstance(index, int) and 0 < index <= len(rows):
+                rows[index - 1].add_error(params.get("field", "value"), error.messages)
+                on_rows = True
+            else:
+                rest.setdefault(field or "__all__", []).append(error)
+    if on_rows:
+        form.add_error(None, _("Check the row filters below."))
+    if rest:
+        apply_errors(form, ValidationError(rest))
 
 
 @require_POST

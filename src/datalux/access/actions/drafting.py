@@ -20,6 +20,7 @@ from datalux.access.actions.common import (
     require,
     require_applicant,
 )
+from datalux.access.filters import check_filters
 from datalux.access.models import (
     FORM_FIELDS,
     Application,
@@ -33,7 +34,6 @@ from datalux.access.states import ApplicationAction, ApplicationState, check_app
 from datalux.access.vocabularies import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
-    FILTER_OPERATORS,
     TERMS_VERSION,
     AttachmentKind,
     DataForm,
@@ -164,43 +164,6 @@ def update_application(*, application: Application, by: User, **fields: Any) -> 
                 details={"changed": changed},
             )
     return application
-
-
-def check_filters(dataset: Dataset, filters: Any) -> list[dict[str, Any]]:
-    """Row filters as ``[{"variable", "op", "value"}]`` on variables of the dataset's dictionary."""
-    if filters in (None, ""):
-        return []
-    if not isinstance(filters, list):
-        raise ValidationError(
-            {"filters": 'give a list like [{"variable": "age", "op": ">=", "value": 18}]'}
-        )
-    names = set(dataset.variables.values_list("name", flat=True))
-    clean: list[dict[str, Any]] = []
-    for i, item in enumerate(filters, start=1):
-        if not isinstance(item, dict) or set(item) - {"variable", "op", "value"}:
-            raise ValidationError({"filters": f"filter {i}: use the keys variable, op, value"})
-        variable, op, value = item.get("variable"), item.get("op"), item.get("value")
-        if variable not in names:
-            raise ValidationError(
-                {"filters": f"filter {i}: {variable!r} is not a variable of {dataset.pid}"}
-            )
-        if op not in FILTER_OPERATORS:
-            raise ValidationError(
-                {
-                    "filters": f"filter {i}: operator {op!r} unknown; "
-                    f"use {', '.join(FILTER_OPERATORS)}"
-                }
-            )
-        if op in ("is_null", "not_null"):
-            value = None
-        elif op == "in" and not (isinstance(value, list) and value):
-            raise ValidationError({"filters": f"filter {i}: 'in' needs a non-empty list"})
-        elif op == "between" and not (isinstance(value, list) and len(value) == 2):
-            raise ValidationError({"filters": f"filter {i}: 'between' needs [low, high]"})
-        elif op not in ("in", "between") and (value is None or isinstance(value, list | dict)):
-            raise ValidationError({"filters": f"filter {i}: {op!r} needs one value"})
-        clean.append({"variable": variable, "op": op, "value": value})
-    return clean
 
 
 @audited_refusals("request_dataset")

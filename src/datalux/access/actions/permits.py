@@ -23,6 +23,7 @@ from datalux.access.actions.common import (
     require,
 )
 from datalux.access.clock import add_months
+from datalux.access.filters import check_filters
 from datalux.access.models import (
     Application,
     ApplicationDataset,
@@ -81,7 +82,7 @@ def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]
         raise ValidationError(
             {"datasets": f"{pid}: the period ends after the requested {request.time_end}"}
         )
-    filters = spec.get("filters", request.filters)
+    filters = check_filters(request.dataset, spec.get("filters", request.filters))
     missing = [f for f in request.filters if f not in filters]
     if missing:
         raise ValidationError(
@@ -90,13 +91,11 @@ def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]
                 f"({', '.join(f['variable'] for f in missing)})"
             }
         )
-    from datalux.access.actions.drafting import check_filters
-
     return {
         "variables": sorted(set(variables)),
         "time_start": start,
         "time_end": end,
-        "filters": check_filters(request.dataset, filters),
+        "filters": filters,
     }
 
 
