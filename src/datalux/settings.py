@@ -20,6 +20,8 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 DATALUX_STORAGE = CONFIG.storage_root
 DATALUX_VAR = CONFIG.var_dir
 DATALUX_BASE_URI = CONFIG.base_uri
+# Unset DATALUX_BASE_URI: absolute URLs follow the request (datalux.core.absolute).
+DATALUX_BASE_URI_CONFIGURED = CONFIG.base_uri_configured
 DATALUX_MAX_UPLOAD_MB = CONFIG.max_upload_mb
 
 INSTALLED_APPS = [
@@ -47,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "datalux.core.absolute.RequestBaseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

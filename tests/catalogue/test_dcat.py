@@ -22,6 +22,13 @@ from tests.catalogue.dcat_fixtures import Demo, build_demo
 from tests.factories.catalogue import DatasetFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _configured_base_uri(settings: Any) -> None:
+    """URIs the tests build outside a request match the export's (tests/catalogue/
+    test_downloads.py checks the request's address when none is configured)."""
+    settings.DATALUX_BASE_URI_CONFIGURED = True
 HYDRA = dcat.HYDRA
 DCAT = dcat.DCAT
 

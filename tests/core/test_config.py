@@ -88,3 +88,12 @@ def test_every_variable_is_documented_in_env_example() -> None:
     example = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.MULTILINE))
     assert set(KNOWN_VARIABLES) <= documented, set(KNOWN_VARIABLES) - documented
+
+
+def test_an_unset_base_uri_is_told_apart_from_a_configured_one() -> None:
+    unset = _load()
+    assert not unset.base_uri_configured and unset.base_uri == "http://127.0.0.1:8000"
+    assert not _load(DATALUX_BASE_URI="  ").base_uri_configured
+    # the development default written out is still a choice the request must not override
+    chosen = _load(DATALUX_BASE_URI="http://127.0.0.1:8000")
+    assert chosen.base_uri_configured

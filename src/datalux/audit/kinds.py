@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     DATASET_WITHDRAWN = "dataset.withdrawn"
     DATASET_VERSION_UPLOADED = "dataset.version_uploaded"
     DATASET_UPLOAD_REJECTED = "dataset.upload_rejected"
+    DISTRIBUTION_DOWNLOADED = "distribution.downloaded"
     DATA_PRODUCT_REGISTERED = "data_product.registered"
     HARVEST_RUN = "harvest.run"
     HARVEST_SOURCE_REGISTERED = "harvest.source_registered"
@@ -81,6 +82,7 @@ DESCRIPTIONS: dict[EventKind, str] = {
     EventKind.DATASET_WITHDRAWN: "A dataset was withdrawn from the catalogue.",
     EventKind.DATASET_VERSION_UPLOADED: "A new version of a dataset's data was validated and stored.",
     EventKind.DATASET_UPLOAD_REJECTED: "An upload failed validation; nothing was stored.",
+    EventKind.DISTRIBUTION_DOWNLOADED: "Someone downloaded the stored file of an open dataset.",
     EventKind.DATA_PRODUCT_REGISTERED: "A data product (code, algorithm, result) was registered.",
     EventKind.HARVEST_RUN: "A remote catalogue was harvested (counts of created/updated/withdrawn).",
     EventKind.HARVEST_SOURCE_REGISTERED: "An operator registered a remote catalogue to harvest.",

@@ -21,10 +21,13 @@ from datalux.accounts.actions import authenticate_token
 from datalux.accounts.models import Organisation
 from datalux.accounts.roles import Permission
 from datalux.catalogue import actions
+from datalux.catalogue.dcat import landing_page_path
 from datalux.catalogue.dictionary import DictionaryError
+from datalux.catalogue.downloads import download_url
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus, Distribution
 from datalux.catalogue.search import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SearchQuery, search
+from datalux.core.absolute import absolute
 
 router = Router(tags=["catalogue"])
 
@@ -313,7 +316,8 @@ def dataset_variables(request: HttpRequest, pid: str) -> Any:
     return _visible(request, pid).variables.all()
 
 
-def _distribution(dist: Distribution, protected: bool) -> dict[str, Any]:
+def _distribution(dist: Distribution, dataset: Dataset, request: HttpRequest) -> dict[str, Any]:
+    protected = dataset.is_protected
     return {
         "id": dist.pk,
         "title": dist.title,
@@ -324,15 +328,27 @@ def _distribution(dist: Distribution, protected: bool) -> dict[str, Any]:
         "licence": dist.licence,
         "issued": dist.issued,
         # protected data are never downloadable: no address is given out
-        "access_url": None if protected else (dist.access_url or None),
-        "download_url": None if protected else (dist.download_url or None),
+        "access_url": None
+        if protected
+        else (
+            absolute(landing_page_path(dataset.pid), request)
+            if dist.data_file_id
+            else (dist.access_url or None)
+        ),
+        "download_url": download_url(
+            dist,
+            pid=dataset.pid,
+            protected=protected or dataset.status != DatasetStatus.PUBLISHED,
+            request=request,
+        )
+        or None,
     }
 
 
 @router.get("/datasets/{pid}/distributions", response=list[DistributionOut], auth=_reader)
 def dataset_distributions(request: HttpRequest, pid: str) -> list[dict[str, Any]]:
     dataset = _visible(request, pid)
-    return [_distribution(d, dataset.is_protected) for d in dataset.distributions.all()]
+    return [_distribution(d, dataset, request) for d in dataset.distributions.all()]
 
 
 @router.get("/data-products", response=DataProductPageOut, auth=_reader)

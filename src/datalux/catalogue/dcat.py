@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Protocol
 
-from django.conf import settings
 from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from rdflib import Graph, Literal, URIRef
 
 from datalux.catalogue import vocabularies as vocab
 from datalux.catalogue.turtle import TurtleWriter
+from datalux.core.absolute import base_url
 
 
 class Terms:
@@ -99,6 +99,7 @@ RDF = Terms("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 _URL = re.compile(r"https?://[^\s<>\"'{}|\\^`]+")
 _PLACEHOLDER_PID = "DLX-00000000-0"
+_PLACEHOLDER_PK = "987654321"
 
 # Serialisation formats: rdflib name -> (media type, file extension).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -116,7 +117,8 @@ def new_graph() -> Graph:
 
 
 def base_uri() -> str:
-    return str(settings.DATALUX_BASE_URI).rstrip("/")
+    """DATALUX_BASE_URI when configured, else the address of the request being served."""
+    return base_url()
 
 
 def dataset_uri(pid: str) -> str:
@@ -134,6 +136,14 @@ def landing_page_path(pid: str) -> str:
     except NoReverseMatch:
         template = f"/catalogue/datasets/{_PLACEHOLDER_PID}/"
     return template.replace(_PLACEHOLDER_PID, pid)
+
+
+def download_path_template() -> str:
+    """The download path of a stored file, with placeholders for the PID and the pk."""
+    try:
+        return reverse("catalogue:distribution_download", args=[_PLACEHOLDER_PID, _PLACEHOLDER_PK])
+    except NoReverseMatch:
+        return f"/catalogue/datasets/{_PLACEHOLDER_PID}/distributions/{_PLACEHOLDER_PK}/download"
 
 
 def _texts(graph: Sink, subject: URIRef, predicate: URIRef, text: Any) -> None:
@@ -185,6 +195,7 @@ class Builder:
         self.graph: Sink = graph if graph is not None else new_graph()
         self.base = base_uri()
         self._landing_template = landing_page_path(_PLACEHOLDER_PID)
+        self._download_template = download_path_template()
         self._agents: dict[int, URIRef] = {}
         self._typed: set[tuple[str, URIRef]] = set()
         self._series: dict[int, URIRef] = {}
@@ -372,12 +383,19 @@ class Builder:
         _texts(self.graph, node, DCT.description, dist.description)
         landing = self.landing_page(ds.pid)
         protected = ds.access_rights != self._public
-        access = dist.access_url or landing
+        # A file stored here is reached through its dataset's page (open data: downloaded
+        # from the platform's own address); a remote distribution keeps its addresses.
+        access = landing if dist.data_file_id else (dist.access_url or landing)
         if protected and dist.access_url and dist.access_url == dist.download_url:
             access = landing  # a protected file's own address is never published
         add((node, DCAT.accessURL, URIRef(access)))
-        if not protected and dist.download_url:
-            add((node, DCAT.downloadURL, URIRef(dist.download_url)))
+        download = dist.download_url
+        if dist.data_file_id:
+            download = self.base + self._download_template.replace(
+                _PLACEHOLDER_PID, ds.pid
+            ).replace(_PLACEHOLDER_PK, str(dist.pk))
+        if not protected and download:
+            add((node, DCAT.downloadURL, URIRef(download)))
         if dist.file_format:
             file_type = vocab.file_type_uri(dist.file_format)
             add((node, DCT.format, self._typed_once(file_type, DCT.MediaTypeOrExtent)))

@@ -20,11 +20,11 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV
 
 from datalux.catalogue.models import DatasetVersion
+from datalux.core.absolute import absolute
 from datalux.dataplane.profile import timeliness
 
 __all__ = ["METRICS", "metric_uri", "quality_graph", "quality_turtle", "version_uri"]
@@ -105,7 +105,7 @@ _VARIABLE_FIGURES = {
 
 
 def metric_uri(name: str) -> URIRef:
-    return URIRef(f"{settings.DATALUX_BASE_URI}/id/quality-metric/{name}")
+    return URIRef(absolute(f"/id/quality-metric/{name}"))
 
 
 def version_uri(version: DatasetVersion) -> URIRef:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax import SAXParseException
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
@@ -163,8 +164,8 @@ class HarvestReport:
 
 # -- fetching -------------------------------------------------------------------------------
 def _is_own(url: str) -> bool:
-    """True when ``url`` points at this platform (its catalogue export would loop)."""
-    ours = urllib.parse.urlsplit(base_uri())
+    """True when ``url`` points at this platform (its catalogue export would loop): at its
+    configured (or default) base URI, or at the address of the request being served."""
     theirs = urllib.parse.urlsplit(url)
     if theirs.scheme not in ("http", "https"):
         return False
@@ -173,10 +174,14 @@ def _is_own(url: str) -> bool:
         their_port = theirs.port or default[theirs.scheme]
     except ValueError:
         return False
-    our_port = ours.port or default.get(ours.scheme, 0)
-    return (theirs.hostname or "").lower() == (ours.hostname or "").lower() and (
-        their_port == our_port
-    )
+    for base in {base_uri(), str(settings.DATALUX_BASE_URI)}:
+        ours = urllib.parse.urlsplit(base)
+        our_port = ours.port or default.get(ours.scheme, 0)
+        if (theirs.hostname or "").lower() == (ours.hostname or "").lower() and (
+            their_port == our_port
+        ):
+            return True
+    return False
 
 
 def check_location(location: str) -> None:

@@ -20,6 +20,7 @@ from datalux.accounts.permissions import RestrictedQuerySet, organisations_with
 from datalux.accounts.roles import Permission
 from datalux.catalogue.pids import new_pid
 from datalux.catalogue.vocabularies import AccessRights, Frequency, PrivacyRole
+from datalux.core.absolute import absolute
 
 
 def pick_language(text: dict[str, str] | None, language: str | None = None) -> str:
@@ -147,7 +148,7 @@ class Dataset(models.Model):
 
     @property
     def uri(self) -> str:
-        return f"{settings.DATALUX_BASE_URI}/id/dataset/{self.pid}"
+        return absolute(f"/id/dataset/{self.pid}")
 
     @property
     def is_protected(self) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from datalux.catalogue import views
+from datalux.catalogue import views, views_download
 
 app_name = "catalogue"
 urlpatterns = [
@@ -12,5 +12,10 @@ urlpatterns = [
     path("datasets/<str:pid>/dictionary/", views.dataset_dictionary, name="dataset_dictionary"),
     path("datasets/<str:pid>/publish/", views.dataset_publish, name="dataset_publish"),
     path("datasets/<str:pid>/withdraw/", views.dataset_withdraw, name="dataset_withdraw"),
+    path(
+        "datasets/<str:pid>/distributions/<int:pk>/download",
+        views_download.distribution_download,
+        name="distribution_download",
+    ),
     path("organisations/<slug:slug>/", views.organisation_page, name="organisation"),
 ]

@@ -24,6 +24,7 @@ from datalux.accounts.permissions import has_permission, organisations_with
 from datalux.accounts.roles import OrganisationKind, Permission
 from datalux.catalogue import actions
 from datalux.catalogue.dictionary import DictionaryError, to_table_schema
+from datalux.catalogue.downloads import download_url
 from datalux.catalogue.forms import DatasetForm, DictionaryForm, search_query_from
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus
@@ -97,11 +98,15 @@ def dataset_page(request: HttpRequest, pid: str) -> HttpResponse:
     is_steward = has_permission(request.user, Permission.MANAGE_HOLDINGS, dataset)
     if not is_steward:
         actions.count_view(dataset)
+    distributions = list(dataset.distributions.all())
+    downloadable = dataset.status == DatasetStatus.PUBLISHED and not dataset.is_protected
+    for dist in distributions:
+        dist.link = download_url(dist, pid=dataset.pid, protected=not downloadable, request=request)
     context: dict[str, Any] = {
         "dataset": dataset,
         "is_steward": is_steward,
         "variables": list(dataset.variables.all()),
-        "distributions": list(dataset.distributions.all()),
+        "distributions": distributions,
         "data_products": list(dataset.data_products.select_related("organisation")),
         "quality_template": QUALITY_TEMPLATE if _has_template(QUALITY_TEMPLATE) else "",
         "latest_version": dataset.versions.first(),

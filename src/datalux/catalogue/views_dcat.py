@@ -23,6 +23,7 @@ from django.views.decorators.http import require_safe
 from datalux.catalogue import dcat
 from datalux.catalogue.dictionary import to_table_schema
 from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus
+from datalux.core.absolute import absolute
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -106,7 +107,7 @@ def catalogue_dcat(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     total = dcat.published_datasets().count()
-    url = request.build_absolute_uri(request.path)
+    url = absolute(request.path, request)
     if request.GET.get("format"):
         url += f"?format={fmt}"
     page = dcat.Page(number=number, size=size, total=total, url=url)

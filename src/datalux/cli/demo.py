@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from datalux.cli.runtime import setup_django
+
+
+def served_base_uri(host: str, port: int) -> str:
+    """``http://HOST:PORT`` of the demo server (loopback when it listens on every address)."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @click.group()
@@ -38,6 +49,9 @@ def up(persons: int | None, seed_value: int | None, host: str, port: int) -> Non
     """Migrate, seed (once), then serve web + worker + scheduler until Ctrl-C."""
     if persons is not None and persons <= 0:
         raise click.BadParameter(f"{persons} persons: ask for at least 1", param_hint="--persons")
+    # Links, identifiers and e-mails name the port actually served (children inherit it).
+    if not os.environ.get("DATALUX_BASE_URI", "").strip():
+        os.environ["DATALUX_BASE_URI"] = served_base_uri(host, port)
     setup_django()
     from django.core.management import call_command
 

@@ -16,6 +16,7 @@ import dj_database_url
 from datalux.core.env import Env, SettingsError
 
 DEV_SECRET_KEY = "datalux-development-only-secret-key-not-for-production"  # noqa: S105
+DEV_BASE_URI = "http://127.0.0.1:8000"  # outside requests, when DATALUX_BASE_URI is unset
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Config:
     base_uri: str
     max_upload_mb: int
     behind_proxy: bool = False
+    # False when DATALUX_BASE_URI is unset (development): absolute URLs then come from the
+    # request being served, and ``base_uri`` (the development default) only outside requests.
+    base_uri_configured: bool = True
     csrf_trusted_origins: tuple[str, ...] = ()
     web_workers: int = 2
     web_threads: int = 4
@@ -143,6 +147,7 @@ def load(env: Env, base_dir: Path) -> Config:
             else "django.core.mail.backends.console.EmailBackend",
         ),
         base_uri=_base_uri(env, production),
+        base_uri_configured=env.optional("DATALUX_BASE_URI") is not None,
         max_upload_mb=_positive_int(env, "DATALUX_MAX_UPLOAD_MB", 2048),
         behind_proxy=env.bool("DATALUX_BEHIND_PROXY", False),
         csrf_trusted_origins=_origins(env),
@@ -160,7 +165,7 @@ def _base_uri(env: Env, production: bool) -> str:
             "export DATALUX_BASE_URI=https://data.example.lu",
         )
     else:
-        value = env.str("DATALUX_BASE_URI", "http://127.0.0.1:8000")
+        value = env.str("DATALUX_BASE_URI", DEV_BASE_URI)
     if not value.startswith(("http://", "https://")):
         raise SettingsError(
             "DATALUX_BASE_URI", f"is {value!r}", "use an http(s) URL without a path"

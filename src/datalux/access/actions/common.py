@@ -7,7 +7,6 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -18,6 +17,7 @@ from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
+from datalux.core.absolute import base_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,7 +135,7 @@ def notify(
         )
 
     def _send() -> None:
-        base = getattr(settings, "DATALUX_BASE_URI", "").rstrip("/")
+        base = base_url()  # the configured address, else the request's (datalux.core.absolute)
         for note in made:
             if note.user.email:
                 send_mail(
