@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_htmx",
+    # Serves Swagger UI at /api/v1/docs from the package's own static files (no CDN: offline).
+    "ninja",
     "datalux.core",
     "datalux.accounts",
     "datalux.audit",
