@@ -78,7 +78,7 @@ DESCRIPTIONS: dict[EventKind, str] = {
     EventKind.DATASET_UPDATED: "A steward changed a dataset's metadata (the changed fields are listed).",
     EventKind.DICTIONARY_SET: "A steward replaced a dataset's data dictionary.",
     EventKind.DATASET_PUBLISHED: "A dataset record passed the DCAT-AP checks and was published.",
-    EventKind.DATASET_PUBLICATION_REFUSED: "Publication was refused: the record violates DCAT-AP shapes.",
+    EventKind.DATASET_PUBLICATION_REFUSED: "Publication was refused: the record violates DCAT-AP shapes, or its data dictionary no longer matches its latest data version.",
     EventKind.DATASET_WITHDRAWN: "A dataset was withdrawn from the catalogue.",
     EventKind.DATASET_VERSION_UPLOADED: "A new version of a dataset's data was validated and stored.",
     EventKind.DATASET_UPLOAD_REJECTED: "An upload failed validation; nothing was stored.",

@@ -15,7 +15,7 @@ from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import OrganisationKind, Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
-from datalux.catalogue.dictionary import parse_table_schema
+from datalux.catalogue.dictionary import data_mismatches, parse_table_schema
 from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus, Variable
 from datalux.catalogue.search import reindex_dataset
 from datalux.catalogue.vocabularies import LICENCES, AccessRights, Theme
@@ -171,16 +171,53 @@ def set_dictionary(
     return variables
 
 
+class DictionaryMismatch(ValidationError):
+    """The data dictionary no longer describes the latest stored data version."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            {
+                "dictionary": "the data dictionary does not match the latest data version: "
+                + "; ".join(problems)
+                + ". Correct the dictionary or upload data that fits it, then publish again."
+            }
+        )
+
+
+def _require_matching_dictionary(dataset: Dataset, by: Any) -> None:
+    """Refuse (audited) to publish a dictionary that no longer describes the stored data."""
+    latest = dataset.versions.select_related("data_file").first()
+    if latest is None:
+        return
+    fields = list(dataset.variables.order_by("position").values_list("name", "type"))
+    problems = data_mismatches(fields, latest.data_file.columns, latest.number)
+    if not problems:
+        return
+    with transaction.atomic():
+        record(
+            EventKind.DATASET_PUBLICATION_REFUSED,
+            actor=by,
+            organisation=dataset.publisher,
+            obj=dataset,
+            details={"pid": dataset.pid, "version": latest.number, "mismatches": problems[:50]},
+        )
+    raise DictionaryMismatch(problems)
+
+
 def publish_dataset(*, dataset: Dataset, by: Any = None) -> Dataset:
     """Validate the record against the DCAT-AP shapes and publish it; findings stay on the record.
 
     A record with SHACL violations is not published: the steward sees the findings and fixes them.
+    A record whose dictionary no longer matches its latest data version (column names and
+    types) is refused with :class:`DictionaryMismatch` naming the columns.
     """
     from datalux.catalogue.shacl import validate_dataset
 
     _require_steward(by, dataset.publisher)
     if dataset.status == DatasetStatus.PUBLISHED:
         return dataset
+    _require_matching_dictionary(dataset, by)
     result = validate_dataset(dataset)
     with transaction.atomic():
         dataset.shacl_conforms = result.conforms

@@ -443,7 +443,10 @@ def publish(request: HttpRequest, pid: str) -> Dataset:
     """Check the record against DCAT-AP and publish it; 422 with the findings if it fails."""
     dataset = _visible(request, pid)
     user = _require(request, dataset)
-    dataset = actions.publish_dataset(dataset=dataset, by=user)
+    try:
+        dataset = actions.publish_dataset(dataset=dataset, by=user)
+    except actions.DictionaryMismatch as exc:
+        raise _api_error(422, "dictionary_mismatch", exc.messages[0], exc.problems) from exc
     if dataset.status != DatasetStatus.PUBLISHED:
         raise _api_error(
             422,

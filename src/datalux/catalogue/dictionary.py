@@ -152,3 +152,29 @@ def to_table_schema(variables: Any) -> dict[str, Any]:
         field["privacyRole"] = v.privacy_role
         fields.append(field)
     return {"fields": fields}
+
+
+def data_mismatches(
+    fields: list[tuple[str, str]], columns: list[dict[str, Any]], version: int
+) -> list[str]:
+    """How a dictionary (``(name, type)`` of each variable) differs from the columns of a stored
+    data version (``[{"name", "type"}]``, DuckDB types as the holdings register keeps them):
+    one line per column missing on either side or stored as another type; [] when they match."""
+    from datalux.dataplane.ingest import FIELD_TYPES as STORAGE_TYPES
+
+    stored = {str(c.get("name")): str(c.get("type", "")).lower() for c in columns}
+    described = dict(fields)
+    problems: list[str] = []
+    for name, ftype in fields:
+        expected = STORAGE_TYPES.get(ftype, "VARCHAR").lower()
+        if name not in stored:
+            problems.append(f"{name}: in the dictionary but not in data version {version}")
+        elif stored[name] != expected:
+            problems.append(
+                f"{name}: the dictionary says {ftype} ({expected}) but data version {version} "
+                f"stores {stored[name]}"
+            )
+    for name in stored:
+        if name not in described:
+            problems.append(f"{name}: in data version {version} but not in the dictionary")
+    return problems

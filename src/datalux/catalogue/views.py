@@ -182,7 +182,18 @@ def dataset_dictionary(request: HttpRequest, pid: str) -> HttpResponse:
 @require_permission(Permission.MANAGE_HOLDINGS)
 def dataset_publish(request: HttpRequest, pid: str) -> HttpResponse:
     dataset = _steward_dataset(request, pid)
-    dataset = actions.publish_dataset(dataset=dataset, by=request.user)
+    try:
+        dataset = actions.publish_dataset(dataset=dataset, by=request.user)
+    except actions.DictionaryMismatch as exc:
+        messages.error(
+            request,
+            _(
+                "Not published: the data dictionary no longer matches the stored data "
+                "(%(problems)s). Correct the dictionary or upload data that fits it."
+            )
+            % {"problems": "; ".join(exc.problems)},
+        )
+        return redirect("catalogue:dataset", pid=dataset.pid)
     if dataset.status == DatasetStatus.PUBLISHED:
         messages.success(request, _("Published: the record is now in the public catalogue."))
     else:
