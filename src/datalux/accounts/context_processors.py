@@ -65,6 +65,14 @@ def navigation(request: Any) -> dict[str, Any]:
     extra.append(
         {"title": _("Authority metrics"), "url": reverse("access:metrics"), "slug": "metrics"}
     )
+    if user is not None and has_permission(user, Permission.MANAGE_ORGANISATIONS):
+        extra.append(
+            {
+                "title": _("Harvest sources"),
+                "url": reverse("dcat:harvest_sources"),
+                "slug": "harvest",
+            }
+        )
     if user is not None and has_permission(user, Permission.VIEW_AUDIT_LOG):
         extra.append({"title": "Audit log", "url": reverse("audit:events"), "slug": "audit"})
     if user is not None and has_permission(user, Permission.USE_API_TOKENS):

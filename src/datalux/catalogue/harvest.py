@@ -810,6 +810,7 @@ def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> Harv
     """Harvest one source now; raises HarvestError (nothing changed) when it cannot be read."""
     _require_operator(by)
     report = HarvestReport(source=source.name)
+    started = timezone.now()
     try:
         graph = read_source(source.url, report, **limits)
         with transaction.atomic():
@@ -817,17 +818,22 @@ def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> Harv
             counts = {k: v for k, v in report.as_dict().items() if k != "problems"}
             source.last_run_at = timezone.now()
             source.last_status = "ok"
-            source.last_report = report.as_dict()
+            source.last_report = {**report.as_dict(), "started_at": started.isoformat()}
             source.save(update_fields=["last_run_at", "last_status", "last_report"])
             record(
                 EventKind.HARVEST_RUN,
                 actor=by,
                 organisation=source.publisher,
                 obj=source,
-                details={"ok": True, **counts},
+                details={
+                    "ok": True,
+                    **counts,
+                    "errors": len(report.problems),
+                    "started_at": started.isoformat(),
+                },
             )
     except HarvestError as exc:
-        _record_failure(source, by, str(exc))
+        _record_failure(source, by, str(exc), started)
         raise
     except ValidationError as exc:
         problems = (
@@ -836,24 +842,33 @@ def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> Harv
             else exc.messages
         )
         message = f"a harvested record was refused: {'; '.join(problems)[:500]}"
-        _record_failure(source, by, message)
+        _record_failure(source, by, message, started)
         raise HarvestError(message + ". Nothing was imported.") from None
     logger.info("%s", report.summary())
     return report
 
 
-def _record_failure(source: HarvestSource, by: Any, message: str) -> None:
+def _record_failure(source: HarvestSource, by: Any, message: str, started: datetime) -> None:
     with transaction.atomic():
         source.last_run_at = timezone.now()
         source.last_status = "failed"
-        source.last_report = {"source": source.name, "error": message[:1000]}
+        source.last_report = {
+            "source": source.name,
+            "error": message[:1000],
+            "started_at": started.isoformat(),
+        }
         source.save(update_fields=["last_run_at", "last_status", "last_report"])
         record(
             EventKind.HARVEST_RUN,
             actor=by,
             organisation=source.publisher,
             obj=source,
-            details={"ok": False, "error": message[:300]},
+            details={
+                "ok": False,
+                "error": message[:300],
+                "errors": 1,
+                "started_at": started.isoformat(),
+            },
         )
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from datalux.accounts.models import Organisation
 from datalux.accounts.roles import Permission
 from datalux.catalogue.harvest import HarvestError, register_source, run_harvest
+from datalux.catalogue.harvest_runs import RUNS_SHOWN, recent_runs
 from datalux.catalogue.models import HarvestSource
 from datalux.core.guards import require_permission
 
@@ -55,10 +56,16 @@ def harvest_sources(request: HttpRequest) -> HttpResponse:
                 request, _("Harvest source %(name)s registered.") % {"name": source.name}
             )
             return redirect("dcat:harvest_sources")
-    sources = HarvestSource.objects.select_related("publisher", "catalogue").order_by("name")
+    sources = list(HarvestSource.objects.select_related("publisher", "catalogue").order_by("name"))
+    runs = recent_runs(sources)
+    for source in sources:
+        source.runs = runs.get(source.pk, [])
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "catalogue/harvest_sources.html", {"form": form, "sources": sources}, status=status
+        request,
+        "catalogue/harvest_sources.html",
+        {"form": form, "sources": sources, "runs_shown": RUNS_SHOWN},
+        status=status,
     )
 
 
