@@ -46,6 +46,8 @@ def test_each_run_shows_its_figures_newest_first(
 
     client.force_login(admin)
     html = client.get(PAGE).content.decode()
+    sources = cells(html, "Sources and their last run")
+    assert sources[0][3].startswith("failed:")
     rows = cells(html, "Runs of remote, newest first")
     assert len(rows) == 3
     failed, second, first = rows
@@ -65,6 +67,16 @@ def test_a_source_never_run_says_so(holder: Any, make_member: Any, client: Clien
     make_source("https://remote.example.lu/catalog.ttl", holder)
     client.force_login(make_member("platform_admin"))
     assert "Not run yet." in client.get(PAGE).content.decode()
+
+
+def test_the_last_run_column_gives_its_numbers(
+    tmp_path: Path, holder: Any, make_member: Any, client: Client
+) -> None:
+    admin = make_member("platform_admin")
+    run_harvest(source=make_source(str(write(tmp_path / "c.ttl", RIVERS)), holder), by=admin)
+    client.force_login(admin)
+    row = cells(client.get(PAGE).content.decode(), "Sources and their last run")[0]
+    assert row[3] == "1 created, 0 updated, 0 unchanged, 0 withdrawn"
 
 
 def test_the_operators_navigation_links_the_harvest_page(
