@@ -26,6 +26,12 @@ from datalux.catalogue import actions
 from datalux.catalogue.dictionary import DictionaryError, to_table_schema
 from datalux.catalogue.downloads import download_url
 from datalux.catalogue.forms import DatasetForm, DictionaryForm, search_query_from
+from datalux.catalogue.forms_dictionary import (
+    PREFIX,
+    VariableFormSet,
+    editor,
+    editor_with_one_more_row,
+)
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus
 from datalux.catalogue.search import FACETS, SearchQuery, search
@@ -159,23 +165,51 @@ def dataset_edit(request: HttpRequest, pid: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @require_permission(Permission.MANAGE_HOLDINGS)
 def dataset_dictionary(request: HttpRequest, pid: str) -> HttpResponse:
+    """The dictionary editor (one row per variable) and, beside it, the Table Schema to paste
+    or upload; both save through ``actions.set_dictionary``."""
     dataset = _steward_dataset(request, pid)
-    current = json.dumps(to_table_schema(dataset.variables.all()), indent=2, ensure_ascii=False)
-    initial = {"schema_text": current} if dataset.variables.exists() else {}
-    form = DictionaryForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            variables = actions.set_dictionary(
-                dataset=dataset, by=request.user, table_schema=form.cleaned_data["table_schema"]
+    variables = list(dataset.variables.order_by("position"))
+    current = json.dumps(to_table_schema(variables), indent=2, ensure_ascii=False)
+    editor_name = request.POST.get("editor", "")
+    as_json = request.method == "POST" and (
+        editor_name == "json"
+        or (editor_name != "rows" and ("schema_text" in request.POST or bool(request.FILES)))
+    )
+    as_rows = request.method == "POST" and not as_json
+    form = DictionaryForm(
+        request.POST if as_json else None,
+        request.FILES if as_json else None,
+        initial={"schema_text": current} if variables else {},
+    )
+    formset = VariableFormSet(request.POST, prefix=PREFIX) if as_rows else editor(variables)
+    if as_rows and "add" in request.POST:
+        formset = editor_with_one_more_row(request.POST)
+    elif as_rows or as_json:
+        valid = form.is_valid() if as_json else formset.is_valid()
+        if valid:
+            table_schema = (
+                form.cleaned_data["table_schema"]
+                if as_json
+                else formset.table_schema({v.name: v for v in variables})
             )
-        except DictionaryError as exc:
-            form.add_error(None, exc.problems)
-        else:
-            messages.success(
-                request, _("Data dictionary saved: %(n)d variables.") % {"n": len(variables)}
-            )
-            return redirect("catalogue:dataset", pid=dataset.pid)
-    return render(request, "catalogue/dictionary_form.html", {"form": form, "dataset": dataset})
+            try:
+                saved = actions.set_dictionary(
+                    dataset=dataset, by=request.user, table_schema=table_schema
+                )
+            except DictionaryError as exc:
+                if as_json:
+                    form.add_error(None, exc.problems)
+                else:
+                    formset.dictionary_problems = exc.problems
+            else:
+                messages.success(
+                    request, _("Data dictionary saved: %(n)d variables.") % {"n": len(saved)}
+                )
+                return redirect("catalogue:dataset", pid=dataset.pid)
+    context = {"form": form, "formset": formset, "dataset": dataset, "json_open": as_json}
+    if request.htmx and as_rows:  # type: ignore[attr-defined]
+        return render(request, "catalogue/_dictionary_editor.html", context)
+    return render(request, "catalogue/dictionary_form.html", context)
 
 
 @require_POST
