@@ -64,6 +64,7 @@ from datalux.audit.log import record
 from datalux.catalogue.models import Dataset, DatasetStatus
 from datalux.catalogue.search import SearchQuery, search
 from datalux.catalogue.vocabularies import AccessRights
+from datalux.core.edit_versions import EditConflict, changed_rows
 from datalux.core.guards import deny, require_permission
 from datalux.core.uploads import SizeLimitHandler
 
@@ -301,22 +302,35 @@ def application_detail(request: HttpRequest, ref: str) -> HttpResponse:
 def application_edit(request: HttpRequest, ref: str) -> HttpResponse:
     application = queries.get_visible(request.user, ref)
     status = 200
+    version = request.POST.get("edit_version", "")[:20000]
+    conflict = None
     if request.method == "POST":
         form = ApplicationForm(request.POST)
         status = 400
         if form.is_valid():
             try:
                 actions.update_application(
-                    application=application, by=request.user, **form.action_fields()
+                    application=application,
+                    by=request.user,
+                    expected_version=version or None,
+                    **form.action_fields(),
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)
             except TransitionError as exc:
                 return _conflict(request, application, exc)
+            except EditConflict as exc:
+                application.refresh_from_db()
+                labels = {n: FORM_LABELS[n].label for n in FORM_FIELDS}
+                current = {n: _display(application, n) for n in FORM_FIELDS}
+                conflict = {"rows": changed_rows(exc.changed, labels, current)}
+                version = actions.form_version(application)
+                status = 409
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect(_detail_url(application))
     else:
+        version = actions.form_version(application)
         if (refused := _editable_or_conflict(request, application)) is not None:
             return refused
         form = ApplicationForm(initial={n: getattr(application, n) for n in FORM_FIELDS})
@@ -339,6 +353,8 @@ def application_edit(request: HttpRequest, ref: str) -> HttpResponse:
             "form": form,
             "sections": sections,
             "other_gaps": [m for messages_ in gaps.values() for m in messages_],
+            "version": version,
+            "conflict": conflict,
         },
         status=status,
     )

@@ -15,10 +15,11 @@ from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import OrganisationKind, Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
-from datalux.catalogue.dictionary import data_mismatches, parse_table_schema
+from datalux.catalogue.dictionary import data_mismatches, parse_table_schema, to_table_schema
 from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus, Variable
 from datalux.catalogue.search import reindex_dataset
 from datalux.catalogue.vocabularies import LICENCES, AccessRights, Theme
+from datalux.core.edit_versions import fields_to_write, version_token
 
 EDITABLE_FIELDS = {
     "title",
@@ -110,12 +111,43 @@ def create_dataset(
     return dataset
 
 
-def update_dataset(*, dataset: Dataset, by: Any = None, **fields: Any) -> Dataset:
+def metadata_version(dataset: Dataset) -> str:
+    """The version token of the metadata edit form (see ``core/edit_versions.py``)."""
+    return version_token({k: getattr(dataset, k) for k in EDITABLE_FIELDS})
+
+
+def dictionary_version(dataset: Dataset) -> str:
+    """The version token of the dictionary editor: one digest per variable."""
+    return version_token(_dictionary_values(dataset))
+
+
+def _dictionary_values(dataset: Dataset) -> dict[str, Any]:
+    schema = to_table_schema(dataset.variables.order_by("position"))
+    return {"order": [f["name"] for f in schema["fields"]]} | {
+        f["name"]: f for f in schema["fields"]
+    }
+
+
+def _lock(dataset: Dataset) -> None:
+    fresh = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    dataset.__dict__.update({k: v for k, v in fresh.__dict__.items() if not k.startswith("_")})
+
+
+def update_dataset(
+    *, dataset: Dataset, by: Any = None, expected_version: str | None = None, **fields: Any
+) -> Dataset:
+    """Change the metadata. With the ``expected_version`` token the form was shown with,
+    fields somebody else changed since are kept unless this edit changed them too: then
+    EditConflict names them and nothing is saved."""
     _require_steward(by, dataset.publisher)
     if dataset.harvest_source_id is not None and by is not None:
         raise ValidationError("harvested records are updated by their source, not edited here")
     _check(fields)
     with transaction.atomic():
+        _lock(dataset)
+        current = {k: getattr(dataset, k) for k in EDITABLE_FIELDS}
+        write = fields_to_write(expected_version, current, fields)
+        fields = {k: v for k, v in fields.items() if k in write}
         changed = sorted(k for k, v in fields.items() if getattr(dataset, k) != v)
         for key, value in fields.items():
             setattr(dataset, key, value)
@@ -133,12 +165,20 @@ def update_dataset(*, dataset: Dataset, by: Any = None, **fields: Any) -> Datase
 
 
 def set_dictionary(
-    *, dataset: Dataset, table_schema: dict[str, Any], by: Any = None
+    *,
+    dataset: Dataset,
+    table_schema: dict[str, Any],
+    by: Any = None,
+    expected_version: str | None = None,
 ) -> list[Variable]:
-    """Replace the data dictionary with the fields of a Table Schema descriptor."""
+    """Replace the data dictionary with the fields of a Table Schema descriptor. With the
+    ``expected_version`` token the editor was shown with, a dictionary changed since is not
+    replaced: EditConflict names the variables that changed."""
     _require_steward(by, dataset.publisher)
     specs = parse_table_schema(table_schema)
     with transaction.atomic():
+        _lock(dataset)
+        fields_to_write(expected_version, _dictionary_values(dataset))
         dataset.variables.all().delete()
         variables = Variable.objects.bulk_create(
             [

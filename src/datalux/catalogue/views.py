@@ -35,6 +35,7 @@ from datalux.catalogue.forms_dictionary import (
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus
 from datalux.catalogue.search import FACETS, SearchQuery, search
+from datalux.core.edit_versions import EditConflict, changed_rows
 from datalux.core.guards import deny, require_permission
 
 QUALITY_TEMPLATE = "catalogue/_quality.html"  # written by the uploads module
@@ -151,15 +152,32 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
 def dataset_edit(request: HttpRequest, pid: str) -> HttpResponse:
     dataset = _steward_dataset(request, pid)
     form = DatasetForm(request.POST or None, initial=DatasetForm.initial_for(dataset))
+    version = request.POST.get("edit_version", "")[:20000] or None
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
-            actions.update_dataset(dataset=dataset, by=request.user, **form.dataset_fields())
+            actions.update_dataset(
+                dataset=dataset, by=request.user, expected_version=version, **form.dataset_fields()
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except EditConflict as exc:
+            dataset.refresh_from_db()
+            labels = {"title": _("Title"), "description": _("Description")}
+            labels |= {k: f.label for k, f in form.fields.items() if f.label}
+            current = {k: getattr(dataset, k) for k in actions.EDITABLE_FIELDS}
+            conflict = {"rows": changed_rows(exc.changed, labels, current)}
+            version = None
         else:
             messages.success(request, _("Changes saved."))
             return redirect("catalogue:dataset", pid=dataset.pid)
-    return render(request, "catalogue/dataset_form.html", {"form": form, "dataset": dataset})
+    context = {
+        "form": form,
+        "dataset": dataset,
+        "conflict": conflict,
+        "version": version or actions.metadata_version(dataset),
+    }
+    return render(request, "catalogue/dataset_form.html", context, status=409 if conflict else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -176,6 +194,8 @@ def dataset_dictionary(request: HttpRequest, pid: str) -> HttpResponse:
         or (editor_name != "rows" and ("schema_text" in request.POST or bool(request.FILES)))
     )
     as_rows = request.method == "POST" and not as_json
+    version = request.POST.get("edit_version", "")[:200000] or None
+    conflict = None
     form = DictionaryForm(
         request.POST if as_json else None,
         request.FILES if as_json else None,
@@ -194,22 +214,50 @@ def dataset_dictionary(request: HttpRequest, pid: str) -> HttpResponse:
             )
             try:
                 saved = actions.set_dictionary(
-                    dataset=dataset, by=request.user, table_schema=table_schema
+                    dataset=dataset,
+                    by=request.user,
+                    table_schema=table_schema,
+                    expected_version=version,
                 )
             except DictionaryError as exc:
                 if as_json:
                     form.add_error(None, exc.problems)
                 else:
                     formset.dictionary_problems = exc.problems
+            except EditConflict as exc:
+                now = {v.name: v for v in dataset.variables.order_by("position")}
+                rows = [
+                    {"label": _("Order of the variables"), "now": ", ".join(now)}
+                    if name == "order"
+                    else {"label": name, "now": _variable_summary(now.get(name))}
+                    for name in exc.changed
+                ]
+                conflict = {"rows": rows}
+                version = actions.dictionary_version(dataset)
             else:
                 messages.success(
                     request, _("Data dictionary saved: %(n)d variables.") % {"n": len(saved)}
                 )
                 return redirect("catalogue:dataset", pid=dataset.pid)
-    context = {"form": form, "formset": formset, "dataset": dataset, "json_open": as_json}
+    context = {
+        "form": form,
+        "formset": formset,
+        "dataset": dataset,
+        "json_open": as_json,
+        "conflict": conflict,
+        "version": version or actions.dictionary_version(dataset),
+    }
     if request.htmx and as_rows:  # type: ignore[attr-defined]
         return render(request, "catalogue/_dictionary_editor.html", context)
-    return render(request, "catalogue/dictionary_form.html", context)
+    status = 409 if conflict else 200
+    return render(request, "catalogue/dictionary_form.html", context, status=status)
+
+
+def _variable_summary(variable: Any) -> str:
+    if variable is None:
+        return _("removed")
+    parts = [variable.type, variable.display_label, variable.unit, variable.code_list]
+    return " · ".join(str(p) for p in parts if p)
 
 
 @require_POST

@@ -48,6 +48,7 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue.models import Dataset, DatasetStatus
 from datalux.catalogue.vocabularies import AccessRights
+from datalux.core.edit_versions import fields_to_write, version_token
 from datalux.dataplane.storage import atomic_output
 
 CHOICE_FIELDS = {
@@ -142,14 +143,33 @@ def _editable(application: Application) -> None:
     check_application(application.state, ApplicationAction.EDIT)
 
 
+def form_values(application: Application) -> dict[str, Any]:
+    """The application's form fields, as the version token of an edit form covers them."""
+    return {name: getattr(application, name) for name in FORM_FIELDS}
+
+
+def form_version(application: Application) -> str:
+    """The version token for the edit form (see ``core/edit_versions.py``)."""
+    return version_token(form_values(application))
+
+
 @audited_refusals("update_application")
-def update_application(*, application: Application, by: User, **fields: Any) -> Application:
-    """Change form fields of a draft or returned application (changed fields are audited)."""
+def update_application(
+    *, application: Application, by: User, expected_version: str | None = None, **fields: Any
+) -> Application:
+    """Change form fields of a draft or returned application (changed fields are audited).
+
+    With the ``expected_version`` token the form was shown with, fields somebody else changed
+    since are kept unless this edit changed them too: then EditConflict names them and nothing
+    is saved.
+    """
     require_applicant(by, application)
     _check_fields(fields)
     with transaction.atomic():
         lock(application)
         _editable(application)
+        write = fields_to_write(expected_version, form_values(application), fields)
+        fields = {k: v for k, v in fields.items() if k in write}
         changed = sorted(k for k, v in fields.items() if getattr(application, k) != v)
         for key, value in fields.items():
             setattr(application, key, value.strip() if isinstance(value, str) else value)
