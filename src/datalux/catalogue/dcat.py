@@ -15,7 +15,12 @@ URIs (all under ``DATALUX_BASE_URI``):
   data service ``/id/service/{pk}``, dataset series ``/id/series/{pk}``.
 
 Protected datasets (access rights other than PUBLIC) never export a download URL: the access
-URL is their landing page, where an access application starts.
+URL of a file stored here is the access-request page (an application for that dataset).
+
+Everything the data.europa.eu MQA reads is exported (see :mod:`datalux.catalogue.mqa`, which
+scores these very triples): keywords, themes, spatial and temporal coverage, formats from the
+EU file-type table and IANA media types, byte size, issued/modified, licence and rights on
+each distribution, access rights from the EU access-right table.
 
 Building a page of the catalogue costs a fixed number of queries whatever its size: the
 datasets, their distributions, the ids of those with a data dictionary, publishers, series and
@@ -138,6 +143,14 @@ def landing_page_path(pid: str) -> str:
     return template.replace(_PLACEHOLDER_PID, pid)
 
 
+def access_request_path(pid: str) -> str:
+    """The access-request page for a protected dataset (its dataset page if access is absent)."""
+    try:
+        return f"{reverse('access:application_new')}?dataset={pid}"
+    except NoReverseMatch:
+        return landing_page_path(pid)
+
+
 def download_path_template() -> str:
     """The download path of a stored file, with placeholders for the PID and the pk."""
     try:
@@ -196,6 +209,7 @@ class Builder:
         self.base = base_uri()
         self._landing_template = landing_page_path(_PLACEHOLDER_PID)
         self._download_template = download_path_template()
+        self._request_template = access_request_path(_PLACEHOLDER_PID)
         self._agents: dict[int, URIRef] = {}
         self._typed: set[tuple[str, URIRef]] = set()
         self._series: dict[int, URIRef] = {}
@@ -234,6 +248,9 @@ class Builder:
 
     def landing_page(self, pid: str) -> str:
         return self.base + self._landing_template.replace(_PLACEHOLDER_PID, pid)
+
+    def access_request_page(self, pid: str) -> str:
+        return self.base + self._request_template.replace(_PLACEHOLDER_PID, pid)
 
     # -- catalogue ------------------------------------------------------------------------
     def catalogue(
@@ -386,8 +403,9 @@ class Builder:
         # A file stored here is reached through its dataset's page (open data: downloaded
         # from the platform's own address); a remote distribution keeps its addresses.
         access = landing if dist.data_file_id else (dist.access_url or landing)
-        if protected and dist.access_url and dist.access_url == dist.download_url:
-            access = landing  # a protected file's own address is never published
+        if protected and (dist.data_file_id or dist.access_url == dist.download_url):
+            # a protected file's own address is never published: access starts with a request
+            access = self.access_request_page(ds.pid)
         add((node, DCAT.accessURL, URIRef(access)))
         download = dist.download_url
         if dist.data_file_id:
@@ -403,7 +421,7 @@ class Builder:
         if media_type:
             iana = self._typed_once(IANA_MEDIA_TYPES + media_type, DCT.MediaType)
             add((node, DCAT.mediaType, iana))
-        if dist.byte_size is not None and not protected:
+        if dist.byte_size is not None:  # the size is shown on the dataset page too
             add((node, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
         dist_licence = self._licence(dist.licence) if dist.licence else licence
         if dist_licence is not None:
@@ -412,6 +430,8 @@ class Builder:
             add((node, DCT.rights, conditions))
         if dist.issued:
             add((node, DCT.issued, _datetime(dist.issued)))
+        if dist.modified:
+            add((node, DCT.modified, _datetime(dist.modified)))
         return node
 
     # -- services and series --------------------------------------------------------------

@@ -169,6 +169,7 @@ class Distribution(models.Model):
         "holdings.DataFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     issued = models.DateTimeField(default=timezone.now)
+    modified = models.DateTimeField(default=timezone.now)  # when its data last changed
 
     class Meta:
         ordering = ["-issued"]

@@ -84,6 +84,17 @@ def file_type_uri(code: str) -> str:
     return f"{EU_AUTHORITY}/file-type/{code}"
 
 
+# EU file-type codes the data.europa.eu MQA counts as machine-readable and as non-proprietary
+# (its published format lists, restricted to codes of the EU file-type table). XLSX is
+# machine-readable but a vendor's format, so it is not non-proprietary.
+MACHINE_READABLE_FORMATS = frozenset(
+    {"CSV", "JSON", "JSON_LD", "XML", "RDF_XML", "RDF_TURTLE", "PARQUET", "XLSX", "ODS", "GEOJSON"}
+)
+NON_PROPRIETARY_FORMATS = frozenset(
+    {"CSV", "JSON", "JSON_LD", "XML", "RDF_XML", "RDF_TURTLE", "PARQUET", "ODS", "GEOJSON", "TXT"}
+)
+
+
 MEDIA_TYPES = {
     "PARQUET": "application/vnd.apache.parquet",
     "CSV": "text/csv",
