@@ -10,6 +10,7 @@ import click
 
 from datalux.cli.access import access
 from datalux.cli.audit import audit
+from datalux.cli.backup import backup
 from datalux.cli.catalogue import catalogue
 from datalux.cli.demo import demo
 from datalux.cli.platform import manage, migrate
@@ -33,3 +34,4 @@ main.add_command(catalogue)
 main.add_command(access)
 main.add_command(scheduler)
 main.add_command(serve)
+main.add_command(backup)
