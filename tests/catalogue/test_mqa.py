@@ -313,3 +313,13 @@ def test_the_catalogue_adds_up_datasets_and_distributions(make_member: Any) -> N
     assert score.result("licence").met == 1  # only the open dataset has a licence
     assert score.result("download_url").met == 1  # the protected one has none
     assert score.result("download_url_accessible").met == 0  # the open one's is external
+
+
+def test_the_seeded_demo_catalogue_scores_excellent() -> None:
+    from datalux.demo.seed import seed_demo
+
+    seed_demo(persons=300, seed=11, echo=lambda _: None)
+    score = mqa.catalogue_score()
+    report = {r.indicator.key: f"{r.met}/{r.of}" for r in score.losing}
+    assert score.rating == "excellent", f"{score.points}: {report}"
+    assert score.datasets >= 6

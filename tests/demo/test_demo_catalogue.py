@@ -31,7 +31,7 @@ def test_demo_catalogue_is_rich_and_conforms(tmp_path: Path) -> None:
     ):
         version = local.get(slug=slug).versions.get()  # uploaded: validated against the dictionary
         assert version.quality and version.data_file.rows > 0
-    assert DataFile.objects.count() == 6  # five holder tables and the open aggregate
+    assert DataFile.objects.count() == 8  # five holder tables and three open aggregates
     assert all(d.status == DatasetStatus.PUBLISHED and d.shacl_conforms for d in local)
     register = local.get(slug="population_register")
     roles = dict(register.variables.values_list("name", "privacy_role"))

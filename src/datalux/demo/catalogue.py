@@ -6,6 +6,8 @@ licences, a data service and a harvested remote catalogue.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,21 @@ from datalux.accounts.models import Organisation, User
 from datalux.catalogue import actions
 from datalux.catalogue.harvest import HarvestError, register_source, run_harvest
 from datalux.catalogue.models import Catalogue, DataService, Dataset, Distribution, HarvestSource
-from datalux.catalogue.vocabularies import MEDIA_TYPES, AccessRights, Frequency, PrivacyRole
+from datalux.catalogue.vocabularies import (
+    LUXEMBOURG_URI,
+    MEDIA_TYPES,
+    AccessRights,
+    Frequency,
+    PrivacyRole,
+)
+from datalux.demo.population.timeline import (
+    DEATHS_FROM,
+    EMPLOYMENT_FROM,
+    EXTRACTION,
+    HOSPITAL_FROM,
+    PRESCRIPTIONS_FROM,
+)
 from datalux.holdings.actions import register_data_file
-from datalux.holdings.models import DataFile
 
 TYPES = {
     "string": "string",
@@ -64,6 +78,20 @@ THEMES = {
     "prescriptions": ["HEAL"],
     "employment_spells": ["ECON", "SOCI"],
     "school_enrolments": ["EDUC"],
+}
+
+
+def _date(days: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=days)
+
+
+# The period each holder table covers (the demo world's fixed dates).
+COVERAGE = {
+    "population_register": (_date(DEATHS_FROM), _date(EXTRACTION)),
+    "hospital_stays": (_date(HOSPITAL_FROM), _date(EXTRACTION)),
+    "prescriptions": (_date(PRESCRIPTIONS_FROM), _date(EXTRACTION)),
+    "employment_spells": (_date(EMPLOYMENT_FROM), _date(EXTRACTION)),
+    "school_enrolments": (date(2024, 9, 1), date(2025, 8, 31)),  # the school year 2024-2025
 }
 
 
@@ -142,7 +170,9 @@ def _publish_table(table: Any, holder: Organisation, path: Path) -> int:
         contact_email=f"data@{holder.slug[:40]}.example.lu",
         accrual_periodicity=Frequency.ANNUAL,
         version="2024",
-        spatial=["http://publications.europa.eu/resource/authority/country/LUX"],
+        spatial=[LUXEMBOURG_URI],
+        temporal_start=COVERAGE[table.name][0],
+        temporal_end=COVERAGE[table.name][1],
     )
     actions.set_dictionary(dataset=dataset, table_schema=table_schema(table.columns))
     steward = User.objects.get(username=f"steward-{table.holder.key}")
@@ -163,73 +193,144 @@ def _publish_table(table: Any, holder: Organisation, path: Path) -> int:
     return data_file.rows
 
 
-def _open_population_by_commune(register: DataFile, echo: Callable[[str], None]) -> None:
-    """An open aggregate (residents by commune and sex, small counts rounded) under CC-BY 4.0."""
-    holder = register.organisation
-    target = Path(settings.DATALUX_STORAGE) / "open" / "population_by_commune.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with duckdb.connect() as con:
-        con.execute(
-            "COPY (SELECT commune, sex, CAST(round(count(*) / 5.0) * 5 AS BIGINT) AS residents "
-            "FROM read_parquet(?) WHERE death_date IS NULL GROUP BY commune, sex "
-            "ORDER BY commune, sex) TO '" + str(partial).replace("'", "''") + "' (FORMAT parquet)",
-            [str(register.path)],
-        )
-    partial.replace(target)
-    data_file = register_data_file(
-        organisation=holder,
-        table="population_by_commune",
-        title="Residents by commune and sex",
-        path=target,
-        columns=[
-            {"name": "commune", "type": "string", "description": "commune of residence"},
-            {"name": "sex", "type": "string", "description": "sex as registered"},
-            {"name": "residents", "type": "int64", "description": "residents, rounded to 5"},
-        ],
-    )
-    dataset = actions.create_dataset(
-        publisher=holder,
+@dataclass(frozen=True)
+class OpenAggregate:
+    """An open table computed from a holder table (counts rounded to 5), published CC-BY 4.0."""
+
+    slug: str
+    source: str  # the holder table it is computed from
+    select: str  # a fixed query over the view ``src`` (the source table)
+    fields: tuple[dict[str, Any], ...]  # Table Schema fields, in the query's column order
+    title: dict[str, str]
+    description: str
+    keywords: tuple[str, ...]
+    themes: tuple[str, ...]
+    coverage: tuple[date, date]
+
+
+OPEN_AGGREGATES = (
+    OpenAggregate(
         slug="population-by-commune",
+        source="population_register",
+        select="SELECT commune, sex, CAST(round(count(*) / 5.0) * 5 AS BIGINT) AS residents "
+        "FROM src WHERE death_date IS NULL GROUP BY commune, sex ORDER BY commune, sex",
+        fields=(
+            {"name": "commune", "type": "string", "codeList": "communes-lu",
+             "description": "commune of residence"},
+            {"name": "sex", "type": "string", "codeList": "sex", "description": "sex"},
+            {"name": "residents", "type": "integer", "unit": "persons",
+             "description": "living residents, rounded to a multiple of 5"},
+        ),
         title={
             "en": "Residents by commune and sex",
             "fr": "Résidents par commune et par sexe",
             "de": "Einwohner nach Gemeinde und Geschlecht",
             "lb": "Awunner no Gemeng a Geschlecht",
         },
-        description={"en": "Living residents per commune and sex, counts rounded to base 5."},
-        keywords=["population", "commune", "open data"],
-        themes=["SOCI", "REGI"],
+        description="Living residents per commune and sex, counts rounded to base 5.",
+        keywords=("population", "commune", "open data"),
+        themes=("SOCI", "REGI"),
+        coverage=(_date(EXTRACTION), _date(EXTRACTION)),
+    ),
+    OpenAggregate(
+        slug="hospital-stays-by-year",
+        source="hospital_stays",
+        select="SELECT CAST(year(admission_date) AS INTEGER) AS year, hospital, "
+        "CAST(round(count(*) / 5.0) * 5 AS BIGINT) AS stays FROM src GROUP BY ALL "
+        "ORDER BY year, hospital",
+        fields=(
+            {"name": "year", "type": "integer", "description": "year of admission"},
+            {"name": "hospital", "type": "string", "description": "hospital"},
+            {"name": "stays", "type": "integer", "unit": "stays",
+             "description": "hospital stays, rounded to a multiple of 5"},
+        ),
+        title={
+            "en": "Hospital stays by year and hospital",
+            "fr": "Séjours hospitaliers par année et par hôpital",
+            "de": "Krankenhausaufenthalte nach Jahr und Krankenhaus",
+        },
+        description="Inpatient and day-case stays per year of admission and hospital, counts "
+        "rounded to base 5.",
+        keywords=("hospital", "health care", "open data"),
+        themes=("HEAL",),
+        coverage=(_date(HOSPITAL_FROM), _date(EXTRACTION)),
+    ),
+    OpenAggregate(
+        slug="medicines-by-month",
+        source="prescriptions",
+        select="SELECT strftime(dispensing_date, '%Y-%m') AS month, left(atc_code, 1) AS "
+        "atc_group, CAST(round(sum(quantity) / 5.0) * 5 AS BIGINT) AS packs FROM src "
+        "GROUP BY ALL "
+        "ORDER BY month, atc_group",
+        fields=(
+            {"name": "month", "type": "string", "description": "month dispensed (YYYY-MM)"},
+            {"name": "atc_group", "type": "string",
+             "description": "ATC anatomical main group (first letter of the ATC code)"},
+            {"name": "packs", "type": "integer", "unit": "packs",
+             "description": "packs dispensed, rounded to a multiple of 5"},
+        ),
+        title={
+            "en": "Medicines dispensed by month and ATC main group",
+            "fr": "Médicaments délivrés par mois et par groupe ATC",
+            "de": "Abgegebene Arzneimittel nach Monat und ATC-Hauptgruppe",
+        },
+        description="Reimbursed packs dispensed by pharmacies per month and ATC anatomical "
+        "main group, rounded to base 5.",
+        keywords=("medicines", "pharmacy", "open data"),
+        themes=("HEAL",),
+        coverage=(_date(PRESCRIPTIONS_FROM), _date(EXTRACTION)),
+    ),
+)  # fmt: skip
+
+
+def _publish_open_aggregate(spec: OpenAggregate, echo: Callable[[str], None]) -> None:
+    """Compute an open aggregate from its holder table, register the file, publish it."""
+    source = Dataset.objects.get(slug=spec.source).versions.order_by("-number")[0].data_file
+    holder = source.organisation
+    target = Path(settings.DATALUX_STORAGE) / "open" / f"{spec.slug.replace('-', '_')}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    with duckdb.connect() as con:
+        con.read_parquet(str(source.path)).create_view("src")
+        quoted = str(partial).replace("'", "''")
+        con.execute(f"COPY ({spec.select}) TO '{quoted}' (FORMAT parquet)")
+    partial.replace(target)
+    data_file = register_data_file(
+        organisation=holder,
+        table=spec.slug.replace("-", "_"),
+        title=spec.title["en"],
+        path=target,
+        columns=[
+            {
+                "name": f["name"],
+                "type": "int64" if f["type"] == "integer" else "string",
+                "description": f["description"],
+            }
+            for f in spec.fields
+        ],
+    )
+    dataset = actions.create_dataset(
+        publisher=holder,
+        slug=spec.slug,
+        title=spec.title,
+        description={"en": spec.description},
+        keywords=list(spec.keywords),
+        themes=list(spec.themes),
         access_rights=AccessRights.PUBLIC,
         licence="CC-BY-4.0",
+        conditions_for_reuse="Cite the source: " + holder.name + " (datalux).",
         contact_name=f"Open data, {holder.name}",
-        contact_email="opendata@onrp.example.lu",
+        contact_email=f"opendata@{holder.slug[:40]}.example.lu",
         accrual_periodicity=Frequency.ANNUAL,
         version="2024",
+        spatial=[LUXEMBOURG_URI],
+        temporal_start=spec.coverage[0],
+        temporal_end=spec.coverage[1],
     )
-    actions.set_dictionary(
-        dataset=dataset,
-        table_schema={
-            "fields": [
-                {
-                    "name": "commune",
-                    "type": "string",
-                    "codeList": "communes-lu",
-                    "description": "commune of residence",
-                },
-                {"name": "sex", "type": "string", "codeList": "sex"},
-                {
-                    "name": "residents",
-                    "type": "integer",
-                    "unit": "persons",
-                    "description": "living residents, rounded to a multiple of 5",
-                },
-            ]
-        },
-    )
+    actions.set_dictionary(dataset=dataset, table_schema={"fields": list(spec.fields)})
     Distribution.objects.create(
         dataset=dataset,
-        title={"en": "Residents by commune (Parquet)"},
+        title={"en": f"{spec.title['en']} (Parquet)"},
         file_format="PARQUET",
         media_type=MEDIA_TYPES["PARQUET"],
         access_url=f"{settings.DATALUX_BASE_URI}/catalogue/datasets/{dataset.pid}/",
@@ -238,7 +339,7 @@ def _open_population_by_commune(register: DataFile, echo: Callable[[str], None])
         data_file=data_file,
     )
     actions.publish_dataset(dataset=dataset)
-    echo("published the open dataset: residents by commune and sex (CC-BY 4.0)")
+    echo(f"published the open dataset: {spec.title['en'].lower()} (CC-BY 4.0)")
 
 
 def seed_catalogue(
@@ -258,12 +359,8 @@ def seed_catalogue(
             holder = Organisation.objects.get(name=table.holder.name)
             rows += _publish_table(table, holder, Path(table.path))
             echo(f"uploaded, profiled and published {table.name} ({table.rows} rows)")
-        register = (
-            Dataset.objects.get(slug="population_register")
-            .versions.order_by("-number")[0]
-            .data_file
-        )
-        _open_population_by_commune(register, echo)
+        for aggregate in OPEN_AGGREGATES:
+            _publish_open_aggregate(aggregate, echo)
         service = DataService.objects.create(
             catalogue=catalogue,
             publisher=authority,
