@@ -323,3 +323,85 @@ def test_the_seeded_demo_catalogue_scores_excellent() -> None:
     report = {r.indicator.key: f"{r.met}/{r.of}" for r in score.losing}
     assert score.rating == "excellent", f"{score.points}: {report}"
     assert score.datasets >= 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages and API
+
+
+@pytest.fixture
+def world(make_member: Any) -> dict[str, Any]:
+    return build_world(make_member)
+
+
+def denied() -> int:
+    from datalux.audit.kinds import EventKind
+    from datalux.audit.models import AuditEvent
+
+    return AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count()
+
+
+def test_stewards_of_the_publisher_see_the_mqa_panel_others_do_not(
+    client: Any, world: dict[str, Any]
+) -> None:
+    url = reverse("catalogue:dataset", args=[world["stays"].pid])
+    client.force_login(world["steward"])
+    html = client.get(url).content.decode()
+    score = mqa.dataset_score(world["stays"])
+    assert 'id="mqa-heading"' in html and f"Score {score.points} of 405" in html
+    for result in score.losing:  # each losing indicator, with how to fix it
+        assert f'data-indicator="{result.indicator.key}"' in html
+        assert str(result.indicator.fix).replace("'", "&#x27;") in html
+    assert 'data-indicator="keywords"' not in html  # earned: not listed
+    for user in (world["other_steward"], world["applicant"], None):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        html = client.get(url).content.decode()
+        assert 'id="mqa-heading"' not in html and "How to fix it" not in html
+
+
+def test_the_metrics_page_shows_the_catalogue_score_to_everyone(
+    client: Any, world: dict[str, Any]
+) -> None:
+    score = mqa.catalogue_score()
+    html = client.get(reverse("catalogue:metrics")).content.decode()
+    assert f'<strong id="mqa-points">{score.points}</strong>' in html
+    assert f'<strong id="mqa-rating">{score.rating_label}</strong>' in html
+    for dimension in score.dimensions:
+        assert f'<th scope="row">{dimension.label}</th><td>{dimension.points:.1f}' in html
+
+
+def test_api_catalogue_mqa_is_public(client: Any, world: dict[str, Any]) -> None:
+    body = client.get("/api/v1/catalogue/mqa").json()
+    score = mqa.catalogue_score()
+    assert (body["points"], body["rating"], body["datasets"]) == (score.points, score.rating, 2)
+    assert [d["max_points"] for d in body["dimensions"]] == [100, 100, 110, 75, 20]
+    assert {i["key"] for i in body["indicators"]} == INDICATOR_KEYS
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/catalogue/mqa" in paths and "/api/v1/catalogue/datasets/{pid}/mqa" in paths
+
+
+def test_api_dataset_mqa_for_stewards_of_the_publisher_only(
+    client: Any, world: dict[str, Any]
+) -> None:
+    url = f"/api/v1/catalogue/datasets/{world['stays'].pid}/mqa"
+    response = client.get(url)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    for user in (world["other_steward"], world["applicant"]):
+        client.force_login(user)
+        before = denied()
+        response = client.get(url)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+        assert denied() == before + 1  # the refusal is audited
+    client.force_login(world["steward"])
+    body = client.get(url).json()
+    assert body["points"] == mqa.dataset_score(world["stays"]).points
+    by_key = {i["key"]: i for i in body["indicators"]}
+    assert by_key["download_url"]["points"] == 0 and by_key["download_url"]["fix"]
+    assert by_key["keywords"]["points"] == 30 and by_key["keywords"]["fix"] == ""
+    draft = f"/api/v1/catalogue/datasets/{world['draft'].pid}/mqa"
+    assert client.get(draft).status_code == 200  # own draft: scored before publication
+    client.force_login(world["other_steward"])
+    assert client.get(draft).status_code == 404  # someone else's draft stays invisible

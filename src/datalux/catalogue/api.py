@@ -26,6 +26,7 @@ from datalux.catalogue.dictionary import DictionaryError
 from datalux.catalogue.downloads import download_url
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus, Distribution
+from datalux.catalogue.mqa import catalogue_score, dataset_score
 from datalux.catalogue.search import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SearchQuery, search
 from datalux.core.absolute import absolute
 
@@ -270,6 +271,39 @@ class MetricsOut(Schema):
     most_viewed: list[ViewedOut]
 
 
+class MqaDimensionOut(Schema):
+    dimension: str
+    label: str
+    points: float
+    max_points: int
+
+
+class MqaIndicatorOut(Schema):
+    key: str
+    dimension: str
+    property: str = Field(description="The DCAT-AP property the indicator reads.")
+    level: str = Field(description="dataset or distribution (points in proportion).")
+    max_points: int
+    points: float
+    met: int = Field(description="Datasets or distributions that meet the indicator...")
+    of: int = Field(description="...out of this many.")
+    description: str
+    fix: str = Field(description="How to earn the points lost (empty when none is lost).")
+
+
+class MqaOut(Schema):
+    """The data.europa.eu MQA score (405 points; Excellent from 351)."""
+
+    points: int
+    max_points: int
+    rating: Literal["excellent", "good", "sufficient", "bad"]
+    rating_label: str
+    datasets: int
+    distributions: int
+    dimensions: list[MqaDimensionOut]
+    indicators: list[MqaIndicatorOut]
+
+
 # ---------------------------------------------------------------------------------------------
 # Reads
 
@@ -400,6 +434,22 @@ def metrics(request: HttpRequest) -> dict[str, Any]:
     """Published datasets by access rights and publisher, share of open data, page views."""
     m = catalogue_metrics()
     return {**m.__dict__, "open_share": m.open_share}
+
+
+@router.get("/mqa", response=MqaOut, auth=_reader)
+def catalogue_mqa(request: HttpRequest) -> dict[str, Any]:
+    """The MQA score of the platform's catalogue (its published datasets), per dimension and
+    indicator, computed from its DCAT-AP export."""
+    return catalogue_score().as_dict()
+
+
+@router.get("/datasets/{pid}/mqa", response=MqaOut)
+def dataset_mqa(request: HttpRequest, pid: str) -> dict[str, Any]:
+    """The MQA score of one record, with each indicator that loses points and how to fix it
+    (stewards of its publisher)."""
+    dataset = _visible(request, pid)
+    _require(request, dataset)
+    return dataset_score(dataset).as_dict()
 
 
 # ---------------------------------------------------------------------------------------------

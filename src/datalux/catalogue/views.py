@@ -34,6 +34,7 @@ from datalux.catalogue.forms_dictionary import (
 )
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus
+from datalux.catalogue.mqa import catalogue_score, dataset_score
 from datalux.catalogue.search import FACETS, SearchQuery, search
 from datalux.core.edit_versions import EditConflict, changed_rows
 from datalux.core.guards import deny, require_permission
@@ -117,6 +118,7 @@ def dataset_page(request: HttpRequest, pid: str) -> HttpResponse:
         "data_products": list(dataset.data_products.select_related("organisation")),
         "quality_template": QUALITY_TEMPLATE if _has_template(QUALITY_TEMPLATE) else "",
         "latest_version": dataset.versions.first(),
+        "mqa": dataset_score(dataset) if is_steward else None,  # stewards of the publisher
     }
     return render(request, "catalogue/dataset.html", context)
 
@@ -331,4 +333,5 @@ def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def metrics_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalogue/metrics.html", {"metrics": catalogue_metrics()})
+    context = {"metrics": catalogue_metrics(), "mqa": catalogue_score()}
+    return render(request, "catalogue/metrics.html", context)
