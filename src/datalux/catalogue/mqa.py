@@ -532,11 +532,12 @@ def catalogue_score(catalogue: Any = None) -> Score:
             total.met[key] += tally.met[key]
 
     last_pk = 0
-    while True:
-        chunk = list(queryset.filter(pk__gt=last_pk)[:CHUNK])
-        if not chunk:
-            break
-        last_pk = chunk[-1].pk
-        conforms = {d.pk: d.shacl_conforms for d in chunk}
-        _score_rows(dcat.prefetch(chunk), builder, resolver, conforms, each=add)
+    with dcat._collector_paused():  # no reference cycles here either (see the export)
+        while True:
+            chunk = list(queryset.filter(pk__gt=last_pk)[:CHUNK])
+            if not chunk:
+                break
+            last_pk = chunk[-1].pk
+            conforms = {d.pk: d.shacl_conforms for d in chunk}
+            _score_rows(dcat.prefetch(chunk), builder, resolver, conforms, each=add)
     return total.score()
