@@ -405,3 +405,25 @@ def test_api_dataset_mqa_for_stewards_of_the_publisher_only(
     assert client.get(draft).status_code == 200  # own draft: scored before publication
     client.force_login(world["other_steward"])
     assert client.get(draft).status_code == 404  # someone else's draft stays invisible
+
+
+def test_the_published_score_is_cached_until_a_record_changes(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    cache.clear()
+    calls: list[int] = []
+    real = mqa.catalogue_score
+    monkeypatch.setattr(mqa, "catalogue_score", lambda: calls.append(1) or real())
+    first = mqa.published_score()
+    assert mqa.published_score().as_dict() == first.as_dict() and len(calls) == 1
+    jobs = world["jobs"]
+    jobs.spatial = [LUXEMBOURG_URI]
+    jobs.modified = timezone.now()
+    jobs.save()
+    changed = mqa.published_score()
+    assert len(calls) == 2
+    assert changed.result("spatial").met == first.result("spatial").met + 1
+    assert changed.as_dict() == real().as_dict()

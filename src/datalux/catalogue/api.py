@@ -26,7 +26,7 @@ from datalux.catalogue.dictionary import DictionaryError
 from datalux.catalogue.downloads import download_url
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus, Distribution
-from datalux.catalogue.mqa import catalogue_score, dataset_score
+from datalux.catalogue.mqa import dataset_score, published_score
 from datalux.catalogue.search import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SearchQuery, search
 from datalux.core.absolute import absolute
 
@@ -440,7 +440,7 @@ def metrics(request: HttpRequest) -> dict[str, Any]:
 def catalogue_mqa(request: HttpRequest) -> dict[str, Any]:
     """The MQA score of the platform's catalogue (its published datasets), per dimension and
     indicator, computed from its DCAT-AP export."""
-    return catalogue_score().as_dict()
+    return published_score().as_dict()
 
 
 @router.get("/datasets/{pid}/mqa", response=MqaOut)

@@ -34,7 +34,7 @@ from datalux.catalogue.forms_dictionary import (
 )
 from datalux.catalogue.metrics import catalogue_metrics
 from datalux.catalogue.models import DataProduct, Dataset, DatasetStatus
-from datalux.catalogue.mqa import catalogue_score, dataset_score
+from datalux.catalogue.mqa import dataset_score, published_score
 from datalux.catalogue.search import FACETS, SearchQuery, search
 from datalux.core.edit_versions import EditConflict, changed_rows
 from datalux.core.guards import deny, require_permission
@@ -333,5 +333,5 @@ def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def metrics_page(request: HttpRequest) -> HttpResponse:
-    context = {"metrics": catalogue_metrics(), "mqa": catalogue_score()}
+    context = {"metrics": catalogue_metrics(), "mqa": published_score()}
     return render(request, "catalogue/metrics.html", context)
