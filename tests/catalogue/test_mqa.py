@@ -427,3 +427,28 @@ def test_the_published_score_is_cached_until_a_record_changes(
     assert len(calls) == 2
     assert changed.result("spatial").met == first.result("spatial").met + 1
     assert changed.as_dict() == real().as_dict()
+
+
+def test_stewards_set_the_spatial_coverage_through_the_api_from_a_place_vocabulary(
+    client: Any, world: dict[str, Any]
+) -> None:
+    stays = world["stays"]
+    url = f"/api/v1/catalogue/datasets/{stays.pid}"
+    client.force_login(world["steward"])
+    before = mqa.dataset_score(stays).result("spatial").points
+    for bad in (["Luxembourg"], ["https://example.org/place/1"]):
+        response = client.patch(url, {"spatial": bad}, content_type="application/json")
+        assert response.status_code == 422, response.content
+        assert "GeoNames" in str(response.json()["error"]["details"])
+    response = client.patch(url, {"spatial": "LUX"}, content_type="application/json")
+    assert response.status_code == 422  # not a list: refused by the schema
+    stays.refresh_from_db()
+    assert stays.spatial == []  # nothing stored on a refusal
+    places = [LUXEMBOURG_URI, "https://sws.geonames.org/2960316/"]
+    response = client.patch(url, {"spatial": places}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["spatial"] == places
+    stays.refresh_from_db()
+    assert (before, mqa.dataset_score(stays).result("spatial").points) == (0, 20)
+    client.force_login(world["other_steward"])
+    response = client.patch(url, {"spatial": []}, content_type="application/json")
+    assert response.status_code == 403

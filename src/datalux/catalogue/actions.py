@@ -18,7 +18,13 @@ from datalux.audit.log import record
 from datalux.catalogue.dictionary import data_mismatches, parse_table_schema, to_table_schema
 from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus, Variable
 from datalux.catalogue.search import reindex_dataset
-from datalux.catalogue.vocabularies import LICENCES, AccessRights, Theme
+from datalux.catalogue.vocabularies import (
+    LICENCES,
+    LUXEMBOURG_URI,
+    AccessRights,
+    Theme,
+    is_place_uri,
+)
 from datalux.core.edit_versions import fields_to_write, version_token
 
 EDITABLE_FIELDS = {
@@ -76,6 +82,14 @@ def _check(fields: dict[str, Any]) -> None:
     licence = fields.get("licence")
     if licence and licence not in LICENCES:
         errors["licence"] = f"use one of {', '.join(LICENCES)}"
+    spatial = fields.get("spatial")
+    if spatial is not None and (
+        not isinstance(spatial, list) or not all(is_place_uri(p) for p in spatial)
+    ):
+        errors["spatial"] = (
+            "give places as URIs of the EU country, place or ATU tables or of GeoNames, e.g. "
+            f"{LUXEMBOURG_URI}"
+        )
     start, end = fields.get("temporal_start"), fields.get("temporal_end")
     if start and end and start > end:
         errors["temporal_end"] = "the coverage ends before it starts"

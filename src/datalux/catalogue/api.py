@@ -105,6 +105,7 @@ class DatasetOut(DatasetSummaryOut):
     contact_email: str
     temporal_start: date | None
     temporal_end: date | None
+    spatial: list[str]
     version: str
     issued: datetime | None
     protected: bool
@@ -218,6 +219,9 @@ class DatasetIn(Schema):
     contact_email: str = ""
     temporal_start: date | None = None
     temporal_end: date | None = None
+    spatial: list[str] = Field(
+        default_factory=list, description="Places covered: EU authority or GeoNames URIs."
+    )
     accrual_periodicity: str = "UNKNOWN"
     version: str = ""
 
@@ -235,6 +239,7 @@ class DatasetPatch(Schema):
     contact_email: str | None = None
     temporal_start: date | None = None
     temporal_end: date | None = None
+    spatial: list[str] | None = None
     accrual_periodicity: str | None = None
     version: str | None = None
 

@@ -111,6 +111,18 @@ LICENCES = {
 }
 
 LUXEMBOURG_URI = f"{EU_AUTHORITY}/country/LUX"
+# Where dct:spatial values come from (DCAT-AP: EU country/place/ATU tables, or GeoNames).
+PLACE_VOCABULARIES = (
+    f"{EU_AUTHORITY}/country/",
+    f"{EU_AUTHORITY}/place/",
+    f"{EU_AUTHORITY}/atu/",
+    "http://sws.geonames.org/",
+    "https://sws.geonames.org/",
+)
+
+
+def is_place_uri(uri: str) -> bool:
+    return isinstance(uri, str) and uri.startswith(PLACE_VOCABULARIES) and " " not in uri
 
 
 class PrivacyRole(models.TextChoices):
