@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -66,6 +64,7 @@ from datalux.catalogue.search import SearchQuery, search
 from datalux.catalogue.vocabularies import AccessRights
 from datalux.core.edit_versions import EditConflict, changed_rows
 from datalux.core.guards import deny, require_permission
+from datalux.core.storage import stored_file
 from datalux.core.uploads import SizeLimitHandler
 
 S = ApplicationState
@@ -626,9 +625,8 @@ def attachment_download(request: HttpRequest, ref: str, pk: int) -> FileResponse
     """The stored file, for anyone who may see the application (never rendered inline)."""
     application = queries.get_visible(request.user, ref)
     attachment = get_object_or_404(application.attachments, pk=pk)
-    root = Path(settings.DATALUX_STORAGE).resolve()
-    path = (root / attachment.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = stored_file(attachment.path)
+    if path is None:
         raise Http404("the stored file is missing")
     record(
         EventKind.ATTACHMENT_DOWNLOADED,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
 
@@ -19,6 +18,7 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue.models import Dataset, DatasetStatus, Distribution
 from datalux.core.absolute import absolute
+from datalux.core.storage import stored_file
 
 
 def download_path(pid: str, pk: int) -> str:
@@ -49,9 +49,8 @@ def open_download(*, dataset: Dataset, pk: int, by: Any) -> tuple[Distribution, 
     )
     if dist is None:
         raise Http404("this distribution has no file stored here")
-    root = Path(settings.DATALUX_STORAGE).resolve()
-    path = (root / dist.data_file.relative_path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = stored_file(dist.data_file.relative_path)
+    if path is None:
         raise Http404("the stored file is missing")
     record(
         EventKind.DISTRIBUTION_DOWNLOADED,

@@ -90,6 +90,21 @@ def _pg_env(database: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def _pg(tool: str, *args: str, database: dict[str, Any] | None = None) -> str:
+    """Run a PostgreSQL client tool; "" on success, else the last line it printed on stderr."""
+    done = subprocess.run(  # noqa: S603
+        [_pg_tool(tool), *args],
+        env=_pg_env(database) if database else None,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"{tool} exited with status {done.returncode}"
+
+
 def _anchor_of_sqlite(path: Path) -> str:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         query = f"SELECT seq, hash FROM {AUDIT_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
@@ -117,22 +132,12 @@ def create(target: Path, installation: Installation, *, anchor_now: Any = None) 
         else:
             anchor = anchor_now() if anchor_now else ""
             db = installation.database
-            done = subprocess.run(  # noqa: S603
-                [
-                    _pg_tool("pg_dump"),
-                    "--format=custom",
-                    "--no-owner",
-                    "--file",
-                    str(partial / PG_FILE),
-                    str(db["NAME"]),
-                ],
-                env=_pg_env(db),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise BackupError([f"pg_dump failed: {done.stderr.strip().splitlines()[-1:]}"])
+            error = _pg(
+                "pg_dump", "--format=custom", "--no-owner", "--file", str(partial / PG_FILE),
+                str(db["NAME"]), database=db,
+            )  # fmt: skip
+            if error:
+                raise BackupError([f"pg_dump failed: {error}"])
         storage = installation.storage_root
         if storage.is_dir():
             shutil.copytree(storage, partial / "storage", symlinks=False)
@@ -241,10 +246,7 @@ def _check_database(path: Path, manifest: dict[str, Any]) -> list[str]:
                 f"manifest says {manifest['audit_anchor'] or 'empty'}; {fix}"
             ]
         return []
-    done = subprocess.run(  # noqa: S603
-        [_pg_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
+    if _pg("pg_restore", "--list", str(path)):
         return [f"backup damaged: pg_restore cannot read {path.name}; {fix}"]
     return []
 
@@ -309,24 +311,12 @@ def restore(directory: Path, installation: Installation) -> dict[str, Any]:
         os.replace(temp, name)
     else:
         db = installation.database
-        done = subprocess.run(  # noqa: S603
-            [
-                _pg_tool("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--exit-on-error",
-                "--dbname",
-                str(db["NAME"]),
-                str(directory / PG_FILE),
-            ],
-            env=_pg_env(db),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise BackupError([f"pg_restore failed: {done.stderr.strip()[-400:]}"])
+        error = _pg(
+            "pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error",
+            "--dbname", str(db["NAME"]), str(directory / PG_FILE), database=db,
+        )  # fmt: skip
+        if error:
+            raise BackupError([f"pg_restore failed: {error}"])
     root = installation.storage_root
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(directory / "storage", root, dirs_exist_ok=True)
