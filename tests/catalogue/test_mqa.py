@@ -17,6 +17,7 @@ from datalux.catalogue import dcat, mqa
 from datalux.catalogue.dcat import DCAT, DCT, Builder, DatasetRows, TripleList
 from datalux.catalogue.models import Distribution
 from datalux.catalogue.vocabularies import LUXEMBOURG_URI, AccessRights
+from datalux.core.absolute import base_url
 from tests.catalogue.world import build_world
 from tests.factories.accounts import OrganisationFactory
 from tests.factories.catalogue import CatalogueFactory, DatasetFactory
@@ -85,9 +86,7 @@ def full() -> tuple[Any, Any]:
         conditions_for_reuse="Cite the source.",
         shacl_conforms=True,
     )
-    own_download = dcat.base_uri() + reverse(
-        "catalogue:distribution_download", args=[dataset.pid, 1]
-    )
+    own_download = base_url() + reverse("catalogue:distribution_download", args=[dataset.pid, 1])
     dist = Distribution.objects.create(
         dataset=dataset,
         title={"en": "CSV"},
@@ -189,7 +188,7 @@ def test_each_indicator_loses_its_points(
         setattr(dataset, name, value)
     for name, value in dist_change.items():
         if isinstance(value, str):
-            value = value.replace("{base}", dcat.base_uri())
+            value = value.replace("{base}", base_url())
         setattr(dist, name, value)
     score = score_of(dataset, [dist])
     assert lost(score) == expected
@@ -271,7 +270,7 @@ def test_a_protected_dataset_has_an_access_url_and_no_download_url(
     node = URIRef(f"{dataset.uri}/distribution/{dist.pk}")
     access = [str(o) for o in graph.objects(node, DCAT.accessURL)]
     request_page = f"{reverse('access:application_new')}?dataset={dataset.pid}"
-    assert access == [dcat.base_uri() + request_page]
+    assert access == [base_url() + request_page]
     assert list(graph.objects(node, DCAT.downloadURL)) == []
     assert "secret" not in graph.serialize(format="turtle")
     score = mqa.dataset_score(dataset)

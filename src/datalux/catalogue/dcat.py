@@ -121,17 +121,12 @@ def new_graph() -> Graph:
     return graph
 
 
-def base_uri() -> str:
-    """DATALUX_BASE_URI when configured, else the address of the request being served."""
-    return base_url()
-
-
 def dataset_uri(pid: str) -> str:
-    return f"{base_uri()}/id/dataset/{pid}"
+    return f"{base_url()}/id/dataset/{pid}"
 
 
 def catalogue_uri(slug: str) -> str:
-    return f"{base_uri()}/id/catalogue/{slug}"
+    return f"{base_url()}/id/catalogue/{slug}"
 
 
 def landing_page_path(pid: str) -> str:
@@ -206,7 +201,7 @@ class Builder:
 
     def __init__(self, graph: Sink | None = None) -> None:
         self.graph: Sink = graph if graph is not None else new_graph()
-        self.base = base_uri()
+        self.base = base_url()
         self._landing_template = landing_page_path(_PLACEHOLDER_PID)
         self._download_template = download_path_template()
         self._request_template = access_request_path(_PLACEHOLDER_PID)

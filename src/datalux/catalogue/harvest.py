@@ -50,7 +50,7 @@ from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue import vocabularies as vocab
-from datalux.catalogue.dcat import ADMS, DCAT, HYDRA, VCARD, base_uri, parse
+from datalux.catalogue.dcat import ADMS, DCAT, HYDRA, VCARD, parse
 from datalux.catalogue.models import (
     Catalogue,
     Dataset,
@@ -59,6 +59,7 @@ from datalux.catalogue.models import (
     HarvestSource,
 )
 from datalux.catalogue.pids import is_valid_pid
+from datalux.core.absolute import base_url
 
 logger = logging.getLogger("datalux.catalogue.harvest")
 
@@ -174,7 +175,7 @@ def _is_own(url: str) -> bool:
         their_port = theirs.port or default[theirs.scheme]
     except ValueError:
         return False
-    for base in {base_uri(), str(settings.DATALUX_BASE_URI)}:
+    for base in {base_url(), str(settings.DATALUX_BASE_URI)}:
         ours = urllib.parse.urlsplit(base)
         our_port = ours.port or default.get(ours.scheme, 0)
         if (theirs.hostname or "").lower() == (ours.hostname or "").lower() and (
@@ -192,7 +193,7 @@ def check_location(location: str) -> None:
     if scheme in ("http", "https"):
         if _is_own(location):
             raise HarvestError(
-                f"{location} is this platform's own address ({base_uri()}): harvesting our own "
+                f"{location} is this platform's own address ({base_url()}): harvesting our own "
                 "catalogue would loop; register the remote catalogue's address instead"
             )
         return
@@ -565,7 +566,7 @@ def _identifiers(graph: Graph, node: Any) -> set[str]:
 
 def _own_records(graph: Graph, nodes: list[Any]) -> set[Any]:
     """The dataset nodes that describe records of this platform (our URIs or PIDs)."""
-    prefix = f"{base_uri()}/id/"
+    prefix = f"{base_url()}/id/"
     own = {n for n in nodes if isinstance(n, URIRef) and str(n).startswith(prefix)}
     candidates: dict[str, list[Any]] = {}
     for node in nodes:

@@ -60,6 +60,7 @@ from rdflib import URIRef
 from datalux.catalogue import dcat
 from datalux.catalogue import vocabularies as vocab
 from datalux.catalogue.dcat import DCAT, DCT, Builder, DatasetRows, TripleList
+from datalux.core.absolute import base_url
 
 MAX_POINTS = 405
 CHUNK = 1000  # datasets built and scored at a time in the catalogue score
@@ -481,7 +482,7 @@ def score_triples(
     ``conforms`` is the SHACL verdict on the record; ``base`` the platform's own address
     (addresses under it are checked with ``resolve()``; default: the export's base).
     """
-    resolver = _Resolver(base if base is not None else dcat.base_uri())
+    resolver = _Resolver(base if base is not None else base_url())
     return _tally(_index(triples), URIRef(dataset), conforms, resolver).score()
 
 
@@ -522,7 +523,7 @@ def published_score() -> Score:
 
     published = dcat.published_datasets().filter(catalogue__is_local=True).order_by()
     fingerprint = (
-        dcat.base_uri(),
+        base_url(),
         published.aggregate(
             n=Count("pk"), top=Max("pk"), latest=Max("modified"),
             conforms=Count("pk", filter=Q(shacl_conforms=True)),
