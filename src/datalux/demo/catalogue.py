@@ -185,7 +185,6 @@ def _publish_table(table: Any, holder: Organisation, path: Path) -> int:
         title={"en": f"{table.title} (Parquet, in the secure processing environment)"},
         file_format="PARQUET",
         media_type=MEDIA_TYPES["PARQUET"],
-        access_url=f"{settings.DATALUX_BASE_URI}/catalogue/datasets/{dataset.pid}/",
         byte_size=data_file.size_bytes,
         data_file=data_file,
     )
@@ -333,7 +332,6 @@ def _publish_open_aggregate(spec: OpenAggregate, echo: Callable[[str], None]) ->
         title={"en": f"{spec.title['en']} (Parquet)"},
         file_format="PARQUET",
         media_type=MEDIA_TYPES["PARQUET"],
-        access_url=f"{settings.DATALUX_BASE_URI}/catalogue/datasets/{dataset.pid}/",
         byte_size=data_file.size_bytes,
         licence="CC-BY-4.0",
         data_file=data_file,
