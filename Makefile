@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps demo test test-fast test-browser test-postgres check fix bench migrate seed clean
+.PHONY: help install system-deps demo test test-fast test-browser test-postgres check fix bench messages migrate seed clean
 
 help:
 	@echo "make demo        set up, seed the demo and serve web + worker at http://127.0.0.1:8000"
@@ -16,6 +16,7 @@ help:
 	@echo "make check       ruff, mypy, Django system checks, missing migrations"
 	@echo "make fix         ruff format + autofix"
 	@echo "make bench       benchmarks (prints tables with ratios against baselines)"
+	@echo "make messages    update the French and German catalogues from the sources and compile them"
 
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "datalux needs Python >= 3.11 (found " + sys.version.split()[0] + "): install python3.11 or set PYTHON=/path/to/python3.11")'
@@ -45,6 +46,7 @@ test: install
 	@sh .ci/pytest.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install
+	@sh scripts/system-deps gettext
 	@sh .ci/pytest.sh $(BIN)/pytest -m "not slow and not spark and not browser" $(PYTEST_ARGS)
 
 test-browser: install
@@ -64,6 +66,14 @@ fix: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# After changing interface text: translate what msgfmt reports as untranslated or fuzzy, then
+# run it again to compile (tests/core/test_translations.py fails until both are done).
+messages: install
+	@sh scripts/system-deps gettext
+	cd src/datalux && ../../$(BIN)/datalux manage makemessages -l fr -l de --no-location --ignore 'migrations/*'
+	@for l in fr de; do printf "%s: " $$l; msgfmt --check --statistics -o /dev/null src/datalux/locale/$$l/LC_MESSAGES/django.po; done
+	cd src/datalux && ../../$(BIN)/datalux manage compilemessages
 
 clean:
 	rm -rf $(VENV) var/test-*

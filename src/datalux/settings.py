@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "datalux.core.absolute.RequestBaseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "datalux.accounts.language.RememberLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "datalux.core.post_stash.PostStashMiddleware",
     "datalux.core.not_allowed.FormActionGetMiddleware",

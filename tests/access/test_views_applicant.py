@@ -174,7 +174,7 @@ def test_applicant_journey_from_draft_to_workspace(client: Any, world: World) ->
     assert "accept the terms of use" in response.content.decode()
     assert denied() == before + 1
     html = client.get(url("application_terms", ref)).content.decode()
-    assert TERMS_TEXT in html and TERMS_VERSION in html
+    assert str(TERMS_TEXT) in html and TERMS_VERSION in html
     assert client.post(url("application_terms", ref), {}).status_code == 400  # box not ticked
     response = client.post(url("application_terms", ref), {"accept": "on"})
     assert response.status_code == 302

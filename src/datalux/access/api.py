@@ -33,6 +33,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 from ninja.responses import Status
@@ -368,7 +369,7 @@ def list_applications(
     )
     if state:
         if state not in {s.value for s in S}:
-            raise ValidationError({"state": f"use one of {', '.join(S)}"})
+            raise ValidationError({"state": _("use one of %(values)s") % {"values": ", ".join(S)}})
         queryset = queryset.filter(state=state)
     if mine:
         mine_q = Q(applicant=user) | Q(named_persons__user=user) | Q(handler=user)
@@ -389,9 +390,11 @@ def _organisation(request: HttpRequest, user: Any, value: str | int | None) -> O
             **({"pk": int(text)} if text.isdigit() else {"slug": text})
         ).first()
         if found is None:
-            raise ValidationError({"organisation": f"no organisation {text!r}"})
+            raise ValidationError(
+                {"organisation": _("no organisation %(name)s") % {"name": repr(text)}}
+            )
         return found
-    _, orgs = organisations_with(user, Permission.SUBMIT_APPLICATIONS)
+    _user, orgs = organisations_with(user, Permission.SUBMIT_APPLICATIONS)
     if not orgs:
         raise _deny(request, user, "you are not an applicant of any organisation")
     if len(orgs) > 1:
@@ -415,7 +418,9 @@ def create_application(request: HttpRequest, payload: ApplicationIn) -> Status:
     if payload.procedure:
         procedure = Procedure.objects.filter(slug=payload.procedure).first()
         if procedure is None:
-            raise ValidationError({"procedure": f"no procedure {payload.procedure!r}"})
+            raise ValidationError(
+                {"procedure": _("no procedure %(name)s") % {"name": repr(payload.procedure)}}
+            )
     fields = payload.model_dump(exclude_unset=True, exclude={"organisation", "procedure", "title"})
     application = actions.create_application(
         by=user, organisation=organisation, title=payload.title, procedure=procedure, **fields
@@ -443,7 +448,7 @@ def update_application(request: HttpRequest, reference: str, payload: FormIn) ->
 @router.get("/applications/{reference}/completeness", response=list[GapOut])
 def application_completeness(request: HttpRequest, reference: str) -> list[dict[str, str]]:
     """What stops the application from being submitted; an empty list when it is complete."""
-    _, application = _application(request, reference)
+    _user, application = _application(request, reference)
     return [gap.as_data() for gap in completeness.check(application)]
 
 
@@ -500,7 +505,7 @@ def remove_person(request: HttpRequest, reference: str, person_id: int) -> Statu
 @router.get("/applications/{reference}/attachments", response=list[AttachmentOut])
 def list_attachments(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     """The attachments' metadata (the files themselves are not served here)."""
-    _, application = _application(request, reference)
+    _user, application = _application(request, reference)
     return [
         _attachment(a) for a in application.attachments.select_related("uploaded_by").order_by("pk")
     ]
@@ -570,7 +575,9 @@ def assign(request: HttpRequest, reference: str, payload: AssignIn) -> dict[str,
     if payload.handler and has_permission(user, Permission.HANDLE_APPLICATIONS):
         handler = User.objects.filter(username=payload.handler).first()
         if handler is None:
-            raise ValidationError({"handler": f"{payload.handler} is not a case handler"})
+            raise ValidationError(
+                {"handler": _("%(user)s is not a case handler") % {"user": payload.handler}}
+            )
     actions.assign(application=application, by=user, handler=handler)
     return _detail(user, _fresh(application))
 
@@ -596,7 +603,9 @@ def request_opinion(request: HttpRequest, reference: str, payload: OpinionReques
     user, application = _application(request, reference)
     organisation = Organisation.objects.filter(slug=payload.organisation).first()
     if organisation is None:
-        raise ValidationError({"organisation": f"no organisation {payload.organisation!r}"})
+        raise ValidationError(
+            {"organisation": _("no organisation %(name)s") % {"name": repr(payload.organisation)}}
+        )
     asked = actions.request_opinion(
         application=application, by=user, organisation=organisation, question=payload.question
     )
@@ -618,7 +627,12 @@ def give_opinion(request: HttpRequest, reference: str, payload: OpinionIn) -> St
     if payload.organisation:
         organisation = Organisation.objects.filter(slug=payload.organisation).first()
         if organisation is None:
-            raise ValidationError({"organisation": f"no organisation {payload.organisation!r}"})
+            raise ValidationError(
+                {
+                    "organisation": _("no organisation %(name)s")
+                    % {"name": repr(payload.organisation)}
+                }
+            )
     opinion = actions.give_opinion(
         application=application,
         by=user,
@@ -700,7 +714,9 @@ def list_permits(
     queryset = queries.visible_permits(_user(request))
     if state:
         if state not in {s.value for s in PermitState}:
-            raise ValidationError({"state": f"use one of {', '.join(PermitState)}"})
+            raise ValidationError(
+                {"state": _("use one of %(values)s") % {"values": ", ".join(PermitState)}}
+            )
         queryset = queryset.filter(state=state)
     count, items = _page(queryset.order_by("-issued_at", "-pk"), limit, offset)
     return {

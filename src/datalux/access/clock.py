@@ -12,6 +12,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.utils.translation import gettext, ngettext
+
 
 def add_months(moment: datetime, months: int) -> datetime:
     """The same day ``months`` later; the last day of the month when that day does not exist."""
@@ -54,12 +56,13 @@ class Clock:
     @property
     def status(self) -> str:
         if self.deadline is None:
-            return "not started"
+            return gettext("not started")
         if self.stopped_at is not None:
-            return "decided late" if self.overdue else "decided in time"
+            return gettext("decided late") if self.overdue else gettext("decided in time")
         if self.overdue:
-            return "overdue"
-        return f"{self.days_left} days left"
+            return gettext("overdue")
+        days = self.days_left or 0
+        return ngettext("%(days)d day left", "%(days)d days left", days) % {"days": days}
 
 
 def deadline(start: datetime | None, *, months: int, extension_days: int = 0) -> datetime | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from datalux.access.filters import check_filters
 from datalux.access.models import Application
@@ -12,6 +14,12 @@ from datalux.access.vocabularies import DataForm, LegalBasisArt9
 from datalux.catalogue.vocabularies import PrivacyRole
 
 MIN_WORDS = {"purpose_description": 30, "lay_summary": 20, "expected_benefit": 10, "safeguards": 10}
+WHAT = {
+    "purpose_description": gettext_lazy("the purpose"),
+    "lay_summary": gettext_lazy("the lay summary"),
+    "expected_benefit": gettext_lazy("the expected benefit"),
+    "safeguards": gettext_lazy("the safeguards"),
+}
 
 
 @dataclass(frozen=True)
@@ -36,55 +44,58 @@ def check(application: Application) -> list[Gap]:
         gaps.append(Gap(field, message))
 
     if not a.title.strip():
-        gap("title", "give the project a title")
+        gap("title", _("give the project a title"))
     if not a.purpose_category:
-        gap("purpose_category", "choose the purpose category that fits the project")
+        gap("purpose_category", _("choose the purpose category that fits the project"))
     for field, minimum in MIN_WORDS.items():
         text = getattr(a, field)
         if _words(text) < minimum:
-            label = field.replace("_", " ")
-            gap(field, f"describe the {label} in at least {minimum} words (now {_words(text)})")
+            gap(
+                field,
+                _("describe %(what)s in at least %(minimum)d words (now %(now)d)")
+                % {"what": WHAT[field], "minimum": minimum, "now": _words(text)},
+            )
     if not a.data_form:
-        gap("data_form", "choose the form of the data: anonymised, pseudonymised or aggregate")
+        gap("data_form", _("choose the form of the data: anonymised, pseudonymised or aggregate"))
     if a.data_form == DataForm.PSEUDONYMISED and _words(a.pseudonymised_justification) < 10:
         gap(
             "pseudonymised_justification",
-            "explain (10 words or more) why anonymised data would not be enough",
+            _("explain (10 words or more) why anonymised data would not be enough"),
         )
     if not a.legal_basis_art6:
-        gap("legal_basis_art6", "choose the GDPR Art. 6 legal basis for the processing")
+        gap("legal_basis_art6", _("choose the GDPR Art. 6 legal basis for the processing"))
     if a.special_categories and a.legal_basis_art9 == LegalBasisArt9.NONE:
         gap(
             "legal_basis_art9",
-            "the data include special categories (e.g. health): choose the Art. 9(2) exemption",
+            _("the data include special categories (e.g. health): choose the Art. 9(2) exemption"),
         )
     if a.special_categories and not a.ethics_reference.strip():
         gap(
             "ethics_reference",
-            "give the ethics committee's approval reference (special-category data need one)",
+            _("give the ethics committee's approval reference (special-category data need one)"),
         )
     if not a.funding.strip():
-        gap("funding", "say who funds the project (or 'none')")
+        gap("funding", _("say who funds the project (or 'none')"))
     if a.commercial_involvement and not a.commercial_description.strip():
-        gap("commercial_description", "describe the commercial involvement")
+        gap("commercial_description", _("describe the commercial involvement"))
     if not a.requested_months:
-        gap("requested_months", "say how many months of access the project needs")
+        gap("requested_months", _("say how many months of access the project needs"))
     if not a.processing_tools.strip():
         gap(
             "processing_tools",
-            "list the tools you will use in the secure environment (e.g. R, Python)",
+            _("list the tools you will use in the secure environment (e.g. R, Python)"),
         )
     requests = list(a.datasets.select_related("dataset"))
     if not requests:
-        gap("datasets", "add at least one dataset from the catalogue")
+        gap("datasets", _("add at least one dataset from the catalogue"))
     holders = {r.dataset.publisher_id for r in requests}
     if len(requests) > 1 and not a.linkage_needed and len(holders) > 1:
         gap(
             "linkage_needed",
-            "you request datasets of several holders: say whether their records must be linked",
+            _("you request datasets of several holders: say whether their records must be linked"),
         )
     if a.linkage_needed and not a.linkage_description.strip():
-        gap("linkage_description", "say which records must be linked and on what")
+        gap("linkage_description", _("say which records must be linked and on what"))
     for r in requests:
         pid = r.dataset.pid
         try:  # the dictionary may have changed since the filters were written
@@ -95,7 +106,7 @@ def check(application: Application) -> list[Gap]:
         if not r.variables:
             gap(
                 f"datasets.{pid}.variables",
-                f"{pid}: pick the variables you need from its dictionary",
+                _("%(pid)s: pick the variables you need from its dictionary") % {"pid": pid},
             )
         if a.data_form in (DataForm.ANONYMISED, DataForm.AGGREGATE):
             direct = sorted(
@@ -106,10 +117,13 @@ def check(application: Application) -> list[Gap]:
             if direct:
                 gap(
                     f"datasets.{pid}.variables",
-                    f"{pid}: {', '.join(direct)} directly identify people and are never part of "
-                    f"{a.data_form} data; remove them (ask for linkage instead)",
+                    _(
+                        "%(pid)s: %(names)s directly identify people and are never part of "
+                        "“%(form)s”; remove them (ask for linkage instead)"
+                    )
+                    % {"pid": pid, "names": ", ".join(direct), "form": DataForm(a.data_form).label},
                 )
     persons = list(a.named_persons.all())
     if not persons:
-        gap("named_persons", "name at least one person who will access the data")
+        gap("named_persons", _("name at least one person who will access the data"))
     return gaps

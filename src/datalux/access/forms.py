@@ -13,12 +13,14 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from datalux.access.models import FORM_FIELDS
 from datalux.access.vocabularies import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
+    FILTER_OPERATOR_LABELS,
     FILTER_OPERATORS,
     AttachmentKind,
     DataForm,
@@ -262,7 +264,7 @@ class FilterForm(forms.Form):
     variable = forms.ChoiceField(label=_("Variable"), required=False)
     op = forms.ChoiceField(
         label=_("Operator"),
-        choices=BLANK + [(op, op) for op in FILTER_OPERATORS],
+        choices=BLANK + [(op, FILTER_OPERATOR_LABELS.get(op, op)) for op in FILTER_OPERATORS],
         required=False,
     )
     value = forms.CharField(
@@ -354,8 +356,11 @@ class AttachmentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind of document"), choices=AttachmentKind.choices)
     file = forms.FileField(
         label=_("File"),
-        help_text=_("Accepted: %(types)s, at most %(mb)d MB.")
-        % {"types": ", ".join(sorted(ATTACHMENT_TYPES)), "mb": ATTACHMENT_MAX_BYTES // 2**20},
+        help_text=format_lazy(
+            _("Accepted: {types}, at most {mb} MB."),
+            types=", ".join(sorted(ATTACHMENT_TYPES)),
+            mb=ATTACHMENT_MAX_BYTES // 2**20,
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_SUFFIXES}),
     )
 

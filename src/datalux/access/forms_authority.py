@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from datalux.access.actions.permits import BASELINE_CONDITIONS, DEFAULT_OUTPUT_RULES
+from datalux.access.forms import ApplicationForm
 from datalux.access.models import FORM_FIELDS, ApplicationDataset, Permit
 from datalux.access.states import APPROVED, ApplicationState
 from datalux.access.vocabularies import STANDARD_CONDITIONS, ConditionKind, Vote
@@ -33,7 +35,7 @@ OUTCOMES = [
 ]
 COMMENT_TOPICS = [
     ("", _("The whole application")),
-    *[(name, name.replace("_", " ")) for name in FORM_FIELDS],
+    *[(name, ApplicationForm.base_fields[name].label or name) for name in FORM_FIELDS],
     ("datasets", _("datasets")),
     ("named_persons", _("named persons")),
     ("attachments", _("attachments")),
@@ -217,7 +219,7 @@ class PermitTermsForm(forms.Form):
     conditions = forms.MultipleChoiceField(
         label=_("Standard conditions"),
         choices=[
-            (code, f"{ConditionKind(kind).label}: {text}")
+            (code, format_lazy("{}: {}", ConditionKind(kind).label, text))
             for code, (kind, text) in STANDARD_CONDITIONS.items()
             if code not in BASELINE_CONDITIONS
         ],

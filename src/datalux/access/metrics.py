@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from datalux.access.models import Application
 from datalux.access.states import APPROVED, DECIDED, ApplicationState
@@ -230,7 +231,7 @@ def received_applications() -> Any:
 
 def authority_metrics() -> AuthorityMetrics:
     """The published figures over every received application (see the module docstring)."""
-    overall = Figures(key="all", label="All applications")
+    overall = Figures(key="all", label=_("All applications"))
     years: dict[int, Figures] = {}
     datasets: dict[str, Figures] = {}
     holders: dict[str, Figures] = {}

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from datalux.core.errors import Conflict
 
 
@@ -52,21 +55,21 @@ class PermitAction(StrEnum):
     CLOSE = "close"
 
 
-APPLICATION_STATE_LABELS: dict[ApplicationState, str] = {
-    ApplicationState.DRAFT: "Draft",
-    ApplicationState.SUBMITTED: "Submitted",
-    ApplicationState.RETURNED: "Returned to the applicant",
-    ApplicationState.UNDER_REVIEW: "Under review",
-    ApplicationState.APPROVED: "Approved",
-    ApplicationState.APPROVED_WITH_CONDITIONS: "Approved with conditions",
-    ApplicationState.REJECTED: "Rejected",
-    ApplicationState.WITHDRAWN: "Withdrawn",
+APPLICATION_STATE_LABELS: dict[ApplicationState, str | Promise] = {
+    ApplicationState.DRAFT: _("Draft"),
+    ApplicationState.SUBMITTED: _("Submitted"),
+    ApplicationState.RETURNED: _("Returned to the applicant"),
+    ApplicationState.UNDER_REVIEW: _("Under review"),
+    ApplicationState.APPROVED: _("Approved"),
+    ApplicationState.APPROVED_WITH_CONDITIONS: _("Approved with conditions"),
+    ApplicationState.REJECTED: _("Rejected"),
+    ApplicationState.WITHDRAWN: _("Withdrawn"),
 }
-PERMIT_STATE_LABELS: dict[PermitState, str] = {
-    PermitState.ACTIVE: "Active",
-    PermitState.REVOKED: "Revoked",
-    PermitState.EXPIRED: "Expired",
-    PermitState.CLOSED: "Closed",
+PERMIT_STATE_LABELS: dict[PermitState, str | Promise] = {
+    PermitState.ACTIVE: _("Active"),
+    PermitState.REVOKED: _("Revoked"),
+    PermitState.EXPIRED: _("Expired"),
+    PermitState.CLOSED: _("Closed"),
 }
 
 S = ApplicationState

@@ -21,7 +21,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -75,7 +74,7 @@ FORM_LABELS = ApplicationForm.base_fields
 def state_label(application: Application) -> str:
     """The state in words, from the applicant's side ("returned to you")."""
     if application.state == S.RETURNED:
-        return str(_l("Returned to you"))
+        return _("Returned to you")
     return application.get_state_display()
 
 

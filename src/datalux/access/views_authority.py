@@ -517,12 +517,33 @@ case_comment = _case_action("comment", (), "", _comment, gettext_lazy("Comment a
 # The permit.
 
 
+# The parts of a permit's terms, in words (the keys of Permit.spec()).
+SPEC_PARTS = {
+    "starts_on": gettext_lazy("start"),
+    "ends_on": gettext_lazy("end"),
+    "form": gettext_lazy("data form"),
+    "linkage": gettext_lazy("linkage"),
+    "time_start": gettext_lazy("period start"),
+    "time_end": gettext_lazy("period end"),
+    "filters": gettext_lazy("row filters"),
+    "threshold": gettext_lazy("minimum count per cell"),
+    "dominance_n": gettext_lazy("dominance rule n"),
+    "dominance_k": gettext_lazy("dominance rule k"),
+    "p_percent": gettext_lazy("p% rule"),
+    "rounding_base": gettext_lazy("rounding base"),
+}
+
+
+def _part(key: str) -> str:
+    return str(SPEC_PARTS.get(key, key.replace("_", " ")))
+
+
 def _spec_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """What one permit version changed against the previous one, in words."""
     out: list[str] = []
     for key in ("starts_on", "ends_on", "form", "linkage"):
         if before.get(key) != after.get(key):
-            out.append(f"{key.replace('_', ' ')}: {before.get(key)} → {after.get(key)}")
+            out.append(f"{_part(key)}: {before.get(key)} → {after.get(key)}")
     old = {d["dataset"]: d for d in before.get("datasets", [])}
     new = {d["dataset"]: d for d in after.get("datasets", [])}
     for pid in sorted(set(old) | set(new)):
@@ -539,7 +560,7 @@ def _spec_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                 out.append(_("%(pid)s: added %(names)s") % {"pid": pid, "names": ", ".join(added)})
             for part in ("time_start", "time_end", "filters"):
                 if old[pid].get(part) != new[pid].get(part):
-                    out.append(f"{pid}: {part.replace('_', ' ')} {_('changed')}")
+                    out.append(_("%(pid)s: %(part)s changed") % {"pid": pid, "part": _part(part)})
     old_conditions = {c["text"] for c in before.get("conditions", [])}
     new_conditions = {c["text"] for c in after.get("conditions", [])}
     out += [
@@ -553,7 +574,7 @@ def _spec_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     rules_before, rules_after = before.get("output_rules", {}), after.get("output_rules", {})
     for key in sorted(set(rules_before) | set(rules_after)):
         if rules_before.get(key) != rules_after.get(key):
-            out.append(f"{key.replace('_', ' ')}: {rules_before.get(key)} → {rules_after.get(key)}")
+            out.append(f"{_part(key)}: {rules_before.get(key)} → {rules_after.get(key)}")
     return out
 
 

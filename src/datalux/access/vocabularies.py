@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+StrOrPromise = str | Promise
 
 FORM_SCHEMA_VERSION = "1.0"  # bump when fields change; snapshots keep the version they used
 
 TERMS_VERSION = "2026-1"
-TERMS_TEXT = (
+TERMS_TEXT = _(
     "I will use the data only for the purpose stated in the permit, only inside the secure "
     "processing environment, and will not attempt to re-identify any person. I will not copy, "
     "transfer or publish data except outputs released after disclosure checking. I will report "
@@ -60,32 +63,36 @@ class ConditionKind(models.TextChoices):
     PERMISSION = "permission", _("Permission")
 
 
-# Standard conditions (code -> (kind, text)); deciders may add free-text ones too.
-STANDARD_CONDITIONS: dict[str, tuple[str, str]] = {
+# Standard conditions (code -> (kind, text)); deciders may add free-text ones too. A permit
+# stores the English text beside the code; pages show the code's text in the reader's language.
+STANDARD_CONDITIONS: dict[str, tuple[str, StrOrPromise]] = {
     "publish-results": (
         ConditionKind.OBLIGATION,
-        "Publish the results and the code within 12 months of the end of the permit.",
+        _("Publish the results and the code within 12 months of the end of the permit."),
     ),
     "acknowledge-source": (
         ConditionKind.OBLIGATION,
-        "Acknowledge the data holders and the data authority in every publication.",
+        _("Acknowledge the data holders and the data authority in every publication."),
     ),
     "report-incidents": (
         ConditionKind.OBLIGATION,
-        "Report any incident or suspected re-identification within 72 hours.",
+        _("Report any incident or suspected re-identification within 72 hours."),
     ),
-    "no-reidentification": (ConditionKind.PROHIBITION, "Do not attempt to re-identify any person."),
+    "no-reidentification": (
+        ConditionKind.PROHIBITION,
+        _("Do not attempt to re-identify any person."),
+    ),
     "no-transfer-outside-eu": (
         ConditionKind.PROHIBITION,
-        "Do not transfer data or outputs outside the European Union.",
+        _("Do not transfer data or outputs outside the European Union."),
     ),
     "no-commercial-reuse": (
         ConditionKind.PROHIBITION,
-        "Do not use the data or outputs for commercial purposes.",
+        _("Do not use the data or outputs for commercial purposes."),
     ),
     "aggregate-outputs-only": (
         ConditionKind.PERMISSION,
-        "Release aggregate outputs that pass disclosure checking.",
+        _("Release aggregate outputs that pass disclosure checking."),
     ),
 }
 
@@ -127,3 +134,10 @@ ATTACHMENT_TYPES: dict[str, tuple[str, bytes | None]] = {
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "between", "is_null", "not_null")
+# How the operators read in a form (the symbols read the same in every language).
+FILTER_OPERATOR_LABELS: dict[str, StrOrPromise] = {
+    "in": _("is one of"),
+    "between": _("between"),
+    "is_null": _("is empty"),
+    "not_null": _("is not empty"),
+}

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from datalux.accounts.models import ApiToken, Membership, Organisation, User, hash_token_secret
 from datalux.accounts.permissions import forget_grants, has_permission
@@ -20,7 +21,9 @@ from datalux.audit.log import record
 def _require(by: Any, perm: Permission, obj: Any = None) -> None:
     """System actions (by=None: CLI, seeding, migrations) are allowed; users need ``perm``."""
     if by is not None and not has_permission(by, perm, obj):
-        raise PermissionDenied(f"you do not have the permission {perm.value!r}")
+        raise PermissionDenied(
+            _("you do not have the permission %(perm)s") % {"perm": repr(perm.value)}
+        )
 
 
 def create_organisation(
@@ -88,12 +91,14 @@ def create_api_token(
 ) -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns (token, secret string shown once, never stored)."""
     if not has_permission(user, Permission.USE_API_TOKENS):
-        raise PermissionDenied("API tokens are for members of an organisation")
+        raise PermissionDenied(_("API tokens are for members of an organisation"))
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "give the token a name, e.g. the script that will use it"})
+        raise ValidationError(
+            {"name": _("give the token a name, e.g. the script that will use it")}
+        )
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "the expiry date must be in the future"})
+        raise ValidationError({"expires_at": _("the expiry date must be in the future")})
     key_id, secret, full = ApiToken.new_material()
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -114,7 +119,7 @@ def create_api_token(
 
 def revoke_api_token(*, token: ApiToken, by: User) -> ApiToken:
     if token.user_id != by.pk:
-        raise PermissionDenied("you can only revoke your own API tokens")
+        raise PermissionDenied(_("you can only revoke your own API tokens"))
     with transaction.atomic():
         if token.revoked_at is None:
             token.revoked_at = timezone.now()

@@ -69,7 +69,7 @@ def me(request: HttpRequest) -> dict:
         "username": user.get_username(),
         "display_name": user.display_name,
         "roles": [
-            {"role": g.role.slug, "title": g.role.title, "organisation_id": g.organisation_id}
+            {"role": g.role.slug, "title": str(g.role.title), "organisation_id": g.organisation_id}
             for g in grants(user)
         ],
     }

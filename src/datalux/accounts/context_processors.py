@@ -58,7 +58,7 @@ def navigation(request: Any) -> dict[str, Any]:
             }
         )
     extra: list[dict[str, str]] = _access_entries(user)
-    extra.append({"title": "Catalogue", "url": reverse("catalogue:search"), "slug": "catalogue"})
+    extra.append({"title": _("Catalogue"), "url": reverse("catalogue:search"), "slug": "catalogue"})
     extra.append(
         {"title": _("Permit register"), "url": reverse("access:register"), "slug": "register"}
     )
@@ -74,7 +74,9 @@ def navigation(request: Any) -> dict[str, Any]:
             }
         )
     if user is not None and has_permission(user, Permission.VIEW_AUDIT_LOG):
-        extra.append({"title": "Audit log", "url": reverse("audit:events"), "slug": "audit"})
+        extra.append({"title": _("Audit log"), "url": reverse("audit:events"), "slug": "audit"})
     if user is not None and has_permission(user, Permission.USE_API_TOKENS):
-        extra.append({"title": "API tokens", "url": reverse("accounts:tokens"), "slug": "tokens"})
+        extra.append(
+            {"title": _("API tokens"), "url": reverse("accounts:tokens"), "slug": "tokens"}
+        )
     return {"nav_workspaces": items, "nav_extra": extra}

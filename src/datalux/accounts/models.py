@@ -59,6 +59,8 @@ class User(AbstractUser):
     """A person using datalux. Roles come from memberships, never from Django groups."""
 
     display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    # The language of the user's last page: notifications and e-mails to them use it.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
 
     def __str__(self) -> str:
         return self.display_name or self.get_username()
@@ -92,22 +94,33 @@ class Membership(models.Model):
     def clean(self) -> None:
         role = ROLES.get(self.role)
         if role is None:
-            raise ValidationError({"role": f"unknown role {self.role!r}"})
+            raise ValidationError({"role": _("unknown role %(role)s") % {"role": repr(self.role)}})
         if not role.organisation_kinds:
             if self.organisation_id is not None:
                 raise ValidationError(
-                    {"organisation": f"the {role.title} role is held without an organisation"}
+                    {
+                        "organisation": _("the %(role)s role is held without an organisation")
+                        % {"role": role.title}
+                    }
                 )
             return
         if self.organisation_id is None:
             raise ValidationError(
-                {"organisation": f"the {role.title} role is held in an organisation"}
+                {
+                    "organisation": _("the %(role)s role is held in an organisation")
+                    % {"role": role.title}
+                }
             )
         if self.organisation.kind not in role.organisation_kinds:
             allowed = ", ".join(
                 sorted(str(OrganisationKind(k).label) for k in role.organisation_kinds)
             )
-            raise ValidationError({"role": f"the {role.title} role can only be held in: {allowed}"})
+            raise ValidationError(
+                {
+                    "role": _("the %(role)s role can only be held in: %(kinds)s")
+                    % {"role": role.title, "kinds": allowed}
+                }
+            )
 
 
 TOKEN_PREFIX = "dlx_"  # noqa: S105  (a prefix, not a secret)

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+StrOrPromise = str | Promise
 
 
 class OrganisationKind(models.TextChoices):
@@ -52,8 +55,8 @@ class Scope(StrEnum):
 @dataclass(frozen=True)
 class Role:
     slug: str
-    title: str
-    description: str
+    title: StrOrPromise
+    description: StrOrPromise
     permissions: frozenset[Permission]
     organisation_kinds: frozenset[OrganisationKind]  # empty: held without an organisation
     scope: Scope
@@ -62,8 +65,8 @@ class Role:
 
 def _role(
     slug: str,
-    title: str,
-    description: str,
+    title: StrOrPromise,
+    description: StrOrPromise,
     workspace: Permission,
     kinds: set[OrganisationKind],
     scope: Scope,
@@ -82,8 +85,8 @@ ROLES: dict[str, Role] = {
     for r in [
         _role(
             "steward",
-            "Data steward",
-            "Describes and uploads the datasets of a data holder and answers for them.",
+            _("Data steward"),
+            _("Describes and uploads the datasets of a data holder and answers for them."),
             P.MANAGE_HOLDINGS,
             {K.DATA_HOLDER},
             Scope.ORGANISATION,
@@ -91,24 +94,27 @@ ROLES: dict[str, Role] = {
         ),
         _role(
             "applicant",
-            "Applicant",
-            "Applies for access to data on behalf of a research, public or private organisation.",
+            _("Applicant"),
+            _(
+                "Applies for access to data on behalf of a research, public or private "
+                "organisation."
+            ),
             P.SUBMIT_APPLICATIONS,
             {K.APPLICANT, K.DATA_HOLDER},
             Scope.ORGANISATION,
         ),
         _role(
             "assistant",
-            "Assistance desk",
-            "Helps applicants complete their applications; comments but never decides.",
+            _("Assistance desk"),
+            _("Helps applicants complete their applications; comments but never decides."),
             P.ASSIST_APPLICANTS,
             {K.ASSISTANCE_DESK, K.DATA_AUTHORITY},
             Scope.PLATFORM,
         ),
         _role(
             "handler",
-            "Case handler",
-            "Case officer of the data authority: checks completeness, runs the procedure.",
+            _("Case handler"),
+            _("Case officer of the data authority: checks completeness, runs the procedure."),
             P.HANDLE_APPLICATIONS,
             {K.DATA_AUTHORITY},
             Scope.PLATFORM,
@@ -116,16 +122,16 @@ ROLES: dict[str, Role] = {
         ),
         _role(
             "reviewer",
-            "Reviewer",
-            "Gives an opinion and a vote on an application (data holder, ethics, legal).",
+            _("Reviewer"),
+            _("Gives an opinion and a vote on an application (data holder, ethics, legal)."),
             P.REVIEW_APPLICATIONS,
             {K.DATA_AUTHORITY, K.DATA_HOLDER},
             Scope.ORGANISATION,
         ),
         _role(
             "decider",
-            "Decider",
-            "Decides on applications for the data authority and signs permits.",
+            _("Decider"),
+            _("Decides on applications for the data authority and signs permits."),
             P.DECIDE_APPLICATIONS,
             {K.DATA_AUTHORITY},
             Scope.PLATFORM,
@@ -133,16 +139,19 @@ ROLES: dict[str, Role] = {
         ),
         _role(
             "output_checker",
-            "Output checker",
-            "Checks outputs of the secure processing environment for disclosure before release.",
+            _("Output checker"),
+            _("Checks outputs of the secure processing environment for disclosure before release."),
             P.CHECK_OUTPUTS,
             {K.SPE_OPERATOR},
             Scope.PLATFORM,
         ),
         _role(
             "ttp_operator",
-            "Trusted-third-party operator",
-            "Runs identifier matching, pseudonymisation and anonymisation for permitted extracts.",
+            _("Trusted-third-party operator"),
+            _(
+                "Runs identifier matching, pseudonymisation and anonymisation for permitted "
+                "extracts."
+            ),
             P.OPERATE_PRIVACY_SERVICES,
             {K.TRUSTED_THIRD_PARTY},
             Scope.PLATFORM,
@@ -150,8 +159,8 @@ ROLES: dict[str, Role] = {
         ),
         _role(
             "platform_admin",
-            "Platform administrator",
-            "Operates the platform: organisations, members, audit-chain verification.",
+            _("Platform administrator"),
+            _("Operates the platform: organisations, members, audit-chain verification."),
             P.MANAGE_ORGANISATIONS,
             {K.SPE_OPERATOR, K.DATA_AUTHORITY},
             Scope.PLATFORM,
@@ -159,8 +168,8 @@ ROLES: dict[str, Role] = {
         ),
         _role(
             "citizen",
-            "Citizen",
-            "Sees the data held about them, who used it and why; manages consent.",
+            _("Citizen"),
+            _("Sees the data held about them, who used it and why; manages consent."),
             P.VIEW_OWN_DATA,
             set(),
             Scope.SELF,

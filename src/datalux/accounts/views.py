@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from datalux.access.work import waiting_for
@@ -28,7 +29,11 @@ def workspace(request: HttpRequest, role: str) -> HttpResponse:
     if role_def is None:
         raise Http404("no such workspace")
     if not has_permission(request.user, role_def.workspace):
-        raise deny(request, role_def.workspace, f"this page is for the {role_def.title} role")
+        raise deny(
+            request,
+            role_def.workspace,
+            _("this page is for the %(role)s role") % {"role": role_def.title},
+        )
     context: dict[str, object] = {"role": role_def}
     context["waiting"] = waiting_for(request.user, role=role_def.slug)
     if role_def.slug in {"steward", "handler", "ttp_operator", "platform_admin"}:
@@ -82,5 +87,5 @@ def revoke_token(request: HttpRequest, key_id: str) -> HttpResponse:
         actions.revoke_api_token(token=token, by=request.user)  # type: ignore[arg-type]
     except PermissionDenied as exc:  # pragma: no cover - restrict() already hides others' tokens
         raise deny(request, Permission.USE_API_TOKENS, str(exc)) from exc
-    messages.success(request, f"Token “{token.name}” revoked.")
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("accounts:tokens")

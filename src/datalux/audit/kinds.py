@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class EventKind(StrEnum):
     """The kinds of audit event. Add a description in DESCRIPTIONS for every new kind."""
@@ -60,55 +63,91 @@ class EventKind(StrEnum):
     PERMIT_ACCESS_GRANTED = "permit.access_granted"
 
 
-DESCRIPTIONS: dict[EventKind, str] = {
-    EventKind.USER_LOGGED_IN: "A user signed in to the web application.",
-    EventKind.USER_LOGIN_FAILED: "A sign-in attempt failed (the username tried is recorded).",
-    EventKind.USER_LOGGED_OUT: "A user signed out.",
-    EventKind.ORGANISATION_CREATED: "An organisation was registered on the platform.",
-    EventKind.ROLE_GRANTED: "A user was given a role in an organisation.",
-    EventKind.ROLE_REVOKED: "A user's role in an organisation was withdrawn.",
-    EventKind.API_TOKEN_CREATED: "A user created an API token (its secret is never stored).",
-    EventKind.API_TOKEN_REVOKED: "An API token was revoked.",
-    EventKind.ACCESS_DENIED: "A request was refused for lack of permission.",
-    EventKind.DATAFILE_REGISTERED: "A data file was stored and registered to its holder.",
-    EventKind.DEMO_SEEDED: "The demonstration data were created.",
-    EventKind.AUDIT_VERIFIED: "The audit chain was verified (the outcome is recorded).",
-    EventKind.TASK_FINISHED: "A background task finished (successfully or not).",
-    EventKind.DATASET_CREATED: "A steward created a dataset record (a persistent identifier was given).",
-    EventKind.DATASET_UPDATED: "A steward changed a dataset's metadata (the changed fields are listed).",
-    EventKind.DICTIONARY_SET: "A steward replaced a dataset's data dictionary.",
-    EventKind.DATASET_PUBLISHED: "A dataset record passed the DCAT-AP checks and was published.",
-    EventKind.DATASET_PUBLICATION_REFUSED: "Publication was refused: the record violates DCAT-AP shapes, or its data dictionary no longer matches its latest data version.",
-    EventKind.DATASET_WITHDRAWN: "A dataset was withdrawn from the catalogue.",
-    EventKind.DATASET_VERSION_UPLOADED: "A new version of a dataset's data was validated and stored.",
-    EventKind.DATASET_UPLOAD_REJECTED: "An upload failed validation; nothing was stored.",
-    EventKind.DISTRIBUTION_DOWNLOADED: "Someone downloaded the stored file of an open dataset.",
-    EventKind.DATA_PRODUCT_REGISTERED: "A data product (code, algorithm, result) was registered.",
-    EventKind.HARVEST_RUN: "A remote catalogue was harvested (counts of created/updated/withdrawn).",
-    EventKind.HARVEST_SOURCE_REGISTERED: "An operator registered a remote catalogue to harvest.",
-    EventKind.APPLICATION_CREATED: "An applicant started a draft application.",
-    EventKind.APPLICATION_UPDATED: "An applicant changed a draft (the changed fields are listed).",
-    EventKind.APPLICATION_SUBMITTED: "An application was submitted to the data authority (its clock starts).",
-    EventKind.APPLICATION_RETURNED: "The handler returned an application to the applicant (the gaps are listed).",
-    EventKind.APPLICATION_RESUBMITTED: "A returned application was submitted again (the changed fields are listed).",
-    EventKind.APPLICATION_ASSIGNED: "A case handler was assigned to an application.",
-    EventKind.APPLICATION_REVIEW_STARTED: "The handler found the application complete and started the review.",
-    EventKind.APPLICATION_COMMENTED: "Someone commented on an application (assistance, handling or review).",
-    EventKind.APPLICATION_DEADLINE_EXTENDED: "The decision deadline was extended once, with reasons sent to the applicant.",
-    EventKind.APPLICATION_DEADLINE_REMINDER: "A reminder was sent because a decision deadline is near or passed.",
-    EventKind.APPLICATION_DECIDED: "A decider approved or rejected an application, with reasons.",
-    EventKind.APPLICATION_WITHDRAWN: "The applicant withdrew an application.",
-    EventKind.APPLICATION_ACTION_REFUSED: "An action on an application or permit was refused (state or rule); the reason is recorded.",
-    EventKind.ATTACHMENT_DOWNLOADED: "Someone downloaded a file attached to an application.",
-    EventKind.ATTACHMENT_ADDED: "A file was attached to an application (its hash is recorded).",
-    EventKind.OPINION_REQUESTED: "The handler asked an organisation for its opinion on an application.",
-    EventKind.OPINION_GIVEN: "A reviewer gave an opinion and a vote.",
-    EventKind.TERMS_ACCEPTED: "A named person accepted the terms of use.",
-    EventKind.PERMIT_ISSUED: "A data permit was issued after an approval.",
-    EventKind.PERMIT_AMENDED: "A permit was amended (a new version).",
-    EventKind.PERMIT_EXTENDED: "A permit's end date was extended (a new version).",
-    EventKind.PERMIT_REVOKED: "A permit was revoked: access is cut.",
-    EventKind.PERMIT_EXPIRED: "A permit reached its end date: the scheduled job cut access.",
-    EventKind.PERMIT_CLOSED: "A permit was closed.",
-    EventKind.PERMIT_ACCESS_GRANTED: "A named person entered the project's secure workspace under a permit.",
+DESCRIPTIONS: dict[EventKind, str | Promise] = {
+    EventKind.USER_LOGGED_IN: _("A user signed in to the web application."),
+    EventKind.USER_LOGIN_FAILED: _("A sign-in attempt failed (the username tried is recorded)."),
+    EventKind.USER_LOGGED_OUT: _("A user signed out."),
+    EventKind.ORGANISATION_CREATED: _("An organisation was registered on the platform."),
+    EventKind.ROLE_GRANTED: _("A user was given a role in an organisation."),
+    EventKind.ROLE_REVOKED: _("A user's role in an organisation was withdrawn."),
+    EventKind.API_TOKEN_CREATED: _("A user created an API token (its secret is never stored)."),
+    EventKind.API_TOKEN_REVOKED: _("An API token was revoked."),
+    EventKind.ACCESS_DENIED: _("A request was refused for lack of permission."),
+    EventKind.DATAFILE_REGISTERED: _("A data file was stored and registered to its holder."),
+    EventKind.DEMO_SEEDED: _("The demonstration data were created."),
+    EventKind.AUDIT_VERIFIED: _("The audit chain was verified (the outcome is recorded)."),
+    EventKind.TASK_FINISHED: _("A background task finished (successfully or not)."),
+    EventKind.DATASET_CREATED: _(
+        "A steward created a dataset record (a persistent identifier was given)."
+    ),
+    EventKind.DATASET_UPDATED: _(
+        "A steward changed a dataset's metadata (the changed fields are listed)."
+    ),
+    EventKind.DICTIONARY_SET: _("A steward replaced a dataset's data dictionary."),
+    EventKind.DATASET_PUBLISHED: _("A dataset record passed the DCAT-AP checks and was published."),
+    EventKind.DATASET_PUBLICATION_REFUSED: _(
+        "Publication was refused: the record violates DCAT-AP shapes, or its data dictionary no longer matches its latest data version."
+    ),
+    EventKind.DATASET_WITHDRAWN: _("A dataset was withdrawn from the catalogue."),
+    EventKind.DATASET_VERSION_UPLOADED: _(
+        "A new version of a dataset's data was validated and stored."
+    ),
+    EventKind.DATASET_UPLOAD_REJECTED: _("An upload failed validation; nothing was stored."),
+    EventKind.DISTRIBUTION_DOWNLOADED: _("Someone downloaded the stored file of an open dataset."),
+    EventKind.DATA_PRODUCT_REGISTERED: _(
+        "A data product (code, algorithm, result) was registered."
+    ),
+    EventKind.HARVEST_RUN: _(
+        "A remote catalogue was harvested (counts of created/updated/withdrawn)."
+    ),
+    EventKind.HARVEST_SOURCE_REGISTERED: _("An operator registered a remote catalogue to harvest."),
+    EventKind.APPLICATION_CREATED: _("An applicant started a draft application."),
+    EventKind.APPLICATION_UPDATED: _(
+        "An applicant changed a draft (the changed fields are listed)."
+    ),
+    EventKind.APPLICATION_SUBMITTED: _(
+        "An application was submitted to the data authority (its clock starts)."
+    ),
+    EventKind.APPLICATION_RETURNED: _(
+        "The handler returned an application to the applicant (the gaps are listed)."
+    ),
+    EventKind.APPLICATION_RESUBMITTED: _(
+        "A returned application was submitted again (the changed fields are listed)."
+    ),
+    EventKind.APPLICATION_ASSIGNED: _("A case handler was assigned to an application."),
+    EventKind.APPLICATION_REVIEW_STARTED: _(
+        "The handler found the application complete and started the review."
+    ),
+    EventKind.APPLICATION_COMMENTED: _(
+        "Someone commented on an application (assistance, handling or review)."
+    ),
+    EventKind.APPLICATION_DEADLINE_EXTENDED: _(
+        "The decision deadline was extended once, with reasons sent to the applicant."
+    ),
+    EventKind.APPLICATION_DEADLINE_REMINDER: _(
+        "A reminder was sent because a decision deadline is near or passed."
+    ),
+    EventKind.APPLICATION_DECIDED: _(
+        "A decider approved or rejected an application, with reasons."
+    ),
+    EventKind.APPLICATION_WITHDRAWN: _("The applicant withdrew an application."),
+    EventKind.APPLICATION_ACTION_REFUSED: _(
+        "An action on an application or permit was refused (state or rule); the reason is recorded."
+    ),
+    EventKind.ATTACHMENT_DOWNLOADED: _("Someone downloaded a file attached to an application."),
+    EventKind.ATTACHMENT_ADDED: _("A file was attached to an application (its hash is recorded)."),
+    EventKind.OPINION_REQUESTED: _(
+        "The handler asked an organisation for its opinion on an application."
+    ),
+    EventKind.OPINION_GIVEN: _("A reviewer gave an opinion and a vote."),
+    EventKind.TERMS_ACCEPTED: _("A named person accepted the terms of use."),
+    EventKind.PERMIT_ISSUED: _("A data permit was issued after an approval."),
+    EventKind.PERMIT_AMENDED: _("A permit was amended (a new version)."),
+    EventKind.PERMIT_EXTENDED: _("A permit's end date was extended (a new version)."),
+    EventKind.PERMIT_REVOKED: _("A permit was revoked: access is cut."),
+    EventKind.PERMIT_EXPIRED: _("A permit reached its end date: the scheduled job cut access."),
+    EventKind.PERMIT_CLOSED: _("A permit was closed."),
+    EventKind.PERMIT_ACCESS_GRANTED: _(
+        "A named person entered the project's secure workspace under a permit."
+    ),
 }

@@ -71,6 +71,6 @@ class AuditEvent(models.Model):
     @property
     def description(self) -> str:
         try:
-            return DESCRIPTIONS[EventKind(self.kind)]
+            return str(DESCRIPTIONS[EventKind(self.kind)])
         except ValueError:
-            return "(unknown event kind)"
+            return str(_("(unknown event kind)"))

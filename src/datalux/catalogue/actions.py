@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import has_permission
@@ -49,14 +50,16 @@ EDITABLE_FIELDS = {
 
 def _require_steward(by: Any, publisher: Organisation) -> None:
     if by is not None and not has_permission(by, Permission.MANAGE_HOLDINGS, publisher):
-        raise PermissionDenied(f"only stewards of {publisher} can change its datasets")
+        raise PermissionDenied(
+            _("only stewards of %(publisher)s can change its datasets") % {"publisher": publisher}
+        )
 
 
 def local_catalogue() -> Catalogue:
     catalogue = Catalogue.objects.filter(is_local=True).order_by("pk").first()
     if catalogue is None:
         raise ValidationError(
-            "the platform has no local catalogue yet: run `datalux demo seed` or create one"
+            _("the platform has no local catalogue yet: run `datalux demo seed` or create one")
         )
     return catalogue
 
@@ -102,15 +105,20 @@ def create_dataset(
 ) -> Dataset:
     _require_steward(by, publisher)
     if publisher.kind != OrganisationKind.DATA_HOLDER:
-        raise ValidationError({"publisher": f"{publisher} is not a data holder"})
+        raise ValidationError(
+            {"publisher": _("%(publisher)s is not a data holder") % {"publisher": publisher}}
+        )
     if "title" not in fields or "access_rights" not in fields:
-        raise ValidationError({"title": "required", "access_rights": "required"})
+        raise ValidationError({"title": _("required"), "access_rights": _("required")})
     _check(fields)
     slug = slugify(slug or fields["title"].get("en") or next(iter(fields["title"].values())))[:120]
     with transaction.atomic():
         if Dataset.objects.filter(publisher=publisher, slug=slug).exists():
             raise ValidationError(
-                {"slug": f"{publisher} already has a dataset {slug!r}: choose another"}
+                {
+                    "slug": _("%(publisher)s already has a dataset %(slug)s: choose another")
+                    % {"publisher": publisher, "slug": repr(slug)}
+                }
             )
         dataset = Dataset(publisher=publisher, catalogue=local_catalogue(), slug=slug, **fields)
         dataset.full_clean()
@@ -155,7 +163,7 @@ def update_dataset(
     EditConflict names them and nothing is saved."""
     _require_steward(by, dataset.publisher)
     if dataset.harvest_source_id is not None and by is not None:
-        raise ValidationError("harvested records are updated by their source, not edited here")
+        raise ValidationError(_("harvested records are updated by their source, not edited here"))
     _check(fields)
     with transaction.atomic():
         _lock(dataset)

@@ -40,6 +40,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django_tasks import task
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, SKOS
@@ -583,7 +584,7 @@ def _own_records(graph: Graph, nodes: list[Any]) -> set[Any]:
 # -- the run --------------------------------------------------------------------------------
 def _require_operator(by: Any) -> None:
     if by is not None and not has_permission(by, Permission.MANAGE_ORGANISATIONS):
-        raise PermissionDenied("only platform administrators can manage harvest sources")
+        raise PermissionDenied(_("only platform administrators can manage harvest sources"))
 
 
 def register_source(
@@ -593,13 +594,15 @@ def register_source(
     _require_operator(by)
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "give the source a name, e.g. 'data.public.lu'"})
+        raise ValidationError({"name": _("give the source a name, e.g. 'data.public.lu'")})
     try:
         check_location(url)
     except HarvestError as exc:
         raise ValidationError({"url": str(exc)}) from None
     if HarvestSource.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"a harvest source named {name!r} exists already"})
+        raise ValidationError(
+            {"name": _("a harvest source named %(name)s exists already") % {"name": repr(name)}}
+        )
     slug = f"harvest-{slugify(name)}"[:50] or "harvest"
     with transaction.atomic():
         base, n = slug, 1

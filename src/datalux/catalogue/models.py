@@ -31,6 +31,19 @@ def pick_language(text: dict[str, str] | None, language: str | None = None) -> s
     return text.get(language) or text.get("en") or next(iter(text.values()), "")
 
 
+def fallback_language(text: dict[str, str] | None, language: str | None = None) -> str:
+    """The language ``pick_language`` fell back to ("" when the current one is present).
+
+    Templates put it in a ``lang`` attribute so screen readers read an English title as English.
+    """
+    if not text:
+        return ""
+    language = (language or get_language() or "en")[:2]
+    if text.get(language):
+        return ""
+    return "en" if text.get("en") else next((k for k, v in text.items() if v), "")
+
+
 class Catalogue(models.Model):
     """The platform's own catalogue, and one per harvested source."""
 
@@ -147,6 +160,14 @@ class Dataset(models.Model):
         return pick_language(self.description)
 
     @property
+    def title_lang(self) -> str:
+        return fallback_language(self.title)
+
+    @property
+    def description_lang(self) -> str:
+        return fallback_language(self.description)
+
+    @property
     def uri(self) -> str:
         return absolute(f"/id/dataset/{self.pid}")
 
@@ -175,7 +196,7 @@ class Distribution(models.Model):
         ordering = ["-issued"]
 
     def __str__(self) -> str:
-        return pick_language(self.title) or f"distribution {self.pk}"
+        return pick_language(self.title) or str(_("distribution %(n)s") % {"n": self.pk})
 
 
 class DataService(models.Model):
@@ -202,7 +223,7 @@ class DatasetSeries(models.Model):
     description = models.JSONField(default=dict)
 
     class Meta:
-        verbose_name_plural = "dataset series"
+        verbose_name_plural = _("dataset series")
 
     def __str__(self) -> str:
         return pick_language(self.title)

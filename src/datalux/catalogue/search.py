@@ -51,6 +51,7 @@ from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
 
 from datalux.accounts.models import Organisation
 from datalux.catalogue.models import Dataset, Distribution, Variable
@@ -65,12 +66,12 @@ STATE_SQL = [
 ]
 FACETS: tuple[str, ...] = ("theme", "publisher", "access_rights", "format", "keyword", "frequency")
 FACET_TITLES = {
-    "theme": "Theme",
-    "publisher": "Publisher",
-    "access_rights": "Access rights",
-    "format": "Format",
-    "keyword": "Keyword",
-    "frequency": "Update frequency",
+    "theme": _("Theme"),
+    "publisher": _("Publisher"),
+    "access_rights": _("Access rights"),
+    "format": _("Format"),
+    "keyword": _("Keyword"),
+    "frequency": _("Update frequency"),
 }
 SORTS: tuple[str, ...] = ("relevance", "modified")
 DEFAULT_PAGE_SIZE = 20
@@ -208,7 +209,7 @@ class SQLiteEngine(Engine):
         return [f"DROP TABLE IF EXISTS {TABLE}", f"DROP TABLE IF EXISTS {STATE_TABLE}"]
 
     def upsert(self, cursor: Any, rows: Sequence[tuple[int, Document]]) -> None:
-        self.delete(cursor, [dataset_id for dataset_id, _ in rows])
+        self.delete(cursor, [dataset_id for dataset_id, _name in rows])
         cursor.executemany(
             f"INSERT INTO {TABLE} (rowid, title, description, keywords, variables) "  # noqa: S608
             "VALUES (%s, %s, %s, %s, %s)",
@@ -699,7 +700,7 @@ def _facets(query: SearchQuery, counts: dict[str, dict[str, int]]) -> list[Facet
         facets.append(
             Facet(
                 name=name,
-                title=FACET_TITLES[name],
+                title=str(FACET_TITLES[name]),
                 values=[
                     FacetValue(value=v, label=labels[v], count=n, selected=v in selected)
                     for v, n in shown.items()

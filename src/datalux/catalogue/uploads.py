@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
@@ -113,7 +114,10 @@ def _file_format(filename: str) -> FileFormat | None:
 
 def _require_steward(dataset: Dataset, by: Any) -> None:
     if not has_permission(by, Permission.MANAGE_HOLDINGS, dataset):
-        raise PermissionDenied(f"only stewards of {dataset.publisher} can upload its data")
+        raise PermissionDenied(
+            _("only stewards of %(publisher)s can upload its data")
+            % {"publisher": dataset.publisher}
+        )
 
 
 def _reject(dataset: Dataset, report: ValidationReport, by: Any) -> UploadRejected:
@@ -185,7 +189,10 @@ def upload_version(
     variables = list(dataset.variables.order_by("position"))
     if not variables:
         raise ValidationError(
-            "the dataset has no data dictionary yet: describe its variables before uploading data"
+            _(
+                "the dataset has no data dictionary yet: describe its variables before "
+                "uploading data"
+            )
         )
     name = Path(filename).name or "upload"
     fmt = _file_format(name)

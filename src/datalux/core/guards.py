@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
@@ -25,7 +26,7 @@ def deny(request: HttpRequest, perm: Permission | str, reason: str = "") -> Perm
         object_id=request.path[:64],
         details={"permission": str(perm), "method": request.method or "", "reason": reason},
     )
-    return PermissionDenied(reason or f"you need the permission {perm}")
+    return PermissionDenied(reason or _("you need the permission %(perm)s") % {"perm": perm})
 
 
 def require_permission(perm: Permission) -> Callable[..., Any]:

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class HoldingsConfig(AppConfig):
     name = "datalux.holdings"
     label = "holdings"
-    verbose_name = "Data holdings"
+    verbose_name = _("Data holdings")

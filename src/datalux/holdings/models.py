@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import RestrictedQuerySet
@@ -20,13 +21,13 @@ class DataFile(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="data_files"
     )
-    table = models.SlugField(max_length=100, help_text="table name within the holder")
+    table = models.SlugField(max_length=100, help_text=_("table name within the holder"))
     version = models.PositiveIntegerField(default=1)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    relative_path = models.CharField(max_length=500, help_text="path under DATALUX_STORAGE")
+    relative_path = models.CharField(max_length=500, help_text=_("path under DATALUX_STORAGE"))
     rows = models.PositiveBigIntegerField()
-    columns = models.JSONField(default=list, help_text="[{name, type, description}]")
+    columns = models.JSONField(default=list, help_text=_("[{name, type, description}]"))
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
     registered_at = models.DateTimeField(default=timezone.now)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
@@ -10,9 +12,13 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from datalux.access.models import Application, Notification, Permit
 from datalux.access.states import TransitionError
+from datalux.accounts.language import in_language_of
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
@@ -20,6 +26,7 @@ from datalux.audit.log import record
 from datalux.core.absolute import base_url
 
 F = TypeVar("F", bound=Callable[..., Any])
+StrOrPromise = str | Promise
 
 
 def _message(exc: Exception) -> str:
@@ -67,13 +74,16 @@ def audited_refusals(action: str) -> Callable[[F], F]:
 
 def require(by: Any, perm: Permission, obj: Any = None, why: str = "") -> None:
     if not has_permission(by, perm, obj):
-        raise PermissionDenied(why or f"you need the permission {perm.value!r} for this")
+        raise PermissionDenied(
+            why or _("you need the permission %(perm)s for this") % {"perm": repr(perm.value)}
+        )
 
 
 def require_applicant(by: Any, application: Application) -> None:
     if by is None or application.applicant_id != by.pk:
         raise PermissionDenied(
-            f"only the applicant ({application.applicant.get_username()}) can do this"
+            _("only the applicant (%(applicant)s) can do this")
+            % {"applicant": application.applicant.get_username()}
         )
     require(by, Permission.SUBMIT_APPLICATIONS, application.organisation)
 
@@ -82,13 +92,16 @@ def require_handler(by: Any, application: Application) -> None:
     require(
         by,
         Permission.HANDLE_APPLICATIONS,
-        why="only case handlers of the data authority can do this",
+        why=_("only case handlers of the data authority can do this"),
     )
     if application.handler_id != by.pk:
-        holder = application.handler.get_username() if application.handler else "nobody yet"
+        holder = application.handler.get_username() if application.handler else _("nobody yet")
         raise PermissionDenied(
-            f"only the handler assigned to {application.reference} can do this "
-            f"(assigned: {holder}); assign yourself first"
+            _(
+                "only the handler assigned to %(reference)s can do this "
+                "(assigned: %(holder)s); assign yourself first"
+            )
+            % {"reference": application.reference, "holder": holder}
         )
 
 
@@ -114,13 +127,51 @@ def parse_date(value: Any, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationError({field: f"{value!r} is not a date: use YYYY-MM-DD"}) from None
+        raise ValidationError(
+            {field: _("%(value)s is not a date: use YYYY-MM-DD") % {"value": repr(value)}}
+        ) from None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A notification text written later, in each recipient's language.
+
+    ``template`` is marked with ``gettext_lazy``; ``params`` fill its ``%(name)s`` placeholders
+    and may be Texts themselves (rendered in the same language), dates (written out in that
+    language) or plain values (stored data, shown as they are).
+    """
+
+    template: StrOrPromise
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    def render(self) -> str:
+        if not self.params:
+            return str(self.template)
+        # a lazy template formats in the active language (ngettext_lazy picks its plural here)
+        return str(self.template % {k: _rendered(v) for k, v in self.params.items()})
+
+
+def _rendered(value: Any) -> Any:
+    if isinstance(value, Text):
+        return value.render()
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "d F Y")
+    if isinstance(value, date):
+        return formats.date_format(value, "d F Y")
+    return value
 
 
 def notify(
-    users: Iterable[Any], *, subject: str, body: str, application: Application | None = None
+    users: Iterable[Any],
+    *,
+    subject: Text | str,
+    body: Text | str,
+    application: Application | None = None,
 ) -> list[Notification]:
-    """One inbox entry per user (deduplicated) and the same text by e-mail after commit."""
+    """One inbox entry per user (deduplicated) and the same text by e-mail after commit, each
+    written in the recipient's language (``datalux.accounts.language``)."""
     url = f"/access/applications/{application.reference}/" if application else ""
     seen: set[int] = set()
     made: list[Notification] = []
@@ -128,9 +179,16 @@ def notify(
         if user is None or user.pk in seen or not user.is_active:
             continue
         seen.add(user.pk)
+        with in_language_of(user):
+            subject_text = subject.render() if isinstance(subject, Text) else subject
+            body_text = body.render() if isinstance(body, Text) else body
         made.append(
             Notification.objects.create(
-                user=user, subject=subject[:200], body=body, url=url, application=application
+                user=user,
+                subject=subject_text[:200],
+                body=body_text,
+                url=url,
+                application=application,
             )
         )
 

@@ -11,8 +11,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from datalux.access.actions.common import (
+    Text,
     audited_refusals,
     lock,
     notify,
@@ -63,7 +66,7 @@ BOOL_FIELDS = {"linkage_needed", "special_categories", "commercial_involvement"}
 def default_procedure() -> Procedure:
     procedure = Procedure.objects.filter(is_default=True).first()
     if procedure is None:
-        procedure, _ = Procedure.objects.get_or_create(
+        procedure, _created = Procedure.objects.get_or_create(
             slug="dga",
             defaults={
                 "name": "Data Governance Act re-use of protected data",
@@ -81,20 +84,24 @@ def default_procedure() -> Procedure:
 
 def _check_fields(fields: dict[str, Any]) -> None:
     unknown = sorted(set(fields) - set(FORM_FIELDS))
-    errors: dict[str, str] = {k: "this field is not part of the application form" for k in unknown}
+    errors: dict[str, str] = {
+        k: _("this field is not part of the application form") for k in unknown
+    }
     for name, choices in CHOICE_FIELDS.items():
         value = fields.get(name)
         if value not in (None, "") and value not in choices.values:
-            errors[name] = f"use one of {', '.join(v for v in choices.values if v)}"
+            errors[name] = _("use one of %(choices)s") % {
+                "choices": ", ".join(v for v in choices.values if v)
+            }
     for name in BOOL_FIELDS & set(fields):
         if not isinstance(fields[name], bool):
-            errors[name] = "answer true or false"
+            errors[name] = _("answer true or false")
     months = fields.get("requested_months")
     if months is not None and (not isinstance(months, int) or not 1 <= months <= 120):
-        errors["requested_months"] = "give a whole number of months between 1 and 120"
+        errors["requested_months"] = _("give a whole number of months between 1 and 120")
     title = fields.get("title")
     if title is not None and (not isinstance(title, str) or len(title) > 300):
-        errors["title"] = "give a title of at most 300 characters"
+        errors["title"] = _("give a title of at most 300 characters")
     if errors:
         raise ValidationError(errors)
 
@@ -113,11 +120,11 @@ def create_application(
         by,
         Permission.SUBMIT_APPLICATIONS,
         organisation,
-        why=f"you are not an applicant of {organisation}",
+        why=_("you are not an applicant of %(organisation)s") % {"organisation": organisation},
     )
     _check_fields({"title": title, **fields})
     if not title.strip():
-        raise ValidationError({"title": "give the project a title"})
+        raise ValidationError({"title": _("give the project a title")})
     with transaction.atomic():
         application = Application.objects.create(
             reference=f"tmp-{uuid.uuid4().hex[:14]}",
@@ -201,30 +208,39 @@ def request_dataset(
     """Add a dataset to the application (or replace its request): variables from its dictionary."""
     require_applicant(by, application)
     if dataset.status != DatasetStatus.PUBLISHED:
-        raise ValidationError({"dataset": f"{dataset.pid} is not published in the catalogue"})
+        raise ValidationError(
+            {"dataset": _("%(pid)s is not published in the catalogue") % {"pid": dataset.pid}}
+        )
     if dataset.access_rights == AccessRights.PUBLIC:
         raise ValidationError(
             {
-                "dataset": f"{dataset.pid} is open data: download it from the catalogue, "
-                "no permit needed"
+                "dataset": _(
+                    "%(pid)s is open data: download it from the catalogue, no permit needed"
+                )
+                % {"pid": dataset.pid}
             }
         )
     known = set(dataset.variables.values_list("name", flat=True))
     if not known:
-        raise ValidationError({"dataset": f"{dataset.pid} has no data dictionary yet"})
+        raise ValidationError(
+            {"dataset": _("%(pid)s has no data dictionary yet") % {"pid": dataset.pid}}
+        )
     unknown = sorted(set(variables) - known)
     if unknown:
         raise ValidationError(
-            {"variables": f"not in the dictionary of {dataset.pid}: {', '.join(unknown)}"}
+            {
+                "variables": _("not in the dictionary of %(pid)s: %(unknown)s")
+                % {"pid": dataset.pid, "unknown": ", ".join(unknown)}
+            }
         )
     start, end = parse_date(time_start, "time_start"), parse_date(time_end, "time_end")
     if start and end and start > end:
-        raise ValidationError({"time_end": "the period ends before it starts"})
+        raise ValidationError({"time_end": _("the period ends before it starts")})
     clean_filters = check_filters(dataset, filters)
     with transaction.atomic():
         lock(application)
         _editable(application)
-        item, _ = ApplicationDataset.objects.update_or_create(
+        item, _created = ApplicationDataset.objects.update_or_create(
             application=application,
             dataset=dataset,
             defaults={
@@ -245,11 +261,13 @@ def remove_dataset(*, application: Application, by: User, dataset: Dataset) -> N
     with transaction.atomic():
         lock(application)
         _editable(application)
-        deleted, _ = ApplicationDataset.objects.filter(
+        deleted, _counts = ApplicationDataset.objects.filter(
             application=application, dataset=dataset
         ).delete()
         if not deleted:
-            raise ValidationError({"dataset": f"{dataset.pid} is not part of this application"})
+            raise ValidationError(
+                {"dataset": _("%(pid)s is not part of this application") % {"pid": dataset.pid}}
+            )
         _touch(application, by, [f"datasets.{dataset.pid}"])
 
 
@@ -273,12 +291,12 @@ def add_named_person(
     require_applicant(by, application)
     email = email.strip()
     if "@" not in email or not name.strip():
-        raise ValidationError({"email": "give the person's name and e-mail address"})
+        raise ValidationError({"email": _("give the person's name and e-mail address")})
     with transaction.atomic():
         lock(application)
         _editable(application)
         if application.named_persons.filter(email__iexact=email).exists():
-            raise ValidationError({"email": f"{email} is already named"})
+            raise ValidationError({"email": _("%(email)s is already named") % {"email": email}})
         user = User.objects.filter(email__iexact=email, is_active=True).first()
         person = NamedPerson.objects.create(
             application=application,
@@ -291,9 +309,14 @@ def add_named_person(
     if user is not None and user.pk != by.pk:
         notify(
             [user],
-            subject=f"You are named on {application.reference}",
-            body=f"{by.get_username()} named you on the application “{application.title}”. "
-            "You must accept the terms of use before you can access any data.",
+            subject=Text(gettext_lazy("You are named on %(ref)s"), {"ref": application.reference}),
+            body=Text(
+                gettext_lazy(
+                    "%(user)s named you on the application “%(title)s”. "
+                    "You must accept the terms of use before you can access any data."
+                ),
+                {"user": by.get_username(), "title": application.title},
+            ),
             application=application,
         )
     return person
@@ -303,7 +326,7 @@ def add_named_person(
 def remove_named_person(*, application: Application, by: User, person: NamedPerson) -> None:
     require_applicant(by, application)
     if person.application_id != application.pk:
-        raise ValidationError({"person": "this person is not named on this application"})
+        raise ValidationError({"person": _("this person is not named on this application")})
     with transaction.atomic():
         lock(application)
         _editable(application)
@@ -314,10 +337,16 @@ def remove_named_person(*, application: Application, by: User, person: NamedPers
 def _sniff(name: str, head: bytes) -> str:
     suffix = Path(name).suffix.lower()
     if suffix not in ATTACHMENT_TYPES:
+        accepted = ", ".join(sorted(ATTACHMENT_TYPES))
         raise ValidationError(
             {
-                "file": f"{suffix or 'files without an extension'} not accepted; attach one of "
-                f"{', '.join(sorted(ATTACHMENT_TYPES))}"
+                "file": (
+                    _("%(suffix)s not accepted; attach one of %(accepted)s")
+                    % {"suffix": suffix, "accepted": accepted}
+                    if suffix
+                    else _("files without an extension not accepted; attach one of %(accepted)s")
+                    % {"accepted": accepted}
+                )
             }
         )
     media_type, magic = ATTACHMENT_TYPES[suffix]
@@ -326,10 +355,15 @@ def _sniff(name: str, head: bytes) -> str:
             head.decode("utf-8")
         except UnicodeDecodeError as exc:
             if exc.start < len(head) - 4:  # not a multi-byte character cut at the end
-                raise ValidationError({"file": f"{name} is not UTF-8 text"}) from None
+                raise ValidationError(
+                    {"file": _("%(name)s is not UTF-8 text") % {"name": name}}
+                ) from None
     elif not head.startswith(magic):
         raise ValidationError(
-            {"file": f"{name} does not look like a {suffix} file (its content differs)"}
+            {
+                "file": _("%(name)s does not look like a %(suffix)s file (its content differs)")
+                % {"name": name, "suffix": suffix}
+            }
         )
     return media_type
 
@@ -350,7 +384,9 @@ def add_attachment(
     that passed the limit (the content is then not there to read)."""
     require_applicant(by, application)
     if kind not in AttachmentKind.values:
-        raise ValidationError({"kind": f"use one of {', '.join(AttachmentKind.values)}"})
+        raise ValidationError(
+            {"kind": _("use one of %(kinds)s") % {"kinds": ", ".join(AttachmentKind.values)}}
+        )
     too_large = received_bytes is not None and received_bytes > ATTACHMENT_MAX_BYTES
     data = (
         b""
@@ -359,10 +395,13 @@ def add_attachment(
     )
     if too_large or len(data) > ATTACHMENT_MAX_BYTES:
         raise ValidationError(
-            {"file": f"the file is larger than {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB"}
+            {
+                "file": _("the file is larger than %(mb)d MB")
+                % {"mb": ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+            }
         )
     if not data:
-        raise ValidationError({"file": "the file is empty"})
+        raise ValidationError({"file": _("the file is empty")})
     clean_name = Path(name).name[:200] or "attachment"
     media_type = _sniff(clean_name, data[:4096])
     digest = hashlib.sha256(data).hexdigest()
@@ -423,13 +462,13 @@ def comment(
     """A comment on an application. Assistants comment without deciding; authority staff may
     leave internal notes that applicants do not see."""
     if not can_comment(by, application):
-        raise PermissionDenied("you cannot comment on this application")
+        raise PermissionDenied(_("you cannot comment on this application"))
     if internal and application.applicant_id == by.pk:
-        raise ValidationError({"internal": "applicants cannot leave internal notes"})
+        raise ValidationError({"internal": _("applicants cannot leave internal notes")})
     if not body.strip():
-        raise ValidationError({"body": "write something"})
+        raise ValidationError({"body": _("write something")})
     if application.state == ApplicationState.WITHDRAWN:
-        raise ValidationError({"body": "the application was withdrawn"})
+        raise ValidationError({"body": _("the application was withdrawn")})
     with transaction.atomic():
         note = Comment.objects.create(
             application=application, author=by, body=body.strip(), field=field, internal=internal
@@ -443,10 +482,13 @@ def comment(
     if not internal and by.pk != application.applicant_id:
         notify(
             [application.applicant],
-            subject=f"New comment on {application.reference}",
-            body=f"{by.get_username()} commented"
-            + (f" on “{field}”" if field else "")
-            + f":\n\n{body.strip()}",
+            subject=Text(gettext_lazy("New comment on %(ref)s"), {"ref": application.reference}),
+            body=Text(
+                gettext_lazy("%(user)s commented on “%(field)s”:\n\n%(body)s")
+                if field
+                else gettext_lazy("%(user)s commented:\n\n%(body)s"),
+                {"user": by.get_username(), "field": field, "body": body.strip()},
+            ),
             application=application,
         )
     return note
@@ -461,9 +503,13 @@ def accept_terms(*, application: Application, by: User) -> NamedPerson:
         else None
     )
     if person is None:
-        raise PermissionDenied(f"you are not named on {application.reference}")
+        raise PermissionDenied(
+            _("you are not named on %(reference)s") % {"reference": application.reference}
+        )
     if application.state in (ApplicationState.WITHDRAWN, ApplicationState.REJECTED):
-        raise ValidationError({"terms": f"the application is {application.state}"})
+        raise ValidationError(
+            {"terms": _("the application is %(state)s") % {"state": application.state}}
+        )
     if person.terms_accepted_at and person.terms_version == TERMS_VERSION:
         return person
     with transaction.atomic():

@@ -13,8 +13,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from datalux.access.actions.common import (
+    StrOrPromise,
+    Text,
     audited_refusals,
     lock,
     notify,
@@ -57,38 +61,56 @@ def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]
     unknown_keys = set(spec) - {"variables", "time_start", "time_end", "filters"}
     if unknown_keys:
         raise ValidationError(
-            {"datasets": f"{pid}: unknown keys {', '.join(sorted(unknown_keys))}"}
+            {
+                "datasets": _("%(pid)s: unknown keys %(keys)s")
+                % {"pid": pid, "keys": ", ".join(sorted(unknown_keys))}
+            }
         )
     variables = spec.get("variables", request.variables)
     extra = sorted(set(variables) - set(request.variables))
     if extra:
         raise ValidationError(
             {
-                "datasets": f"{pid}: the application did not request {', '.join(extra)}; a permit "
-                "cannot grant variables that were not requested"
+                "datasets": _(
+                    "%(pid)s: the application did not request %(extra)s; a permit "
+                    "cannot grant variables that were not requested"
+                )
+                % {"pid": pid, "extra": ", ".join(extra)}
             }
         )
     if not variables:
         raise ValidationError(
-            {"datasets": f"{pid}: a permitted dataset needs at least one variable"}
+            {
+                "datasets": _("%(pid)s: a permitted dataset needs at least one variable")
+                % {"pid": pid}
+            }
         )
     start = parse_date(spec.get("time_start", request.time_start), "time_start")
     end = parse_date(spec.get("time_end", request.time_end), "time_end")
     if request.time_start and (start is None or start < request.time_start):
         raise ValidationError(
-            {"datasets": f"{pid}: the period starts before the requested {request.time_start}"}
+            {
+                "datasets": _("%(pid)s: the period starts before the requested %(start)s")
+                % {"pid": pid, "start": request.time_start}
+            }
         )
     if request.time_end and (end is None or end > request.time_end):
         raise ValidationError(
-            {"datasets": f"{pid}: the period ends after the requested {request.time_end}"}
+            {
+                "datasets": _("%(pid)s: the period ends after the requested %(end)s")
+                % {"pid": pid, "end": request.time_end}
+            }
         )
     filters = check_filters(request.dataset, spec.get("filters", request.filters))
     missing = [f for f in request.filters if f not in filters]
     if missing:
         raise ValidationError(
             {
-                "datasets": f"{pid}: a permit may add row filters but not drop requested ones "
-                f"({', '.join(f['variable'] for f in missing)})"
+                "datasets": _(
+                    "%(pid)s: a permit may add row filters but not drop requested ones "
+                    "(%(missing)s)"
+                )
+                % {"pid": pid, "missing": ", ".join(f["variable"] for f in missing)}
             }
         )
     return {
@@ -106,8 +128,11 @@ def _conditions(items: list[Any]) -> list[dict[str, str]]:
             if item not in STANDARD_CONDITIONS:
                 raise ValidationError(
                     {
-                        "conditions": f"unknown condition {item!r}; standard ones: "
-                        f"{', '.join(STANDARD_CONDITIONS)}, or give {{'kind', 'text'}}"
+                        "conditions": _(
+                            "unknown condition %(item)s; standard ones: "
+                            "%(standard)s, or give {'kind', 'text'}"
+                        )
+                        % {"item": repr(item), "standard": ", ".join(STANDARD_CONDITIONS)}
                     }
                 )
             kind, text = STANDARD_CONDITIONS[item]
@@ -121,9 +146,11 @@ def _conditions(items: list[Any]) -> list[dict[str, str]]:
         else:
             raise ValidationError(
                 {
-                    "conditions": "a condition is a standard code or "
-                    "{'kind': obligation|prohibition|"
-                    "permission, 'text': ...}"
+                    "conditions": _(
+                        "a condition is a standard code or "
+                        "{'kind': obligation|prohibition|"
+                        "permission, 'text': ...}"
+                    )
                 }
             )
     seen: set[tuple[str, str]] = set()
@@ -138,9 +165,11 @@ def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
     merged = {**DEFAULT_OUTPUT_RULES, **(rules or {})}
     unknown = set(merged) - set(DEFAULT_OUTPUT_RULES) - {"aggregate_only"}
     if unknown:
-        raise ValidationError({"output_rules": f"unknown rules {', '.join(sorted(unknown))}"})
+        raise ValidationError(
+            {"output_rules": _("unknown rules %(rules)s") % {"rules": ", ".join(sorted(unknown))}}
+        )
     if not isinstance(merged["threshold"], int) or merged["threshold"] < 1:
-        raise ValidationError({"output_rules": "threshold must be a whole number ≥ 1"})
+        raise ValidationError({"output_rules": _("threshold must be a whole number ≥ 1")})
     merged["aggregate_only"] = form == DataForm.AGGREGATE or bool(merged.get("aggregate_only"))
     return merged
 
@@ -162,9 +191,14 @@ def _set_datasets(permit: Permit, datasets: dict[str, dict[str, Any]] | None) ->
     chosen = datasets if datasets is not None else {pid: {} for pid in requests}
     unknown = sorted(set(chosen) - set(requests))
     if unknown:
-        raise ValidationError({"datasets": f"the application did not request {', '.join(unknown)}"})
+        raise ValidationError(
+            {
+                "datasets": _("the application did not request %(unknown)s")
+                % {"unknown": ", ".join(unknown)}
+            }
+        )
     if not chosen:
-        raise ValidationError({"datasets": "a permit grants at least one dataset"})
+        raise ValidationError({"datasets": _("a permit grants at least one dataset")})
     permit.datasets.all().delete()
     for pid, spec in sorted(chosen.items()):
         PermitDataset.objects.create(
@@ -198,11 +232,11 @@ def issue_permit(
         or add_months(datetime.combine(start, datetime.min.time()), months).date()
     )
     if end <= start:
-        raise ValidationError({"ends_on": "the permit must end after it starts"})
+        raise ValidationError({"ends_on": _("the permit must end after it starts")})
     extra = list(conditions or [])
     if with_conditions and not extra:
         raise ValidationError(
-            {"conditions": "an approval with conditions needs at least one condition"}
+            {"conditions": _("an approval with conditions needs at least one condition")}
         )
     permit = Permit.objects.create(
         number=f"tmp-{application.pk}",
@@ -236,10 +270,12 @@ def issue_permit(
     return permit
 
 
-def _tell(permit: Permit, subject: str, body: str) -> None:
+def _tell(permit: Permit, subject: StrOrPromise, body: Text | str, **facts: Any) -> None:
+    """Tell the applicant and the named persons; ``subject`` is a lazy template with
+    ``%(number)s`` and the ``facts``."""
     notify(
         people_of(permit.application),
-        subject=f"{permit.number}: {subject}",
+        subject=Text(subject, {"number": permit.number, **facts}),
         body=body,
         application=permit.application,
     )
@@ -256,9 +292,9 @@ def amend_permit(
     output_rules: dict[str, Any] | None = None,
 ) -> Permit:
     """A new version with changed datasets (within the request), conditions or output rules."""
-    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders amend permits")
+    require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders amend permits"))
     if not reason.strip():
-        raise ValidationError({"reason": "say why the permit is amended"})
+        raise ValidationError({"reason": _("say why the permit is amended")})
     with transaction.atomic():
         lock(permit)
         check_permit(permit.state, PermitAction.AMEND)
@@ -279,26 +315,34 @@ def amend_permit(
             obj=permit,
             details={"version": permit.version, "reason": reason.strip()[:500]},
         )
-        _tell(permit, f"amended (version {permit.version})", reason.strip())
+        _tell(
+            permit,
+            gettext_lazy("%(number)s: amended (version %(version)s)"),
+            reason.strip(),
+            version=permit.version,
+        )
     return permit
 
 
 @audited_refusals("extend_permit")
 def extend_permit(*, permit: Permit, by: User, ends_on: Any, reason: str) -> Permit:
     """A new version with a later end date (an expired permit becomes active again)."""
-    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders extend permits")
+    require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders extend permits"))
     end = parse_date(ends_on, "ends_on")
     if not reason.strip():
-        raise ValidationError({"reason": "say why the permit is extended"})
+        raise ValidationError({"reason": _("say why the permit is extended")})
     with transaction.atomic():
         lock(permit)
         check_permit(permit.state, PermitAction.EXTEND)
         if end is None or end <= permit.ends_on:
             raise ValidationError(
-                {"ends_on": f"give a date after the current end, {permit.ends_on}"}
+                {
+                    "ends_on": _("give a date after the current end, %(end)s")
+                    % {"end": permit.ends_on}
+                }
             )
         if end <= timezone.localdate():
-            raise ValidationError({"ends_on": "the new end date must be in the future"})
+            raise ValidationError({"ends_on": _("the new end date must be in the future")})
         permit.ends_on = end
         permit.state = PermitState.ACTIVE
         permit.ended_at = None
@@ -313,15 +357,15 @@ def extend_permit(*, permit: Permit, by: User, ends_on: Any, reason: str) -> Per
             obj=permit,
             details={"version": permit.version, "ends_on": end.isoformat()},
         )
-        _tell(permit, f"extended to {end}", reason.strip())
+        _tell(permit, gettext_lazy("%(number)s: extended to %(end)s"), reason.strip(), end=end)
     return permit
 
 
 @audited_refusals("revoke_permit")
 def revoke_permit(*, permit: Permit, by: User, reason: str) -> Permit:
-    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders revoke permits")
+    require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders revoke permits"))
     if not reason.strip():
-        raise ValidationError({"reason": "a revocation states its reasons"})
+        raise ValidationError({"reason": _("a revocation states its reasons")})
     with transaction.atomic():
         lock(permit)
         check_permit(permit.state, PermitAction.REVOKE)
@@ -337,8 +381,11 @@ def revoke_permit(*, permit: Permit, by: User, reason: str) -> Permit:
         )
         _tell(
             permit,
-            "revoked",
-            f"Access is cut. Reason: {reason.strip()}\n\nRedress: {permit.redress}",
+            gettext_lazy("%(number)s: revoked"),
+            Text(
+                gettext_lazy("Access is cut. Reason: %(reason)s\n\nRedress: %(redress)s"),
+                {"reason": reason.strip(), "redress": permit.redress},
+            ),
         )
     return permit
 
@@ -349,7 +396,7 @@ def close_permit(*, permit: Permit, by: User, reason: str = "") -> Permit:
         has_permission(by, Permission.DECIDE_APPLICATIONS)
         or has_permission(by, Permission.HANDLE_APPLICATIONS)
     ):
-        raise PermissionDenied("only the data authority closes permits")
+        raise PermissionDenied(_("only the data authority closes permits"))
     with transaction.atomic():
         lock(permit)
         check_permit(permit.state, PermitAction.CLOSE)
@@ -363,7 +410,11 @@ def close_permit(*, permit: Permit, by: User, reason: str = "") -> Permit:
             obj=permit,
             details={"reason": reason.strip()[:500]},
         )
-        _tell(permit, "closed", reason.strip() or "The project is closed.")
+        _tell(
+            permit,
+            gettext_lazy("%(number)s: closed"),
+            reason.strip() or Text(gettext_lazy("The project is closed.")),
+        )
     return permit
 
 
@@ -385,7 +436,14 @@ def expire_due_permits(*, today: date | None = None) -> list[str]:
                 obj=permit,
                 details={"ends_on": permit.ends_on.isoformat()},
             )
-            _tell(permit, "expired", f"The permit ended on {permit.ends_on}; access is cut.")
+            _tell(
+                permit,
+                gettext_lazy("%(number)s: expired"),
+                Text(
+                    gettext_lazy("The permit ended on %(end)s; access is cut."),
+                    {"end": permit.ends_on},
+                ),
+            )
         expired.append(permit.number)
     return expired
 
@@ -398,16 +456,27 @@ def access_refusal(permit: Permit, user: Any, *, today: date | None = None) -> s
     """Why ``user`` may not work with the permit's data now ('' when they may)."""
     today = today or timezone.localdate()
     if permit.state != PermitState.ACTIVE:
-        return f"permit {permit.number} is {permit.state}"
+        return _("permit %(number)s is %(state)s") % {
+            "number": permit.number,
+            "state": permit.state,
+        }
     if today < permit.starts_on:
-        return f"permit {permit.number} starts on {permit.starts_on}"
+        return _("permit %(number)s starts on %(date)s") % {
+            "number": permit.number,
+            "date": permit.starts_on,
+        }
     if today > permit.ends_on:
-        return f"permit {permit.number} ended on {permit.ends_on}"
+        return _("permit %(number)s ended on %(date)s") % {
+            "number": permit.number,
+            "date": permit.ends_on,
+        }
     person: NamedPerson | None = permit.application.named_persons.filter(user=user).first()
     if person is None:
-        return f"you are not an authorised person on permit {permit.number}"
+        return _("you are not an authorised person on permit %(number)s") % {
+            "number": permit.number
+        }
     if person.terms_accepted_at is None:
-        return "accept the terms of use on the application page before you access the data"
+        return _("accept the terms of use on the application page before you access the data")
     return ""
 
 

@@ -12,9 +12,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from datalux.access import completeness
 from datalux.access.actions.common import (
+    Text,
     audited_refusals,
     lock,
     notify,
@@ -40,6 +43,12 @@ from datalux.audit.log import record
 
 A = ApplicationAction
 S = ApplicationState
+# A decision's outcome inside a sentence ("DLX-A-2026-00001: approved").
+OUTCOME_WORDS = {
+    S.APPROVED: gettext_lazy("approved"),
+    S.APPROVED_WITH_CONDITIONS: gettext_lazy("approved with conditions"),
+    S.REJECTED: gettext_lazy("rejected"),
+}
 
 
 def users_with(perm: Permission, organisation: Organisation | None = None) -> list[User]:
@@ -110,23 +119,39 @@ def submit(*, application: Application, by: User) -> Application:
             details={"snapshot": snap.number, "changed": snap.changed},
         )
         deadline = application.deadline
-        when = f" The authority decides by {deadline:%d %B %Y}." if deadline else ""
-        notify(
-            [application.applicant],
-            subject=f"{application.reference} {'resubmitted' if resubmission else 'received'}",
-            body=f"The data authority received “{application.title}”.{when}",
-            application=application,
+        ref, title = application.reference, application.title
+        received = (
+            Text(gettext_lazy("%(ref)s resubmitted"), {"ref": ref})
+            if resubmission
+            else Text(gettext_lazy("%(ref)s received"), {"ref": ref})
         )
+        body = Text(gettext_lazy("The data authority received “%(title)s”."), {"title": title})
+        if deadline:
+            body = Text(
+                gettext_lazy("The data authority received “%(title)s”. It decides by %(date)s."),
+                {"title": title, "date": deadline},
+            )
+        notify([application.applicant], subject=received, body=body, application=application)
         staff = (
             [application.handler]
             if application.handler
             else users_with(Permission.HANDLE_APPLICATIONS)
         )
-        changes = f" Changed: {', '.join(snap.changed)}." if snap.changed else ""
+        who = {"title": title, "organisation": str(application.organisation)}
+        waiting = Text(gettext_lazy("“%(title)s” from %(organisation)s awaits handling."), who)
+        if snap.changed:
+            waiting = Text(
+                gettext_lazy(
+                    "“%(title)s” from %(organisation)s awaits handling. Changed: %(changed)s."
+                ),
+                {**who, "changed": ", ".join(snap.changed)},
+            )
         notify(
             staff,
-            subject=f"{application.reference} {'resubmitted' if resubmission else 'submitted'}",
-            body=f"“{application.title}” from {application.organisation} awaits handling.{changes}",
+            subject=received
+            if resubmission
+            else Text(gettext_lazy("%(ref)s submitted"), {"ref": ref}),
+            body=waiting,
             application=application,
         )
     return application
@@ -151,8 +176,11 @@ def withdraw(*, application: Application, by: User, reason: str = "") -> Applica
         if application.handler:
             notify(
                 [application.handler],
-                subject=f"{application.reference} withdrawn",
-                body=f"The applicant withdrew “{application.title}”. {reason}".strip(),
+                subject=Text(gettext_lazy("%(ref)s withdrawn"), {"ref": application.reference}),
+                body=Text(
+                    gettext_lazy("The applicant withdrew “%(title)s”. %(reason)s"),
+                    {"title": application.title, "reason": reason},
+                ),
                 application=application,
             )
     return application
@@ -161,12 +189,20 @@ def withdraw(*, application: Application, by: User, reason: str = "") -> Applica
 @audited_refusals("assign")
 def assign(*, application: Application, by: User, handler: User) -> Application:
     """A handler takes a case (or gives it to another handler)."""
-    require(by, Permission.HANDLE_APPLICATIONS, why="only case handlers can assign applications")
+    require(by, Permission.HANDLE_APPLICATIONS, why=_("only case handlers can assign applications"))
     if not has_permission(handler, Permission.HANDLE_APPLICATIONS):
-        raise ValidationError({"handler": f"{handler.get_username()} is not a case handler"})
+        raise ValidationError(
+            {
+                "handler": _("%(handler)s is not a case handler")
+                % {"handler": handler.get_username()}
+            }
+        )
     if application.state in (S.DRAFT, S.WITHDRAWN) or application.is_decided:
         raise ValidationError(
-            {"handler": f"{application.reference} is {application.state}: nothing to handle"}
+            {
+                "handler": _("%(reference)s is %(state)s: nothing to handle")
+                % {"reference": application.reference, "state": application.state}
+            }
         )
     with transaction.atomic():
         lock(application)
@@ -185,8 +221,13 @@ def assign(*, application: Application, by: User, handler: User) -> Application:
         if handler.pk != by.pk:
             notify(
                 [handler],
-                subject=f"{application.reference} assigned to you",
-                body=f"{by.get_username()} assigned “{application.title}” to you.",
+                subject=Text(
+                    gettext_lazy("%(ref)s assigned to you"), {"ref": application.reference}
+                ),
+                body=Text(
+                    gettext_lazy("%(user)s assigned “%(title)s” to you."),
+                    {"user": by.get_username(), "title": application.title},
+                ),
                 application=application,
             )
     return application
@@ -197,7 +238,7 @@ def return_application(*, application: Application, by: User, reasons: str) -> A
     """submitted/under review → returned: the applicant must complete or correct it."""
     require_handler(by, application)
     if not reasons.strip():
-        raise ValidationError({"reasons": "say what the applicant must complete or correct"})
+        raise ValidationError({"reasons": _("say what the applicant must complete or correct")})
     with transaction.atomic():
         lock(application)
         check_application(application.state, A.RETURN)
@@ -216,8 +257,11 @@ def return_application(*, application: Application, by: User, reasons: str) -> A
         Comment.objects.create(application=application, author=by, body=reasons.strip())
         notify(
             people_of(application)[:1],
-            subject=f"{application.reference} returned to you",
-            body=f"The data authority returned “{application.title}”:\n\n{reasons.strip()}",
+            subject=Text(gettext_lazy("%(ref)s returned to you"), {"ref": application.reference}),
+            body=Text(
+                gettext_lazy("The data authority returned “%(title)s”:\n\n%(reasons)s"),
+                {"title": application.title, "reasons": reasons.strip()},
+            ),
             application=application,
         )
     return application
@@ -249,8 +293,11 @@ def start_review(*, application: Application, by: User) -> Application:
             _ask(application, by, holder, "As holder of requested data, please give your opinion.")
         notify(
             [application.applicant],
-            subject=f"{application.reference} under review",
-            body=f"“{application.title}” is complete and under review.",
+            subject=Text(gettext_lazy("%(ref)s under review"), {"ref": application.reference}),
+            body=Text(
+                gettext_lazy("“%(title)s” is complete and under review."),
+                {"title": application.title},
+            ),
             application=application,
         )
     return application
@@ -274,9 +321,18 @@ def _ask(
         )
         notify(
             users_with(Permission.REVIEW_APPLICATIONS, organisation),
-            subject=f"Your opinion on {application.reference}",
-            body=f"The data authority asks {organisation} for an opinion on “{application.title}”."
-            + (f"\n\n{question}" if question else ""),
+            subject=Text(gettext_lazy("Your opinion on %(ref)s"), {"ref": application.reference}),
+            body=Text(
+                gettext_lazy(
+                    "The data authority asks %(organisation)s for an opinion on “%(title)s”."
+                    "%(question)s"
+                ),
+                {
+                    "organisation": str(organisation),
+                    "title": application.title,
+                    "question": f"\n\n{question}" if question else "",
+                },
+            ),
             application=application,
         )
     return request
@@ -289,7 +345,12 @@ def request_opinion(
     require_handler(by, application)
     if organisation.kind not in (OrganisationKind.DATA_HOLDER, OrganisationKind.DATA_AUTHORITY):
         raise ValidationError(
-            {"organisation": f"{organisation} cannot review: ask a data holder or a committee"}
+            {
+                "organisation": _(
+                    "%(organisation)s cannot review: ask a data holder or a committee"
+                )
+                % {"organisation": organisation}
+            }
         )
     with transaction.atomic():
         lock(application)
@@ -316,18 +377,21 @@ def give_opinion(
     ]
     if not requests:
         raise PermissionDenied(
-            f"your organisation was not asked for an opinion on {application.reference}"
+            _("your organisation was not asked for an opinion on %(reference)s")
+            % {"reference": application.reference}
         )
     if vote not in Vote.values:
-        raise ValidationError({"vote": f"use one of {', '.join(Vote.values)}"})
+        raise ValidationError(
+            {"vote": _("use one of %(votes)s") % {"votes": ", ".join(Vote.values)}}
+        )
     if not text.strip():
-        raise ValidationError({"text": "give the reasons for your vote"})
+        raise ValidationError({"text": _("give the reasons for your vote")})
     with transaction.atomic():
         lock(application)
         check_application(application.state, A.GIVE_OPINION)
         request = requests[0]
         if request.opinions.filter(reviewer=by).exists():
-            raise ValidationError({"vote": "you already gave your opinion on this application"})
+            raise ValidationError({"vote": _("you already gave your opinion on this application")})
         opinion = Opinion.objects.create(
             request=request, reviewer=by, vote=vote, text=text.strip(), conditions=conditions or []
         )
@@ -340,8 +404,18 @@ def give_opinion(
         )
         notify(
             [application.handler] if application.handler else [],
-            subject=f"Opinion on {application.reference}: {vote}",
-            body=f"{by.get_username()} ({request.organisation}) voted {vote}.",
+            subject=Text(
+                gettext_lazy("Opinion on %(ref)s: %(vote)s"),
+                {"ref": application.reference, "vote": Vote(vote).label},
+            ),
+            body=Text(
+                gettext_lazy("%(user)s (%(organisation)s) voted: %(vote)s."),
+                {
+                    "user": by.get_username(),
+                    "organisation": str(request.organisation),
+                    "vote": Vote(vote).label,
+                },
+            ),
             application=application,
         )
     return opinion
@@ -353,18 +427,23 @@ def extend_deadline(*, application: Application, by: User, reason: str) -> Appli
     reason goes to the applicant."""
     require_handler(by, application)
     if not reason.strip():
-        raise ValidationError({"reason": "the applicant must be told why the deadline is extended"})
+        raise ValidationError(
+            {"reason": _("the applicant must be told why the deadline is extended")}
+        )
     with transaction.atomic():
         lock(application)
         check_application(application.state, A.EXTEND_DEADLINE)
         if application.extended_days:
-            raise ValidationError({"reason": "the deadline can be extended only once"})
+            raise ValidationError({"reason": _("the deadline can be extended only once")})
         deadline = application.deadline
         if deadline is None:
-            raise ValidationError({"reason": "the clock has not started yet"})
+            raise ValidationError({"reason": _("the clock has not started yet")})
         if timezone.now() > deadline:
             raise ValidationError(
-                {"reason": f"the deadline passed on {deadline:%d %B %Y}: it cannot be extended now"}
+                {
+                    "reason": _("the deadline passed on %(date)s: it cannot be extended now")
+                    % {"date": deadline.strftime("%d %B %Y")}
+                }
             )
         application.extended_days = application.procedure.extension_days
         application.extension_reason = reason.strip()
@@ -380,9 +459,13 @@ def extend_deadline(*, application: Application, by: User, reason: str) -> Appli
         )
         notify(
             people_of(application)[:1],
-            subject=f"{application.reference}: decision deadline extended",
-            body=f"The decision deadline is now {application.deadline:%d %B %Y}.\n\nReason: "
-            f"{reason.strip()}",
+            subject=Text(
+                gettext_lazy("%(ref)s: decision deadline extended"), {"ref": application.reference}
+            ),
+            body=Text(
+                gettext_lazy("The decision deadline is now %(date)s.\n\nReason: %(reason)s"),
+                {"date": application.deadline, "reason": reason.strip()},
+            ),
             application=application,
         )
     return application
@@ -400,11 +483,11 @@ def decide(
     """under review → approved / approved with conditions / rejected. Only deciders decide,
     never on their own application; an approval issues the permit (see ``issue_permit`` for
     what ``permit`` may narrow or add)."""
-    require(by, Permission.DECIDE_APPLICATIONS, why="only deciders of the data authority decide")
+    require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders of the data authority decide"))
     if application.applicant_id == by.pk or application.named_persons.filter(user=by).exists():
-        raise PermissionDenied("you cannot decide on an application that names you")
+        raise PermissionDenied(_("you cannot decide on an application that names you"))
     if not reasons.strip():
-        raise ValidationError({"reasons": "a decision states its reasons"})
+        raise ValidationError({"reasons": _("a decision states its reasons")})
     with transaction.atomic():
         lock(application)
         check_application(application.state, A.DECIDE, outcome)
@@ -435,15 +518,36 @@ def decide(
                 with_conditions=outcome == S.APPROVED_WITH_CONDITIONS,
                 **(permit or {}),
             )
-        text = f"Decision: {outcome.replace('_', ' ')}.\n\nReasons: {reasons.strip()}\n\n"
+        label = OUTCOME_WORDS[outcome]
+        facts = {
+            "outcome": label,
+            "reasons": reasons.strip(),
+            "redress": application.procedure.redress,
+        }
+        text = Text(
+            gettext_lazy("Decision: %(outcome)s.\n\nReasons: %(reasons)s\n\nRedress: %(redress)s"),
+            facts,
+        )
         if issued:
-            text += (
-                f"Permit {issued.number} is valid from {issued.starts_on} to {issued.ends_on}.\n\n"
+            text = Text(
+                gettext_lazy(
+                    "Decision: %(outcome)s.\n\nReasons: %(reasons)s\n\n"
+                    "Permit %(permit)s is valid from %(start)s to %(end)s.\n\n"
+                    "Redress: %(redress)s"
+                ),
+                {
+                    **facts,
+                    "permit": issued.number,
+                    "start": issued.starts_on,
+                    "end": issued.ends_on,
+                },
             )
-        text += f"Redress: {application.procedure.redress}"
         notify(
             [*people_of(application), application.handler],
-            subject=f"{application.reference}: {outcome.replace('_', ' ')}",
+            subject=Text(
+                gettext_lazy("%(ref)s: %(outcome)s"),
+                {"ref": application.reference, "outcome": label},
+            ),
             body=text,
             application=application,
         )
@@ -485,12 +589,35 @@ def send_deadline_reminders(*, now: datetime | None = None) -> int:
                 if application.handler
                 else users_with(Permission.HANDLE_APPLICATIONS)
             )
-            words = "has passed" if mark == "overdue" else f"is in {left.days} days"
+            facts = {"ref": application.reference, "title": application.title, "date": deadline}
+            if mark == "overdue":
+                subject = Text(gettext_lazy("%(ref)s: deadline has passed"), facts)
+                body = Text(
+                    gettext_lazy("The decision deadline for “%(title)s” (%(date)s) has passed."),
+                    facts,
+                )
+            else:
+                facts["n"] = left.days
+                subject = Text(
+                    ngettext_lazy(
+                        "%(ref)s: deadline is in %(n)d day",
+                        "%(ref)s: deadline is in %(n)d days",
+                        "n",
+                    ),
+                    facts,
+                )
+                body = Text(
+                    ngettext_lazy(
+                        "The decision deadline for “%(title)s” (%(date)s) is in %(n)d day.",
+                        "The decision deadline for “%(title)s” (%(date)s) is in %(n)d days.",
+                        "n",
+                    ),
+                    facts,
+                )
             notify(
                 [*staff, *users_with(Permission.DECIDE_APPLICATIONS)],
-                subject=f"{application.reference}: deadline {words}",
-                body=f"The decision deadline for “{application.title}” ({deadline:%d %B %Y}) "
-                f"{words}.",
+                subject=subject,
+                body=body,
                 application=application,
             )
         sent += 1

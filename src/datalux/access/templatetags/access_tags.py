@@ -33,3 +33,15 @@ def condition_texts(codes: list[str]) -> list[str]:
     from datalux.access.vocabularies import STANDARD_CONDITIONS
 
     return [STANDARD_CONDITIONS[c][1] if c in STANDARD_CONDITIONS else c for c in codes or []]
+
+
+@register.filter
+def condition_text(condition: Any) -> str:
+    """A permit's stored condition (a dict or a row) in the reader's language when standard."""
+    from datalux.access.vocabularies import STANDARD_CONDITIONS
+
+    get = condition.get if isinstance(condition, dict) else lambda k, d="": getattr(condition, k, d)
+    code = get("code", "")
+    if code in STANDARD_CONDITIONS:
+        return str(STANDARD_CONDITIONS[code][1])
+    return str(get("text", ""))
