@@ -29,6 +29,8 @@ def _configured_base_uri(settings: Any) -> None:
     """URIs the tests build outside a request match the export's (tests/catalogue/
     test_downloads.py checks the request's address when none is configured)."""
     settings.DATALUX_BASE_URI_CONFIGURED = True
+
+
 HYDRA = dcat.HYDRA
 DCAT = dcat.DCAT
 

@@ -12,5 +12,6 @@ def test_no_model_change_lacks_a_migration() -> None:
         call_command("makemigrations", check=True, dry_run=True, verbosity=0)
     except SystemExit as exc:  # makemigrations --check exits 1 when a migration is missing
         pytest.fail(
-            f"a model change has no migration (exit {exc.code}): run `datalux manage makemigrations`"
+            f"a model change has no migration (exit {exc.code}): "
+            "run `datalux manage makemigrations`"
         )
