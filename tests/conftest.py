@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from datalux.accounts.roles import ROLES, OrganisationKind
 
@@ -16,6 +17,16 @@ def _storage_root(settings: Any, tmp_path: Path) -> Path:
     root.mkdir()
     settings.DATALUX_STORAGE = root
     return root
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's default language: a French or German page requested
+    through the test client leaves its language active in the thread (LocaleMiddleware does not
+    undo it), and the next test's texts would be French or German."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -129,12 +129,13 @@ def world(live_db: Any) -> World:
 
 
 @pytest.fixture
-def open_page(browser: Any, live_db: Any) -> Iterator[Callable[[], Any]]:
-    """open_page() -> a page in a new browser context (its own cookies: one user each)."""
+def open_page(browser: Any, live_db: Any) -> Iterator[Callable[..., Any]]:
+    """open_page() -> a page in a new browser context (its own cookies: one user each);
+    ``open_page(locale="fr-LU")`` for a browser that asks for another language."""
     contexts: list[Any] = []
 
-    def open_() -> Any:
-        context = browser.new_context(base_url=live_db.url, locale="en-GB")
+    def open_(locale: str = "en-GB") -> Any:
+        context = browser.new_context(base_url=live_db.url, locale=locale)
         context.set_default_timeout(TIMEOUT_MS)
         # No favicon requests for the server to answer behind the test's back.
         context.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
@@ -147,16 +148,25 @@ def open_page(browser: Any, live_db: Any) -> Iterator[Callable[[], Any]]:
 
 
 @pytest.fixture
-def page(open_page: Callable[[], Any]) -> Any:
+def page(open_page: Callable[..., Any]) -> Any:
     return open_page()
 
 
-def login(page: Any, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the login form; fails the test if the form refuses."""
+LOGIN_WORDS = {
+    "en": ("Username", "Password", "Sign in"),
+    "fr": ("Nom d'utilisateur", "Mot de passe", "Se connecter"),
+    "de": ("Benutzername", "Passwort", "Anmelden"),
+}
+
+
+def login(page: Any, username: str, password: str = PASSWORD, language: str = "en") -> None:
+    """Sign in through the login form (its labels in ``language``); fails the test if the form
+    refuses."""
+    user_label, password_label, button = LOGIN_WORDS[language]
     page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label(user_label).fill(username)
+    page.get_by_label(password_label).fill(password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name=button).click()
     if "/accounts/login/" in page.url:
         pytest.fail(f"{username} could not sign in: {page.locator('main').inner_text()}")

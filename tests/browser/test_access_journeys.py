@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.template.defaultfilters import urlencode
 from playwright.sync_api import Page, expect
 
 from datalux.access import actions
@@ -32,7 +33,7 @@ def nav(page: Page, name: str) -> Any:
 
 def field(scope: Any, label: str) -> Any:
     """The form control labelled ``label`` (Django adds a colon to its labels)."""
-    return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}:?\s*$"))
+    return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*:?\s*$"))
 
 
 def message(page: Page) -> Any:
@@ -54,7 +55,9 @@ def test_applicant_drafts_from_the_catalogue_and_submits(page: Page, world: Worl
     pid = world.stays.pid
     page.goto(f"/catalogue/datasets/{pid}/")
     page.get_by_role("link", name="Request access").click()
-    expect(page).to_have_url(re.compile(rf"/access/applications/new/\?dataset={pid}$"))
+    expect(page).to_have_url(
+        re.compile(rf"/access/applications/new/\?dataset={re.escape(urlencode(pid))}$")
+    )
     field(page, "Project title").fill("Readmissions after heart failure")
     page.get_by_role("button", name="Create the draft").click()
 
@@ -151,7 +154,7 @@ def test_handler_reviewer_and_decider_take_a_case_to_the_register(
     opinion = reviewer.get_by_role("region", name="Your opinion")
     field(opinion, "Favourable with conditions").check()
     field(opinion, "Reasons for your vote").fill("Fine if the results are published.")
-    opinion.get_by_label(STANDARD_CONDITIONS["publish-results"][1]).check()
+    opinion.get_by_label(str(STANDARD_CONDITIONS["publish-results"][1])).check()
     opinion.get_by_role("button", name="Give my opinion").click()
     expect(message(reviewer)).to_contain_text("Your opinion was recorded.")
     expect(reviewer.get_by_role("cell", name="Fine if the results are published.")).to_be_visible()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.defaultfilters import urlencode
 from django.urls import reverse
 
 from datalux.accounts.roles import OrganisationKind
@@ -122,7 +123,9 @@ def test_protected_dataset_page_shows_metadata_and_dictionary_never_data(
     assert ">Download<" not in html
     assert "Request access" in html
     new_application = reverse("access:application_new")
-    assert f'href="{new_application}?dataset={world["stays"].pid}"' in html  # the access request
+    assert (
+        f'href="{new_application}?dataset={urlencode(world["stays"].pid)}"' in html
+    )  # the access request
     assert "<form" not in html.split("<main", 1)[1].split("</main>")[0]  # no steward forms
     assert "Readmission model" in html  # related data product
 

@@ -48,7 +48,36 @@ def same_in(lang: str) -> set[str]:
     from django.utils.translation import trans_real
 
     catalog = trans_real.translation(lang)._catalog
-    return NAMES | {key for key in catalog.keys() if isinstance(key, str) and catalog[key] == key}
+    kept = {key for key in catalog.keys() if isinstance(key, str) and catalog[key] == key}
+    # plural forms kept as in English ("%(n)s variables" in French): both forms, by their msgstr
+    kept |= {
+        catalog[(key[0], form)]
+        for key in catalog.keys()
+        if isinstance(key, tuple) and key[1] == 0 and catalog[key] == key[0]
+        for form in (0, 1)
+        if (key[0], form) in catalog
+    }
+    # a kept text with a number in it ("distribution %(n)s") is matched with its number as N
+    return NAMES | kept | {PLACEHOLDER.sub("N", text) for text in kept if PLACEHOLDER.search(text)}
+
+
+THEME_CODES = {
+    "AGRI",
+    "ECON",
+    "EDUC",
+    "ENER",
+    "ENVI",
+    "GOVE",
+    "HEAL",
+    "INTR",
+    "JUST",
+    "REGI",
+    "SOCI",
+    "TECH",
+    "TRAN",
+}
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
+NUMBER = re.compile(r"\b\d+\b")
 
 
 CODE = re.compile(
@@ -149,7 +178,7 @@ def _strings(value: object) -> Iterator[str]:
             if line.strip():
                 yield " ".join(line.split())
         # and its pieces, split as is_leftover splits a page's text
-        for part in SEPARATORS.split(value):
+        for part in SEPARATORS.split(TOKEN.sub("·", value)):
             if part.strip():
                 yield " ".join(part.split())
     elif isinstance(value, dict):
@@ -161,13 +190,17 @@ def _strings(value: object) -> Iterator[str]:
 
 
 def is_leftover(text: str, same: set[str], data: set[str]) -> bool:
+    if any(p.strip() in THEME_CODES for p in SEPARATORS.split(text)):
+        return True  # a vocabulary shown by its code ("HEAL") instead of its name
     if text in data or text in same or CODE.match(text):
         return False
     if not re.search(r"[A-Za-z]{3,}", text):
         return False
     # a text made only of stored values, codes and punctuation ("Jane Doe · DLX-A-2026-0001")
     parts = [p.strip() for p in SEPARATORS.split(TOKEN.sub("·", text)) if p.strip()]
-    return not all(p in data or p in same or CODE.match(p) for p in parts)
+    return not all(
+        p in data or p in same or NUMBER.sub("N", p) in same or CODE.match(p) for p in parts
+    )
 
 
 def crawl(client: Client, limit_per_view: int = 2, limit: int = 80) -> Iterator[str]:

@@ -21,6 +21,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -428,7 +429,11 @@ def application_datasets(request: HttpRequest, ref: str) -> HttpResponse:
                 else:
                     messages.success(
                         request,
-                        _("%(pid)s requested with %(n)d variables.")
+                        ngettext(
+                            "%(pid)s requested with %(n)d variable.",
+                            "%(pid)s requested with %(n)d variables.",
+                            len(data["variables"]),
+                        )
                         % {"pid": chosen.pid, "n": len(data["variables"])},
                     )
                     return redirect(_detail_url(application, "datasets"))

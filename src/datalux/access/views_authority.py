@@ -529,6 +529,7 @@ SPEC_PARTS = {
     "threshold": gettext_lazy("minimum count per cell"),
     "dominance_n": gettext_lazy("dominance rule n"),
     "dominance_k": gettext_lazy("dominance rule k"),
+    # xgettext:no-python-format
     "p_percent": gettext_lazy("p% rule"),
     "rounding_base": gettext_lazy("rounding base"),
 }

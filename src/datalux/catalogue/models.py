@@ -19,7 +19,7 @@ from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import RestrictedQuerySet, organisations_with
 from datalux.accounts.roles import Permission
 from datalux.catalogue.pids import new_pid
-from datalux.catalogue.vocabularies import AccessRights, Frequency, PrivacyRole
+from datalux.catalogue.vocabularies import AccessRights, Frequency, PrivacyRole, Theme
 from datalux.core.absolute import absolute
 
 
@@ -162,6 +162,12 @@ class Dataset(models.Model):
     @property
     def title_lang(self) -> str:
         return fallback_language(self.title)
+
+    @property
+    def theme_labels(self) -> list[str]:
+        """The EU data themes by name, in the reader's language (an unknown code as it is)."""
+        names = dict(Theme.choices)
+        return [str(names.get(code, code)) for code in self.themes]
 
     @property
     def description_lang(self) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -45,3 +46,11 @@ def condition_text(condition: Any) -> str:
     if code in STANDARD_CONDITIONS:
         return str(STANDARD_CONDITIONS[code][1])
     return str(get("text", ""))
+
+
+@register.filter
+def plain_value(value: Any) -> str:
+    """A stored rule value for reading: yes/no for booleans, the value otherwise."""
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return "" if value is None else str(value)
