@@ -1,0 +1,353 @@
+"""Prepare a project's extract exactly as a permit says: the first stage of the secure
+processing environment (SPE).
+
+A plan (:class:`ExtractPlan`) lists, per permitted dataset, the stored file to read, the
+permitted variables, the period and the row filters, and the identifier columns. Preparing it
+(:func:`prepare_extract`) builds one Ibis expression per table, so the same preparation runs on
+DuckDB or on Spark (:mod:`datalux.dataplane.engine`):
+
+1. persons who objected to secondary use (the trusted third party's opt-out table, keyed by
+   national number) are left out, by an anti-join on the source's national number;
+2. the period and every row filter are applied as Ibis expressions over typed literals: a
+   value is never pasted into SQL text;
+3. only the permitted variables are kept, and direct identifiers never are: the national
+   number becomes ``person_id``, the one-way pseudonym in the *project's* domain (one domain
+   per project, so two projects' extracts cannot be joined), and any other direct identifier
+   is dropped;
+4. every table is written into a private staging folder, then the folder is renamed into
+   place with its manifest: an extract is visible whole or not at all, and a rerun over the
+   same inputs gives files with the same SHA-256.
+
+This module is a pure library (no Django): the web application turns a ``Permit.spec()`` and
+the catalogue's dictionary into a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from datalux.dataplane.engine import Backend
+from datalux.dataplane.errors import DataplaneError, StorageError
+from datalux.dataplane.hashing import hmac_sha256_hex
+
+__all__ = [
+    "MANIFEST",
+    "PERSON_ID",
+    "ExtractError",
+    "ExtractPlan",
+    "Filter",
+    "Manifest",
+    "TablePlan",
+    "filter_expression",
+    "prepare_extract",
+    "prepare_table",
+]
+
+PERSON_ID = "person_id"
+MANIFEST = "manifest.json"
+OPT_OUT_KEY = "national_id"
+
+
+class ExtractError(DataplaneError):
+    """A plan that cannot be prepared as it is; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One row filter, as the data authority stored it: ``{"variable", "op", "value"}``."""
+
+    variable: str
+    op: str
+    value: Any = None
+
+    @classmethod
+    def from_data(cls, item: dict[str, Any]) -> Filter:
+        return cls(item["variable"], item["op"], item.get("value"))
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """One permitted dataset: what to read and what to keep."""
+
+    name: str  # the table's name in the extract (a file name: letters, digits, - and _)
+    source: Path  # the holder's stored Parquet file (the version current at preparation)
+    variables: tuple[str, ...]  # the permitted variables, in the extract's column order
+    filters: tuple[Filter, ...] = ()
+    period_column: str | None = None  # the date variable the permitted period applies to
+    period_start: date | None = None
+    period_end: date | None = None
+    national_id: str | None = None  # the column holding the national number, if any
+    direct_identifiers: tuple[str, ...] = ()  # never copied, whatever the permit says
+
+
+@dataclass(frozen=True)
+class ExtractPlan:
+    tables: tuple[TablePlan, ...]
+    domain: str  # the project's pseudonym domain, e.g. "project:DLX-P-2026-00001"
+    opt_outs: Path | None = None  # TTP table of national numbers excluded from every extract
+
+
+@dataclass
+class TableManifest:
+    name: str
+    file: str
+    rows: int
+    columns: list[str]
+    sha256: str
+    source_sha256: str
+    filters: list[dict[str, Any]]
+    period: list[str | None]
+    opted_out_excluded: bool
+
+
+@dataclass
+class Manifest:
+    domain: str
+    engine: str
+    prepared_at: str
+    tables: list[TableManifest] = field(default_factory=list)
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        tables = [TableManifest(**t) for t in data.pop("tables")]
+        return cls(**data, tables=tables)
+
+
+# --- filters -------------------------------------------------------------------------------
+
+
+def _literal(value: Any, column: ir.Column) -> Any:
+    """The filter value as a typed literal of the column's type (dates as dates)."""
+    dtype = column.type()
+    if value is None:
+        return None
+    try:
+        if dtype.is_date() and isinstance(value, str):
+            return ibis.literal(date.fromisoformat(value), type=dt.date)
+        if dtype.is_timestamp() and isinstance(value, str):
+            return ibis.literal(datetime.fromisoformat(value), type=dtype)
+        if dtype.is_integer() and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return ibis.literal(value, type=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ExtractError(
+            f"the value {value!r} does not fit the column's type {dtype}: {exc}"
+        ) from None
+
+
+def filter_expression(table: ir.Table, item: Filter) -> ir.BooleanValue:
+    """The Ibis condition of one row filter (never SQL text)."""
+    if item.variable not in table.columns:
+        raise ExtractError(
+            f"the filter on {item.variable!r} names a variable the stored data no longer "
+            f"have; the data have: {', '.join(table.columns)}. Amend the permit."
+        )
+    column = table[item.variable]
+    op, value = item.op, item.value
+    if op == "is_null":
+        return column.isnull()
+    if op == "not_null":
+        return column.notnull()
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise ExtractError(f"the filter 'in' on {item.variable} needs a non-empty list")
+        return column.isin([_literal(v, column) for v in value])
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ExtractError(f"the filter 'between' on {item.variable} needs [low, high]")
+        return column.between(_literal(value[0], column), _literal(value[1], column))
+    comparisons = {
+        "=": column.__eq__,
+        "!=": column.__ne__,
+        "<": column.__lt__,
+        "<=": column.__le__,
+        ">": column.__gt__,
+        ">=": column.__ge__,
+    }
+    if op not in comparisons:
+        raise ExtractError(f"unknown filter operator {op!r} on {item.variable}")
+    return comparisons[op](_literal(value, column))  # type: ignore[no-any-return]
+
+
+# --- one table ------------------------------------------------------------------------------
+
+
+def prepare_table(
+    backend: Backend,
+    plan: TablePlan,
+    *,
+    hmac_key: bytes,
+    opt_outs: ir.Table | None,
+) -> ir.Table:
+    """The expression of one table of the extract (nothing runs yet)."""
+    name = f"datalux_extract_{time.monotonic_ns()}"
+    try:
+        table = backend.register_parquet(name, plan.source)
+    except StorageError as exc:
+        raise ExtractError(
+            f"{plan.name}: the stored data version cannot be read ({exc}); was it removed "
+            "since the decision? Upload it again or amend the permit."
+        ) from None
+    wanted = [*plan.variables, plan.period_column, plan.national_id]
+    missing = sorted({c for c in wanted if c and c not in table.columns})
+    if missing:
+        raise ExtractError(
+            f"{plan.name}: the stored data have no column {', '.join(missing)}; the data "
+            "dictionary and the data differ. Correct the dictionary or amend the permit."
+        )
+    if opt_outs is not None:
+        if plan.national_id is None:
+            raise ExtractError(
+                f"{plan.name}: persons who opted out cannot be excluded: the table has no "
+                "national number. Link it to a table that has one first."
+            )
+        key = table[plan.national_id].cast("string")
+        table = table.anti_join(opt_outs, key == opt_outs[OPT_OUT_KEY].cast("string"))
+    if plan.period_start or plan.period_end:
+        if plan.period_column is None:
+            raise ExtractError(
+                f"{plan.name}: the permit limits the period, but the dataset has no date "
+                "variable to apply it to. Mark one in the data dictionary."
+            )
+        when = table[plan.period_column]
+        if plan.period_start:
+            table = table.filter(when >= ibis.literal(plan.period_start, type=dt.date))
+        if plan.period_end:
+            table = table.filter(when <= ibis.literal(plan.period_end, type=dt.date))
+    for item in plan.filters:
+        table = table.filter(filter_expression(table, item))
+    identifiers = set(plan.direct_identifiers) | ({plan.national_id} - {None})
+    keep = [v for v in plan.variables if v not in identifiers]
+    columns: dict[str, ir.Value] = {}
+    if plan.national_id is not None:
+        columns[PERSON_ID] = hmac_sha256_hex(table[plan.national_id].cast("string"), hmac_key)
+    columns.update({v: table[v] for v in keep})
+    selected = table.select(**columns)
+    # a stable row order, so that a rerun writes the same bytes
+    return selected.order_by([selected[c] for c in selected.columns])
+
+
+# --- the extract ----------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_names(tables: Sequence[TablePlan]) -> None:
+    seen: set[str] = set()
+    for plan in tables:
+        if not plan.name or not all(ch.isalnum() or ch in "-_" for ch in plan.name):
+            raise ExtractError(f"{plan.name!r} is not a table name: use letters, digits, - and _")
+        if plan.name in seen:
+            raise ExtractError(f"two tables are named {plan.name}")
+        seen.add(plan.name)
+
+
+def prepare_extract(
+    backend: Backend,
+    plan: ExtractPlan,
+    output: Path,
+    *,
+    hmac_key: bytes,
+    prepared_at: str | None = None,
+) -> Manifest:
+    """Prepare every table of ``plan`` into the folder ``output``, which must not exist yet,
+    with a ``manifest.json``. ``hmac_key`` is the project domain's one-way key (from the
+    trusted third party's :class:`~datalux.privacy.keys.DomainKeys`); it never reaches a log.
+
+    Nothing is visible at ``output`` until every table is written and checked: the work happens
+    in a staging folder beside it, removed on any failure."""
+    if not plan.tables:
+        raise ExtractError("the plan has no table: a permit grants at least one dataset")
+    _check_names(plan.tables)
+    output = Path(output)
+    if output.exists():
+        raise ExtractError(f"{output} exists already: an extract is never overwritten")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
+    staging.mkdir()
+    try:
+        opt_outs = None
+        if plan.opt_outs is not None:
+            try:
+                opt_outs = backend.register_parquet(
+                    f"datalux_opt_outs_{time.monotonic_ns()}", plan.opt_outs
+                )
+            except StorageError as exc:
+                raise ExtractError(f"the opt-out table cannot be read: {exc}") from None
+            if OPT_OUT_KEY not in opt_outs.columns:
+                raise ExtractError(f"the opt-out table has no column {OPT_OUT_KEY}")
+        manifest = Manifest(
+            domain=plan.domain,
+            engine=backend.name,
+            prepared_at=prepared_at or datetime.now().astimezone().isoformat(timespec="seconds"),
+        )
+        for table_plan in plan.tables:
+            expr = prepare_table(backend, table_plan, hmac_key=hmac_key, opt_outs=opt_outs)
+            written = backend.write_parquet(expr, staging / f"{table_plan.name}.parquet")
+            rows = _row_count(backend, written)
+            manifest.tables.append(
+                TableManifest(
+                    name=table_plan.name,
+                    file=written.name,
+                    rows=rows,
+                    columns=list(expr.columns),
+                    sha256=_tree_sha256(written),
+                    source_sha256=_sha256(table_plan.source),
+                    filters=[asdict(f) for f in table_plan.filters],
+                    period=[
+                        table_plan.period_start.isoformat() if table_plan.period_start else None,
+                        table_plan.period_end.isoformat() if table_plan.period_end else None,
+                    ],
+                    opted_out_excluded=opt_outs is not None,
+                )
+            )
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest.as_data(), indent=2, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
+        )
+        os.replace(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _row_count(backend: Backend, path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def _tree_sha256(path: Path) -> str:
+    """The SHA-256 of a file, or of a folder of part files (Spark) in name order (Spark's part
+    names carry a random job id, so only their contents count)."""
+    if path.is_file():
+        return _sha256(path)
+    digest = hashlib.sha256()
+    for part in sorted(path.glob("*.parquet")):
+        digest.update(bytes.fromhex(_sha256(part)))
+    return digest.hexdigest()
