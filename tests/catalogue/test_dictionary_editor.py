@@ -3,6 +3,7 @@ remove, reorder, pick a code list), saved through the same checks as a pasted Ta
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ def rows_post(*rows: dict[str, Any], **extra: Any) -> dict[str, Any]:
     for i, row in enumerate(rows):
         for key in FIELDS:
             data[f"variables-{i}-{key}"] = row.get(key, DEFAULTS.get(key, ""))
-        for box in ("required", "DELETE"):
+        for box in ("required", "period", "DELETE"):
             if row.get(box):
                 data[f"variables-{i}-{box}"] = "on"
     return data
@@ -143,4 +144,32 @@ def test_only_the_publishers_stewards_edit_rows(client: Any, world: dict[str, An
     for user in ("applicant", "other_steward"):
         client.force_login(world[user])
         assert client.post(url(world), data).status_code == 403
+    assert names(world) == ["birth_date", "diagnosis"]
+
+
+def test_the_date_a_permitted_period_applies_to_is_marked_once(
+    client: Any, world: dict[str, Any]
+) -> None:
+    client.force_login(world["steward"])
+    birth = {"original": "birth_date", "name": "birth_date", "type": "date", "ORDER": "1"}
+    diagnosis = {"original": "diagnosis", "name": "diagnosis", "ORDER": "2"}
+    response = client.post(url(world), rows_post(birth | {"period": True}, diagnosis))
+    assert response.status_code == 302
+    marked = world["stays"].variables.filter(period=True)
+    assert [v.name for v in marked] == ["birth_date"]
+    # shown ticked, and kept in the Table Schema
+    html = client.get(url(world)).content.decode()
+    boxes = re.findall(r'<input[^>]*name="variables-\d-period"[^>]*>', html)
+    assert len(boxes) == 3 and "checked" in boxes[0] and "checked" not in boxes[1], boxes
+    schema = client.get(reverse("dcat:dataset_schema", args=[world["stays"].pid])).json()
+    assert [f["name"] for f in schema["fields"] if f.get("period")] == ["birth_date"]
+
+    # on a text, or twice: refused, and the stored dictionary stays as it was
+    refused = client.post(url(world), rows_post(birth, diagnosis | {"period": True}))
+    assert refused.status_code == 200
+    assert "a permitted period applies to a date; the type is string" in refused.content.decode()
+    second = {"name": "discharge_date", "type": "date", "ORDER": "3", "period": True}
+    refused = client.post(url(world), rows_post(birth | {"period": True}, diagnosis, second))
+    assert "period is set on birth_date, discharge_date" in refused.content.decode()
+    assert [v.name for v in world["stays"].variables.filter(period=True)] == ["birth_date"]
     assert names(world) == ["birth_date", "diagnosis"]

@@ -51,3 +51,25 @@ def test_demo_catalogue_is_rich_and_conforms(tmp_path: Path) -> None:
     violations = [f for f in shacl.findings if f["severity"] == "Violation"]
     assert shacl.conforms, violations[:5]
     assert len(list(graph.subjects(predicate=None, object=None))) > 100
+
+
+def test_each_event_table_marks_the_date_a_permitted_period_applies_to() -> None:
+    from datalux.catalogue.dictionary import parse_table_schema
+    from datalux.demo.catalogue import table_schema
+    from datalux.demo.population import holders
+
+    marked = {
+        spec.name: [f.name for f in parse_table_schema(table_schema(spec.columns)) if f.period]
+        for spec in (
+            holders.HOSPITAL_STAYS,
+            holders.PRESCRIPTIONS,
+            holders.EMPLOYMENT_SPELLS,
+            holders.SCHOOL_ENROLMENTS,
+        )
+    }
+    assert marked == {
+        holders.HOSPITAL_STAYS.name: ["admission_date"],
+        holders.PRESCRIPTIONS.name: ["dispensing_date"],
+        holders.EMPLOYMENT_SPELLS.name: ["start_date"],
+        holders.SCHOOL_ENROLMENTS.name: [],
+    }

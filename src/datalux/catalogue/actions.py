@@ -217,6 +217,7 @@ def set_dictionary(
                     missing_values=s.missing_values,
                     required=s.required,
                     privacy_role=s.privacy_role,
+                    period=s.period,
                 )
                 for i, s in enumerate(specs, start=1)
             ]

@@ -1,8 +1,9 @@
 """The data dictionary as a Frictionless Table Schema (https://specs.frictionlessdata.io/table-schema/).
 
 A dataset's dictionary is a Table Schema whose fields carry datalux extensions:
-``unit``, ``codeList`` (a key of ``vocabularies.CODE_LISTS``), ``privacyRole`` and
-multilingual ``labels`` / ``descriptions``. This module checks a descriptor and converts it to
+``unit``, ``codeList`` (a key of ``vocabularies.CODE_LISTS``), ``privacyRole``, ``period``
+(true on the one date variable that a permit's period applies to) and multilingual ``labels`` /
+``descriptions``. This module checks a descriptor and converts it to
 and from :class:`~datalux.catalogue.models.Variable` rows.
 """
 
@@ -30,6 +31,9 @@ FIELD_TYPES = {
 }
 
 
+PERIOD_TYPES = {"date", "datetime"}
+
+
 class DictionaryError(ValueError):
     """The Table Schema is not valid; ``problems`` lists each one with its location."""
 
@@ -50,6 +54,7 @@ class FieldSpec:
     missing_values: list[str]
     required: bool
     privacy_role: str
+    period: bool = False
 
 
 def _texts(field: dict[str, Any], single: str, plural: str) -> dict[str, str]:
@@ -69,6 +74,7 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
     schema_missing = descriptor.get("missingValues", [""])
     specs: list[FieldSpec] = []
     seen: set[str] = set()
+    periods: list[str] = []
     for index, field in enumerate(descriptor["fields"], start=1):
         where = f"field {index}"
         if not isinstance(field, dict):
@@ -106,6 +112,17 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
             problems.append(f"{where}: constraints.enum must be a list")
             allowed = []
         missing = field.get("missingValues", schema_missing)
+        period = field.get("period", False)
+        if not isinstance(period, bool):
+            problems.append(f"{where}: period must be true or false")
+            period = False
+        if period:
+            periods.append(name)
+            if ftype not in PERIOD_TYPES:
+                problems.append(
+                    f"{where}: period is set, but a permitted period applies to a date; the "
+                    f"type is {ftype}"
+                )
         specs.append(
             FieldSpec(
                 name=name,
@@ -118,7 +135,13 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
                 missing_values=[str(m) for m in missing],
                 required=bool(constraints.get("required", False)),
                 privacy_role=role,
+                period=period,
             )
+        )
+    if len(periods) > 1:
+        problems.append(
+            f"period is set on {', '.join(periods)}: set it on the one date a permitted period "
+            "applies to"
         )
     if problems:
         raise DictionaryError(problems)
@@ -150,6 +173,8 @@ def to_table_schema(variables: Any) -> dict[str, Any]:
         if v.missing_values:
             field["missingValues"] = v.missing_values
         field["privacyRole"] = v.privacy_role
+        if v.period:
+            field["period"] = True
         fields.append(field)
     return {"fields": fields}
 

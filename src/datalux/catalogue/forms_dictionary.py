@@ -50,6 +50,11 @@ class VariableForm(forms.Form):
     privacy_role = forms.ChoiceField(
         label=_("Privacy role"), choices=PrivacyRole.choices, initial=PrivacyRole.OTHER
     )
+    period = forms.BooleanField(
+        label=_("A permitted period applies to this date"),
+        required=False,
+        help_text=_("Tick it on one date only, e.g. the admission date, not the discharge date."),
+    )
 
     def clean_name(self) -> str:
         return str(self.cleaned_data["name"]).strip()
@@ -79,6 +84,8 @@ class BaseVariableFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
                 "type": data["type"],
                 "privacyRole": data["privacy_role"],
             }
+            if data.get("period"):
+                field["period"] = True
             if labels:
                 field["labels"] = labels
             if descriptions:
@@ -135,6 +142,7 @@ def editor(variables: Any) -> BaseVariableFormSet:
             "code_list": v.code_list,
             "required": v.required,
             "privacy_role": v.privacy_role,
+            "period": v.period,
             "ORDER": position,
         }
         for position, v in enumerate(variables, start=1)

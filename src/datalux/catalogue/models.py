@@ -252,6 +252,8 @@ class Variable(models.Model):
     privacy_role = models.CharField(
         max_length=24, choices=PrivacyRole.choices, default=PrivacyRole.OTHER
     )
+    # the date a permitted period applies to (one per dataset): admission, not discharge
+    period = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["dataset", "position"]

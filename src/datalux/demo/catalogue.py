@@ -71,6 +71,8 @@ CODE_LISTS = {
     "isco_code": "isco08",
     "nace_division": "nace2",
 }
+# the date a permitted period applies to, per table: the event the row records
+PERIOD = {"admission_date", "dispensing_date", "start_date"}
 UNITS = {"monthly_wage": "EUR", "working_time_pct": "%", "quantity": "packs"}
 THEMES = {
     "population_register": ["SOCI", "GOVE"],
@@ -122,6 +124,8 @@ def table_schema(columns: Any) -> dict[str, Any]:
             field["unit"] = UNITS[name]
         if not spec.get("nullable", True):
             field["constraints"] = {"required": True}
+        if name in PERIOD:
+            field["period"] = True
         fields.append(field)
     return {"fields": fields, "missingValues": [""]}
 
