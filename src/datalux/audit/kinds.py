@@ -60,6 +60,8 @@ class EventKind(StrEnum):
     PERMIT_REVOKED = "permit.revoked"
     PERMIT_EXPIRED = "permit.expired"
     PERMIT_CLOSED = "permit.closed"
+    EXTRACT_PREPARED = "extract.prepared"
+    EXTRACT_REFUSED = "extract.refused"
     PERMIT_ACCESS_GRANTED = "permit.access_granted"
 
 
@@ -149,5 +151,11 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.PERMIT_CLOSED: _("A permit was closed."),
     EventKind.PERMIT_ACCESS_GRANTED: _(
         "A named person entered the project's secure workspace under a permit."
+    ),
+    EventKind.EXTRACT_PREPARED: _(
+        "A permit's extract was prepared (tables, rows and checksums are recorded, no data)."
+    ),
+    EventKind.EXTRACT_REFUSED: _(
+        "A permit's extract could not be prepared; nothing was written and the reason is recorded."
     ),
 }

@@ -17,6 +17,7 @@ from datalux.cli.platform import manage, migrate
 from datalux.cli.privacy import privacy
 from datalux.cli.scheduler import scheduler
 from datalux.cli.serve import serve
+from datalux.cli.spe import spe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,3 +36,4 @@ main.add_command(access)
 main.add_command(scheduler)
 main.add_command(serve)
 main.add_command(backup)
+main.add_command(spe)

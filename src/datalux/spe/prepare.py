@@ -1,0 +1,84 @@
+"""Prepare a permit's extract under the storage root, audited.
+
+The extract of permit ``N`` version ``v`` lives in ``DATALUX_STORAGE/spe/N/vV/``. An amended
+permit (a new version) gets a new folder; a version already prepared is never prepared again
+(the manifest is returned as it is). Staging folders left by a killed run are removed before a
+new run. The project's key comes from the trusted third party's master key
+(:func:`datalux.privacy.keys.load_master_key`) and never leaves this process.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+from datalux.dataplane.engine import EngineName, connect
+from datalux.dataplane.extract import ExtractError, Manifest, prepare_extract
+from datalux.privacy.keys import MasterKey
+from datalux.spe.plan import plan_for
+
+__all__ = ["Prepared", "extract_folder", "prepare_permit", "prepared_manifest"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    folder: Path
+    manifest: Manifest
+    new: bool  # False: this permit version had been prepared already
+
+
+def extract_folder(permit: Any) -> Path:
+    return Path(settings.DATALUX_STORAGE) / "spe" / permit.number / f"v{permit.version}"
+
+
+def prepared_manifest(permit: Any) -> Manifest | None:
+    folder = extract_folder(permit)
+    return Manifest.read(folder) if (folder / "manifest.json").exists() else None
+
+
+def prepare_permit(
+    permit: Any, *, master_key: MasterKey, engine: EngineName = "duckdb", by: Any = None
+) -> Prepared:
+    """Prepare ``permit``'s extract (or return the one already prepared for its version)."""
+    folder = extract_folder(permit)
+    existing = prepared_manifest(permit)
+    if existing is not None:
+        return Prepared(folder, existing, new=False)
+    for stale in folder.parent.glob(f".{folder.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
+    try:
+        plan = plan_for(permit)
+        keys = master_key.domain_keys(plan.domain)
+        with connect(engine) as backend:
+            manifest = prepare_extract(backend, plan, folder, hmac_key=keys.hmac_key)
+    except ExtractError as exc:
+        record(
+            EventKind.EXTRACT_REFUSED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"version": permit.version, "engine": engine, "reason": str(exc)},
+        )
+        raise
+    record(
+        EventKind.EXTRACT_PREPARED,
+        actor=by,
+        organisation=permit.organisation,
+        obj=permit,
+        details={
+            "version": permit.version,
+            "engine": engine,
+            "domain": manifest.domain,
+            "tables": [
+                {"name": t.name, "rows": t.rows, "sha256": t.sha256, "source": t.source_sha256}
+                for t in manifest.tables
+            ],
+        },
+    )
+    return Prepared(folder, manifest, new=True)
