@@ -21,6 +21,8 @@ from django.db import models
 from django.test import Client
 from django.urls import Resolver404, resolve
 
+from datalux.catalogue.vocabularies import Theme
+
 LANGS = ("fr", "de")
 # Names that are the same in every language (product, formats, standards).
 NAMES = {
@@ -61,21 +63,7 @@ def same_in(lang: str) -> set[str]:
     return NAMES | kept | {PLACEHOLDER.sub("N", text) for text in kept if PLACEHOLDER.search(text)}
 
 
-THEME_CODES = {
-    "AGRI",
-    "ECON",
-    "EDUC",
-    "ENER",
-    "ENVI",
-    "GOVE",
-    "HEAL",
-    "INTR",
-    "JUST",
-    "REGI",
-    "SOCI",
-    "TECH",
-    "TRAN",
-}
+THEME_CODES = set(Theme.values)  # EU data-theme codes: shown by name, never as "HEAL"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 NUMBER = re.compile(r"\b\d+\b")
 

@@ -12,7 +12,6 @@ starts its snapshot: the audit log is append-only, so that event is in the dump.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from datalux.dataplane.storage import file_sha256 as _sha256
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -51,14 +52,6 @@ class Installation:
     @property
     def engine(self) -> str:
         return "postgresql" if "postgresql" in self.database["ENGINE"] else "sqlite"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(root: Path) -> list[Path]:

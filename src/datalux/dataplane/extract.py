@@ -42,6 +42,7 @@ import ibis.expr.types as ir
 from datalux.dataplane.engine import Backend
 from datalux.dataplane.errors import DataplaneError, StorageError
 from datalux.dataplane.hashing import hmac_sha256_hex
+from datalux.dataplane.storage import file_sha256 as _sha256
 
 __all__ = [
     "MANIFEST",
@@ -245,14 +246,6 @@ def prepare_table(
 
 
 # --- the extract ----------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_names(tables: Sequence[TablePlan]) -> None:

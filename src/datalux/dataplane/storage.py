@@ -8,6 +8,7 @@ partial file behind. Readers stream record batches so large files stay in bounde
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -60,6 +61,15 @@ class StorageRoot:
     def dataset(self, name: str) -> Path:
         """The Parquet file of dataset ``name`` (``<root>/<name>.parquet``)."""
         return self.path(f"{name}.parquet")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks (hex)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def file_format(path: str | os.PathLike[str]) -> FileFormat:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,12 @@ from datalux.accounts.models import Organisation
 from datalux.accounts.roles import OrganisationKind
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
+from datalux.dataplane.storage import file_sha256
 from datalux.holdings.models import DataFile
 
 
 class RegistrationError(Exception):
     pass
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def register_data_file(
