@@ -6,6 +6,7 @@ only. The extract is prepared on DuckDB and read back with pyarrow.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -92,13 +93,15 @@ def test_a_permit_that_is_not_active_is_not_prepared(world: World) -> None:
     permit = _permit(world)
     actions.revoke_permit(permit=permit, by=world.decider, reason="Breach of the conditions.")
     permit.refresh_from_db()
-    with pytest.raises(ExtractError, match=f"permit {permit.number} is Revoked: nothing"):
+    refusal = re.escape(f"permit {permit.number} is Revoked: nothing")
+    with pytest.raises(ExtractError, match=refusal):
         plan_for(permit)
 
 
 def test_a_dataset_without_stored_data_is_named(world: World) -> None:
     VariableFactory(dataset=world.stays, name="admission_date", type="date", period=True)
-    with pytest.raises(ExtractError, match=f"{world.stays.pid} has no stored data version"):
+    refusal = re.escape(f"{world.stays.pid} has no stored data version")
+    with pytest.raises(ExtractError, match=refusal):
         plan_for(_permit(world))
 
 

@@ -227,12 +227,7 @@ def prepare_table(
                 f"{plan.name}: the permit limits the period, but the dataset has no date "
                 "variable to apply it to. Mark one in the data dictionary."
             )
-        when = table[plan.period_column]
-        if plan.period_start:
-            table = table.filter(when >= ibis.literal(plan.period_start, type=dt.date))
-        if plan.period_end:
-            table = table.filter(when <= ibis.literal(plan.period_end, type=dt.date))
-    for item in plan.filters:
+    for item in (*_period_filters(plan), *plan.filters):
         table = table.filter(filter_expression(table, item))
     identifiers = set(plan.direct_identifiers) | ({plan.national_id} - {None})
     keep = [v for v in plan.variables if v not in identifiers]
@@ -243,6 +238,12 @@ def prepare_table(
     selected = table.select(**columns)
     # a stable row order, so that a rerun writes the same bytes
     return selected.order_by([selected[c] for c in selected.columns])
+
+
+def _period_filters(plan: TablePlan) -> list[Filter]:
+    """The permitted period as two filters on its date (typed like any filter value)."""
+    bounds = ((">=", plan.period_start), ("<=", plan.period_end))
+    return [Filter(str(plan.period_column), op, day.isoformat()) for op, day in bounds if day]
 
 
 # --- the extract ----------------------------------------------------------------------------
@@ -300,7 +301,7 @@ def prepare_extract(
         for table_plan in plan.tables:
             expr = prepare_table(backend, table_plan, hmac_key=hmac_key, opt_outs=opt_outs)
             written = backend.write_parquet(expr, staging / f"{table_plan.name}.parquet")
-            rows = _row_count(backend, written)
+            rows = _row_count(written)
             manifest.tables.append(
                 TableManifest(
                     name=table_plan.name,
@@ -328,7 +329,7 @@ def prepare_extract(
     return manifest
 
 
-def _row_count(backend: Backend, path: Path) -> int:
+def _row_count(path: Path) -> int:
     import pyarrow.parquet as pq
 
     files = [path] if path.is_file() else sorted(path.glob("*.parquet"))

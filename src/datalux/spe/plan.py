@@ -90,7 +90,7 @@ def _table_plan(granted: Any) -> TablePlan:
     return TablePlan(
         name=table_name(dataset),
         source=version.data_file.path,
-        variables=tuple(v for v in sorted(granted.variables, key=lambda n: dictionary[n].position)),
+        variables=tuple(sorted(granted.variables, key=lambda n: dictionary[n].position)),
         filters=tuple(Filter.from_data(item) for item in granted.filters),
         period_column=period[0] if period else None,
         period_start=granted.time_start,
