@@ -23,6 +23,8 @@ DATALUX_BASE_URI = CONFIG.base_uri
 # Unset DATALUX_BASE_URI: absolute URLs follow the request (datalux.core.absolute).
 DATALUX_BASE_URI_CONFIGURED = CONFIG.base_uri_configured
 DATALUX_MAX_UPLOAD_MB = CONFIG.max_upload_mb
+DATALUX_TTP_KEY_FILE = CONFIG.ttp_key_file
+DATALUX_SPE_RETENTION_DAYS = CONFIG.spe_retention_days
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "datalux.holdings",
     "datalux.catalogue",
     "datalux.access",
+    "datalux.spe",
 ]
 
 MIDDLEWARE = [

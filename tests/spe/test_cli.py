@@ -37,8 +37,12 @@ def test_prepare_then_show_then_prepare_again(world: World, key: MasterKey) -> N
     permit = _permit(world)
     result = run("spe", "prepare", permit.number)
     assert result.exit_code == 0, result.output
-    assert f"{table_name(world.stays)}: " in result.output and "prepared: " in result.output
-    folder = Path(result.output.strip().splitlines()[-1].split(": ", 1)[1])
+    steps = [line for line in result.stderr.splitlines() if line]
+    name = table_name(world.stays)
+    assert steps[:3] == [f"extracting: {name}", f"pseudonymising: {name}", "verifying"]
+    folder = Path(steps[-1].removeprefix("ready: "))
+    printed = json.loads(result.stdout)
+    assert printed["tables"][0]["name"] == name
     assert folder.name == f"v{permit.version}" and folder.parent.name == permit.number
     written = pq.read_table(folder / f"{table_name(world.stays)}.parquet")
     assert "national_id" not in written.column_names
@@ -52,7 +56,8 @@ def test_prepare_then_show_then_prepare_again(world: World, key: MasterKey) -> N
     assert str(source) not in json.dumps(event.details)  # no paths, no values
 
     again = run("spe", "prepare", permit.number)
-    assert again.exit_code == 0 and "already prepared: " in again.output
+    assert again.exit_code == 0 and "already prepared: " in again.stderr
+    assert json.loads(again.stdout) == printed
     assert AuditEvent.objects.filter(kind=EventKind.EXTRACT_PREPARED).count() == 1
 
 

@@ -62,6 +62,12 @@ class EventKind(StrEnum):
     PERMIT_CLOSED = "permit.closed"
     EXTRACT_PREPARED = "extract.prepared"
     EXTRACT_REFUSED = "extract.refused"
+    EXTRACT_REQUESTED = "extract.requested"
+    EXTRACT_STEP = "extract.step"
+    EXTRACT_FAILED = "extract.failed"
+    EXTRACT_LOCKED = "extract.locked"
+    EXTRACT_DELETED = "extract.deleted"
+    PROJECT_KEY_SHREDDED = "project_key.shredded"
     PERMIT_ACCESS_GRANTED = "permit.access_granted"
 
 
@@ -157,5 +163,25 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.EXTRACT_REFUSED: _(
         "A permit's extract could not be prepared; nothing was written and the reason is recorded."
+    ),
+    EventKind.EXTRACT_REQUESTED: _(
+        "The preparation of a permit's extract was put on the task queue."
+    ),
+    EventKind.EXTRACT_STEP: _(
+        "A preparation started one of its steps (extracting, pseudonymising, linking, "
+        "anonymising, verifying)."
+    ),
+    EventKind.EXTRACT_FAILED: _(
+        "A preparation stopped on an error of the platform; nothing was written and it can be "
+        "run again."
+    ),
+    EventKind.EXTRACT_LOCKED: _(
+        "A permit stopped being active: its extract was locked at once (read-only, never mounted)."
+    ),
+    EventKind.EXTRACT_DELETED: _(
+        "A locked extract was deleted at the end of its retention period."
+    ),
+    EventKind.PROJECT_KEY_SHREDDED: _(
+        "A project's pseudonym secret was destroyed: its pseudonyms can never be derived again."
     ),
 }

@@ -33,27 +33,42 @@ def _permit(number: str) -> object:
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="the trusted third party's master key file [default: $DATALUX_TTP_MASTER_KEY]",
+    help="the trusted third party's master key file [default: $DATALUX_TTP_KEY_FILE when it "
+    "exists, else $DATALUX_TTP_MASTER_KEY]",
 )
 def prepare(number: str, engine: str, key_file: Path | None) -> None:
     """Prepare the extract of permit NUMBER: only its datasets, variables, period and rows,
-    opt-outs left out, identifiers replaced by the project's pseudonyms."""
+    opt-outs left out, identifiers replaced by the project's pseudonyms. Prints each step,
+    then the manifest."""
     setup_django()
+    from datalux.core.errors import Conflict
     from datalux.dataplane.extract import ExtractError
-    from datalux.privacy.errors import KeyMaterialError
-    from datalux.privacy.keys import load_master_key
-    from datalux.spe.prepare import prepare_permit
+    from datalux.spe.jobs import request_preparation, run_preparation
+    from datalux.spe.keys import configured_master_key
+    from datalux.spe.models import PreparationState
 
     permit = _permit(number)
     try:
-        master = load_master_key(key_file)
-        prepared = prepare_permit(permit, master_key=master, engine=engine)  # type: ignore[arg-type]
-    except (ExtractError, KeyMaterialError) as exc:
+        master = configured_master_key(key_file)
+        preparation = request_preparation(permit, engine=engine, enqueue=False)  # type: ignore[arg-type]
+    except (ExtractError, Conflict) as exc:
         raise click.ClickException(str(exc)) from None
-    verb = "prepared" if prepared.new else "already prepared"
-    for table in prepared.manifest.tables:
-        click.echo(f"{table.name}: {table.rows} rows, {len(table.columns)} columns")
-    click.echo(f"{verb}: {prepared.folder}")
+    already = preparation.state == PreparationState.READY
+
+    def echo(step: str, table: str) -> None:
+        click.echo(f"{step}{': ' + table if table else ''}", err=True)
+
+    preparation = run_preparation(preparation.pk, master_key=master, progress=echo)
+    if preparation.state != PreparationState.READY:
+        raise click.ClickException(f"{preparation.message} [{preparation.code}]")
+    click.echo(f"{'already prepared' if already else 'ready'}: {extract_path(permit)}", err=True)
+    click.echo(json.dumps(preparation.manifest, indent=2, ensure_ascii=False))
+
+
+def extract_path(permit: object) -> Path:
+    from datalux.spe.prepare import extract_folder
+
+    return extract_folder(permit)
 
 
 @spe.command()

@@ -40,6 +40,10 @@ class Config:
     csrf_trusted_origins: tuple[str, ...] = ()
     web_workers: int = 2
     web_threads: int = 4
+    # the trusted third party's master key file (used when it exists; else the environment)
+    ttp_key_file: Path | None = None
+    # days a locked extract (permit revoked, expired or closed) is kept before deletion
+    spe_retention_days: int = 90
 
     @property
     def production(self) -> bool:
@@ -153,6 +157,8 @@ def load(env: Env, base_dir: Path) -> Config:
         csrf_trusted_origins=_origins(env),
         web_workers=_positive_int(env, "DATALUX_WEB_WORKERS", _default_web_workers()),
         web_threads=_positive_int(env, "DATALUX_WEB_THREADS", 4),
+        ttp_key_file=env.path("DATALUX_TTP_KEY_FILE", var_dir / "ttp" / "master.key"),
+        spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
 

@@ -31,6 +31,9 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_CSRF_TRUSTED_ORIGINS": "comma-separated origins allowed to post forms (https://...)",
     "DATALUX_WEB_WORKERS": "web server (gunicorn) worker processes for datalux serve",
     "DATALUX_WEB_THREADS": "threads per web server worker for datalux serve (default 4)",
+    "DATALUX_TTP_KEY_FILE": "trusted third party's master key file (var/ttp/master.key)",
+    "DATALUX_TTP_MASTER_KEY": "the master key itself in base64, when there is no key file",
+    "DATALUX_SPE_RETENTION_DAYS": "days a locked extract is kept before deletion (default 90)",
 }
 
 

@@ -68,6 +68,13 @@ JOBS: tuple[Job, ...] = (
         description="remind handlers and deciders of near or passed decision deadlines",
     ),
     Job(
+        "spe.lifecycle",
+        "datalux.spe.jobs.lifecycle_task",
+        HOUR,
+        description="lock extracts of ended permits, delete them after retention, resume "
+        "stalled preparations",
+    ),
+    Job(
         "audit.verify_chain",
         "datalux.audit.tasks.verify_chain",
         DAY,

@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -55,15 +55,22 @@ __all__ = [
     "filter_expression",
     "prepare_extract",
     "prepare_table",
+    "verify_table",
 ]
 
 PERSON_ID = "person_id"
 MANIFEST = "manifest.json"
 OPT_OUT_KEY = "national_id"
+Progress = Callable[[str, str], None]  # (step, table name)
 
 
 class ExtractError(DataplaneError):
-    """A plan that cannot be prepared as it is; the message says what to fix."""
+    """A plan that cannot be prepared as it is; the message says what to fix and ``code``
+    (a short stable word, for pages and the API) what kind of fix it is."""
+
+    def __init__(self, message: str, *, code: str = "invalid-plan") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,9 @@ class TablePlan:
     period_end: date | None = None
     national_id: str | None = None  # the column holding the national number, if any
     direct_identifiers: tuple[str, ...] = ()  # never copied, whatever the permit says
+    # what the manifest says of the table's origin (dataset, holder version, dictionary
+    # entries of the columns): JSON-safe, copied as it is
+    about: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,7 @@ class TableManifest:
     filters: list[dict[str, Any]]
     period: list[str | None]
     opted_out_excluded: bool
+    about: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,7 +169,8 @@ def filter_expression(table: ir.Table, item: Filter) -> ir.BooleanValue:
     if item.variable not in table.columns:
         raise ExtractError(
             f"the filter on {item.variable!r} names a variable the stored data no longer "
-            f"have; the data have: {', '.join(table.columns)}. Amend the permit."
+            f"have; the data have: {', '.join(table.columns)}. Amend the permit.",
+            code="dictionary-changed",
         )
     column = table[item.variable]
     op, value = item.op, item.value
@@ -204,14 +216,16 @@ def prepare_table(
     except StorageError as exc:
         raise ExtractError(
             f"{plan.name}: the stored data version cannot be read ({exc}); was it removed "
-            "since the decision? Upload it again or amend the permit."
+            "since the decision? Upload it again or amend the permit.",
+            code="data-missing",
         ) from None
     wanted = [*plan.variables, plan.period_column, plan.national_id]
     missing = sorted({c for c in wanted if c and c not in table.columns})
     if missing:
         raise ExtractError(
             f"{plan.name}: the stored data have no column {', '.join(missing)}; the data "
-            "dictionary and the data differ. Correct the dictionary or amend the permit."
+            "dictionary and the data differ. Correct the dictionary or amend the permit.",
+            code="dictionary-changed",
         )
     if opt_outs is not None:
         if plan.national_id is None:
@@ -229,7 +243,9 @@ def prepare_table(
             )
     for item in (*_period_filters(plan), *plan.filters):
         table = table.filter(filter_expression(table, item))
-    identifiers = set(plan.direct_identifiers) | ({plan.national_id} - {None})
+    identifiers = set(plan.direct_identifiers)
+    if plan.national_id:
+        identifiers.add(plan.national_id)
     keep = [v for v in plan.variables if v not in identifiers]
     columns: dict[str, ir.Value] = {}
     if plan.national_id is not None:
@@ -266,13 +282,20 @@ def prepare_extract(
     *,
     hmac_key: bytes,
     prepared_at: str | None = None,
+    progress: Progress | None = None,
 ) -> Manifest:
     """Prepare every table of ``plan`` into the folder ``output``, which must not exist yet,
     with a ``manifest.json``. ``hmac_key`` is the project domain's one-way key (from the
     trusted third party's :class:`~datalux.privacy.keys.DomainKeys`); it never reaches a log.
 
     Nothing is visible at ``output`` until every table is written and checked: the work happens
-    in a staging folder beside it, removed on any failure."""
+    in a staging folder beside it, removed on any failure. ``progress(step, table)`` is called
+    as each step starts (``extracting``, ``pseudonymising``, ``verifying``)."""
+
+    def report(step: str, table: str) -> None:
+        if progress is not None:
+            progress(step, table)
+
     if not plan.tables:
         raise ExtractError("the plan has no table: a permit grants at least one dataset")
     _check_names(plan.tables)
@@ -290,7 +313,9 @@ def prepare_extract(
                     f"datalux_opt_outs_{time.monotonic_ns()}", plan.opt_outs
                 )
             except StorageError as exc:
-                raise ExtractError(f"the opt-out table cannot be read: {exc}") from None
+                raise ExtractError(
+                    f"the opt-out table cannot be read: {exc}", code="opt-outs-unreadable"
+                ) from None
             if OPT_OUT_KEY not in opt_outs.columns:
                 raise ExtractError(f"the opt-out table has no column {OPT_OUT_KEY}")
         manifest = Manifest(
@@ -299,7 +324,11 @@ def prepare_extract(
             prepared_at=prepared_at or datetime.now().astimezone().isoformat(timespec="seconds"),
         )
         for table_plan in plan.tables:
+            report("extracting", table_plan.name)
             expr = prepare_table(backend, table_plan, hmac_key=hmac_key, opt_outs=opt_outs)
+            # selection, filters and pseudonyms run as one query: rows are pseudonymised as
+            # they are written, so no file ever holds a national number
+            report("pseudonymising", table_plan.name)
             written = backend.write_parquet(expr, staging / f"{table_plan.name}.parquet")
             rows = _row_count(written)
             manifest.tables.append(
@@ -316,8 +345,12 @@ def prepare_extract(
                         table_plan.period_end.isoformat() if table_plan.period_end else None,
                     ],
                     opted_out_excluded=opt_outs is not None,
+                    about=dict(table_plan.about),
                 )
             )
+        report("verifying", "")
+        for table_plan, table_manifest in zip(plan.tables, manifest.tables, strict=True):
+            verify_table(backend, table_plan, staging / table_manifest.file, table_manifest)
         (staging / MANIFEST).write_text(
             json.dumps(manifest.as_data(), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
@@ -327,6 +360,44 @@ def prepare_extract(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def verify_table(backend: Backend, plan: TablePlan, path: Path, manifest: TableManifest) -> None:
+    """Check a written table by reading it back, independently of the query that wrote it:
+    exactly the permitted columns (and ``person_id``), no identifier column of the source, the
+    row count of the manifest, and no ``person_id`` equal to a national number of the source
+    (a pseudonym that is the identifier itself)."""
+    written = backend.register_parquet(f"datalux_verify_{time.monotonic_ns()}", path)
+    identifiers = set(plan.direct_identifiers)
+    if plan.national_id:
+        identifiers.add(plan.national_id)
+    expected = [PERSON_ID] if plan.national_id else []
+    expected += [v for v in plan.variables if v not in identifiers]
+    problems = []
+    if list(written.columns) != expected:
+        problems.append(f"columns {list(written.columns)} instead of {expected}")
+    leaked = sorted(identifiers & set(written.columns))
+    if leaked:
+        problems.append(f"identifier columns {leaked} in the output")
+    rows = _count(backend, written)
+    if rows != manifest.rows:
+        problems.append(f"{rows} rows read back, {manifest.rows} written")
+    if plan.national_id and PERSON_ID in written.columns:
+        source = backend.register_parquet(f"datalux_verify_src_{time.monotonic_ns()}", plan.source)
+        key = source[plan.national_id].cast("string")
+        same = written.semi_join(source, written[PERSON_ID] == key)
+        if _count(backend, same):
+            problems.append("person_id values equal to national numbers of the source")
+    if problems:
+        raise ExtractError(
+            f"{plan.name}: the written extract fails its check ({'; '.join(problems)}); nothing "
+            "was released. Report this to the platform operators.",
+            code="verification-failed",
+        )
+
+
+def _count(backend: Backend, table: ir.Table) -> int:
+    return int(backend.to_arrow(table.aggregate(n=table.count()))["n"][0].as_py())
 
 
 def _row_count(path: Path) -> int:

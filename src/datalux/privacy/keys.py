@@ -143,9 +143,20 @@ class MasterKey:
         """The key-file format of this key (handle with care: this is the secret)."""
         return base64.b64encode(self._material).decode("ascii")
 
-    def domain_keys(self, domain: str) -> DomainKeys:
-        """Derive the keys of ``domain`` (HKDF-SHA256, one derivation per purpose)."""
+    def domain_keys(self, domain: str, *, secret: bytes = b"") -> DomainKeys:
+        """Derive the keys of ``domain`` (HKDF-SHA256, one derivation per purpose).
+
+        ``secret`` is the domain's own random secret, when it has one (a project's domain
+        does: :mod:`datalux.spe.keys`). It enters every derivation, so that destroying it makes
+        the domain's pseudonyms impossible to derive again, even with the master key
+        (crypto-shredding). Without it a domain's keys come from the master key alone."""
         name = check_domain_name(domain).encode("ascii")
+        if secret:
+            if len(secret) < MIN_MASTER_KEY_BYTES:
+                raise KeyMaterialError(
+                    f"a domain secret is at least {MIN_MASTER_KEY_BYTES} bytes long"
+                )
+            name += b"\x00" + secret
         hmac_key = _hkdf(self._material, _HMAC_INFO + name, _HMAC_KEY_BYTES).hex().encode("ascii")
         siv_key = _hkdf(self._material, _SIV_INFO + name, _SIV_KEY_BYTES)
         return DomainKeys(domain=domain, hmac_key=hmac_key, siv_key=siv_key)

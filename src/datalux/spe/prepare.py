@@ -3,8 +3,8 @@
 The extract of permit ``N`` version ``v`` lives in ``DATALUX_STORAGE/spe/N/vV/``. An amended
 permit (a new version) gets a new folder; a version already prepared is never prepared again
 (the manifest is returned as it is). Staging folders left by a killed run are removed before a
-new run. The project's key comes from the trusted third party's master key
-(:func:`datalux.privacy.keys.load_master_key`) and never leaves this process.
+new run. The project's keys come from the trusted third party's master key and the
+project domain's own secret (:mod:`datalux.spe.keys`) and never leave this process.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from django.conf import settings
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.dataplane.engine import EngineName, connect
-from datalux.dataplane.extract import ExtractError, Manifest, prepare_extract
+from datalux.dataplane.extract import ExtractError, Manifest, Progress, prepare_extract
 from datalux.privacy.keys import MasterKey
+from datalux.spe.keys import configured_master_key, project_keys
 from datalux.spe.plan import plan_for
 
 __all__ = ["Prepared", "extract_folder", "prepare_permit", "prepared_manifest"]
@@ -43,9 +44,18 @@ def prepared_manifest(permit: Any) -> Manifest | None:
 
 
 def prepare_permit(
-    permit: Any, *, master_key: MasterKey, engine: EngineName = "duckdb", by: Any = None
+    permit: Any,
+    *,
+    master_key: MasterKey | None = None,
+    engine: EngineName = "duckdb",
+    by: Any = None,
+    progress: Progress | None = None,
 ) -> Prepared:
-    """Prepare ``permit``'s extract (or return the one already prepared for its version)."""
+    """Prepare ``permit``'s extract (or return the one already prepared for its version).
+
+    ``master_key`` defaults to the configured one (:func:`configured_master_key`); the project
+    domain's keys need its secret too (:func:`project_keys`). An :class:`ExtractError` is
+    audited as ``extract.refused`` and raised; nothing is written then."""
     folder = extract_folder(permit)
     existing = prepared_manifest(permit)
     if existing is not None:
@@ -54,16 +64,23 @@ def prepare_permit(
         shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
     try:
         plan = plan_for(permit)
-        keys = master_key.domain_keys(plan.domain)
+        keys = project_keys(master_key or configured_master_key(), plan.domain)
         with connect(engine) as backend:
-            manifest = prepare_extract(backend, plan, folder, hmac_key=keys.hmac_key)
+            manifest = prepare_extract(
+                backend, plan, folder, hmac_key=keys.hmac_key, progress=progress
+            )
     except ExtractError as exc:
         record(
             EventKind.EXTRACT_REFUSED,
             actor=by,
             organisation=permit.organisation,
             obj=permit,
-            details={"version": permit.version, "engine": engine, "reason": str(exc)},
+            details={
+                "version": permit.version,
+                "engine": engine,
+                "code": exc.code,
+                "reason": str(exc),
+            },
         )
         raise
     record(
