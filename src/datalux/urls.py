@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("datalux.accounts.urls")),
     path("audit/", include("datalux.audit.urls")),
     path("access/", include("datalux.access.urls")),
+    path("spe/", include("datalux.spe.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
     path("catalogue/", include("datalux.catalogue.urls_upload")),
     path("", include("datalux.catalogue.urls_dcat")),

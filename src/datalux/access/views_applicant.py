@@ -66,6 +66,7 @@ from datalux.core.edit_versions import EditConflict, changed_rows
 from datalux.core.guards import deny, require_permission
 from datalux.core.storage import stored_file
 from datalux.core.uploads import SizeLimitHandler
+from datalux.spe.present import extract_tables
 
 S = ApplicationState
 PROTECTED: list[str] = [AccessRights.RESTRICTED, AccessRights.NON_PUBLIC]
@@ -784,6 +785,7 @@ def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
     for condition in permit.conditions.order_by("pk"):
         conditions[condition.kind].append(condition)
     is_named = permit.application.named_persons.filter(user=request.user).exists()
+    extract = permit.preparations.filter(version=permit.version).first()
     context = {
         "permit": permit,
         "application": permit.application,
@@ -795,6 +797,8 @@ def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
         "is_named": is_named,
         "refusal": actions.access_refusal(permit, request.user) if is_named else "",
         "spec_json": json.dumps(spec, indent=2, ensure_ascii=False),
+        "extract": extract,
+        "extract_tables": extract_tables(extract.manifest) if extract and extract.available else [],
     }
     return render(request, "access/applicant/permit.html", context)
 

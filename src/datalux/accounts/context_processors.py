@@ -25,6 +25,7 @@ def _access_entries(user: Any) -> list[dict[str, str]]:
     if user is None or not user.is_authenticated:
         return []
     from datalux.access.models import NamedPerson, Notification
+    from datalux.spe.views import may_operate
 
     entries: list[dict[str, str]] = []
     if (
@@ -36,6 +37,8 @@ def _access_entries(user: Any) -> list[dict[str, str]]:
         )
     if any(has_permission(user, perm) for perm in CASE_PERMISSIONS):
         entries.append({"title": _("Cases"), "url": "/access/cases/", "slug": "cases"})
+    if may_operate(user):
+        entries.append({"title": _("Extracts"), "url": reverse("spe:queue"), "slug": "extracts"})
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     title = _("Inbox (%(n)d unread)") % {"n": unread} if unread else _("Inbox")
     entries.append({"title": title, "url": reverse("access:inbox"), "slug": "inbox"})

@@ -151,6 +151,7 @@ from datalux.catalogue.api import router as catalogue_router  # noqa: E402
 from datalux.catalogue.api_harvest import router as harvest_router  # noqa: E402
 from datalux.catalogue.api_upload import router as upload_router  # noqa: E402
 from datalux.holdings.api import router as holdings_router  # noqa: E402
+from datalux.spe.api import router as spe_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/access", access_router)
@@ -160,3 +161,4 @@ api.add_router("/catalogue", catalogue_router)
 api.add_router("/catalogue", upload_router)
 api.add_router("/harvest", harvest_router)
 api.add_router("/holdings", holdings_router)
+api.add_router("/spe", spe_router)
