@@ -12,10 +12,11 @@ from datalux.accounts.roles import ROLES, OrganisationKind
 
 @pytest.fixture(autouse=True)
 def _storage_root(settings: Any, tmp_path: Path) -> Path:
-    """Every test gets its own storage root; nothing is written under var/."""
+    """Every test gets its own storage root and TTP key file; nothing is written under var/."""
     root = tmp_path / "storage"
     root.mkdir()
     settings.DATALUX_STORAGE = root
+    settings.DATALUX_TTP_KEY_FILE = tmp_path / "ttp" / "master.key"
     return root
 
 

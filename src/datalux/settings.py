@@ -25,6 +25,7 @@ DATALUX_BASE_URI_CONFIGURED = CONFIG.base_uri_configured
 DATALUX_MAX_UPLOAD_MB = CONFIG.max_upload_mb
 DATALUX_TTP_KEY_FILE = CONFIG.ttp_key_file
 DATALUX_SPE_RETENTION_DAYS = CONFIG.spe_retention_days
+DATALUX_SPE_LINKAGE_SPINE = CONFIG.spe_linkage_spine
 
 INSTALLED_APPS = [
     "django.contrib.admin",

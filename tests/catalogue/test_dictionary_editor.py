@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from datalux.catalogue.dictionary import DictionaryError, parse_table_schema
 from datalux.catalogue.models import Variable
 from tests.catalogue.world import build_world
 
 pytestmark = pytest.mark.django_db
 
 FIELDS = ("original", "name", "type", "title", "description", "unit", "code_list",
-          "privacy_role", "ORDER")  # fmt: skip
+          "privacy_role", "linkage_kind", "ORDER")  # fmt: skip
 DEFAULTS = {"type": "string", "privacy_role": "other"}
 
 
@@ -173,3 +174,30 @@ def test_the_date_a_permitted_period_applies_to_is_marked_once(
     assert "period is set on birth_date, discharge_date" in refused.content.decode()
     assert [v.name for v in world["stays"].variables.filter(period=True)] == ["birth_date"]
     assert names(world) == ["birth_date", "diagnosis"]
+
+
+def test_what_a_variable_says_of_who_the_record_is_is_marked_once_per_kind(
+    client: Any, world: dict[str, Any]
+) -> None:
+    client.force_login(world["steward"])
+    birth = {"original": "birth_date", "name": "birth_date", "type": "date", "ORDER": "1"}
+    diagnosis = {"original": "diagnosis", "name": "diagnosis", "ORDER": "2"}
+    response = client.post(url(world), rows_post(birth | {"linkage_kind": "birth_date"}, diagnosis))
+    assert response.status_code == 302
+    assert world["stays"].variables.get(name="birth_date").linkage_kind == "birth_date"
+    schema = client.get(reverse("dcat:dataset_schema", args=[world["stays"].pid])).json()
+    assert {f["name"]: f.get("linkageKind") for f in schema["fields"]} == {
+        "birth_date": "birth_date",
+        "diagnosis": None,
+    }
+    twice = rows_post(
+        birth | {"linkage_kind": "birth_date"}, diagnosis | {"linkage_kind": "birth_date"}
+    )
+    refused = client.post(url(world), twice)
+    assert "linkageKind birth_date is set on birth_date, diagnosis" in refused.content.decode()
+    assert world["stays"].variables.get(name="diagnosis").linkage_kind == ""
+
+
+def test_an_unknown_linkage_kind_is_named() -> None:
+    with pytest.raises(DictionaryError, match="linkageKind 'iris' is not one of record_id"):
+        parse_table_schema({"fields": [{"name": "eye", "linkageKind": "iris"}]})

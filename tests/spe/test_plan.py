@@ -6,6 +6,7 @@ only. The extract is prepared on DuckDB and read back with pyarrow.
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import date
 from pathlib import Path
@@ -20,10 +21,9 @@ from datalux.access import actions
 from datalux.access.models import Permit
 from datalux.catalogue.models import DatasetVersion
 from datalux.dataplane.engine import connect
-from datalux.dataplane.extract import PERSON_ID, ExtractError, prepare_extract
+from datalux.dataplane.extract import PERSON_ID, ExtractError, prepare_extract, table_key
 from datalux.holdings.models import DataFile
 from datalux.privacy.keys import MasterKey
-from datalux.privacy.pseudonyms import pseudonym
 from datalux.spe.plan import plan_for, project_domain, table_name
 from tests.access.world import World
 from tests.factories.catalogue import VariableFactory
@@ -78,9 +78,12 @@ def test_the_permit_is_prepared_with_exactly_its_variables_rows_and_period(
         )
     written = pq.read_table(tmp_path / "extract" / f"{table_name(world.stays)}.parquet")
     assert written.column_names == [PERSON_ID, "age", "diagnosis"]
-    keys = MASTER.domain_keys(plan.domain)
+    # the permit allows no linkage: the table's pseudonyms have a key of their own
+    assert not permit.linkage and not plan.linked
+    key = table_key(MASTER.domain_keys(plan.domain).hmac_key, plan, table)
+    assert key != MASTER.domain_keys(plan.domain).hmac_key
     expected = sorted(
-        (pseudonym(r["national_id"], keys), r["age"], r["diagnosis"])
+        (hmac.new(key, r["national_id"].encode(), "sha256").hexdigest(), r["age"], r["diagnosis"])
         for r in _rows()
         if r["age"] >= 18 and date(2020, 1, 1) <= r["admission_date"] <= date(2024, 12, 31)
     )

@@ -218,6 +218,7 @@ def set_dictionary(
                     required=s.required,
                     privacy_role=s.privacy_role,
                     period=s.period,
+                    linkage_kind=s.linkage_kind,
                 )
                 for i, s in enumerate(specs, start=1)
             ]

@@ -170,6 +170,8 @@ class VariableOut(Schema):
     missing_values: list[Any]
     required: bool
     privacy_role: str
+    period: bool
+    linkage_kind: str
 
 
 class DistributionOut(Schema):

@@ -2,9 +2,10 @@
 
 A dataset's dictionary is a Table Schema whose fields carry datalux extensions:
 ``unit``, ``codeList`` (a key of ``vocabularies.CODE_LISTS``), ``privacyRole``, ``period``
-(true on the one date variable that a permit's period applies to) and multilingual ``labels`` /
-``descriptions``. This module checks a descriptor and converts it to
-and from :class:`~datalux.catalogue.models.Variable` rows.
+(true on the one date variable that a permit's period applies to), ``linkageKind`` (what the
+variable says of who the record is, for linking a table without national numbers; one variable
+per kind) and multilingual ``labels`` / ``descriptions``. This module checks a descriptor and
+converts it to and from :class:`~datalux.catalogue.models.Variable` rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from datalux.catalogue.vocabularies import CODE_LISTS, LANGUAGES, PrivacyRole
+from datalux.catalogue.vocabularies import CODE_LISTS, LANGUAGES, LinkageKind, PrivacyRole
 
 FIELD_TYPES = {
     "string",
@@ -55,6 +56,7 @@ class FieldSpec:
     required: bool
     privacy_role: str
     period: bool = False
+    linkage_kind: str = ""
 
 
 def _texts(field: dict[str, Any], single: str, plural: str) -> dict[str, str]:
@@ -75,6 +77,7 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
     specs: list[FieldSpec] = []
     seen: set[str] = set()
     periods: list[str] = []
+    linkage_kinds: dict[str, list[str]] = {}
     for index, field in enumerate(descriptor["fields"], start=1):
         where = f"field {index}"
         if not isinstance(field, dict):
@@ -123,6 +126,15 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
                     f"{where}: period is set, but a permitted period applies to a date; the "
                     f"type is {ftype}"
                 )
+        linkage_kind = field.get("linkageKind", "")
+        if linkage_kind and linkage_kind not in LinkageKind.values:
+            problems.append(
+                f"{where}: linkageKind {linkage_kind!r} is not one of "
+                f"{', '.join(LinkageKind.values)}"
+            )
+            linkage_kind = ""
+        elif linkage_kind:
+            linkage_kinds.setdefault(linkage_kind, []).append(name)
         specs.append(
             FieldSpec(
                 name=name,
@@ -136,6 +148,7 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
                 required=bool(constraints.get("required", False)),
                 privacy_role=role,
                 period=period,
+                linkage_kind=linkage_kind,
             )
         )
     if len(periods) > 1:
@@ -143,6 +156,12 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
             f"period is set on {', '.join(periods)}: set it on the one date a permitted period "
             "applies to"
         )
+    for kind, names in linkage_kinds.items():
+        if len(names) > 1:
+            problems.append(
+                f"linkageKind {kind} is set on {', '.join(names)}: set each kind on one "
+                "variable only"
+            )
     if problems:
         raise DictionaryError(problems)
     return specs
@@ -175,6 +194,8 @@ def to_table_schema(variables: Any) -> dict[str, Any]:
         field["privacyRole"] = v.privacy_role
         if v.period:
             field["period"] = True
+        if v.linkage_kind:
+            field["linkageKind"] = v.linkage_kind
         fields.append(field)
     return {"fields": fields}
 

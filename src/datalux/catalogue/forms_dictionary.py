@@ -15,7 +15,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from datalux.catalogue.dictionary import FIELD_TYPES
-from datalux.catalogue.vocabularies import CODE_LISTS, PrivacyRole
+from datalux.catalogue.vocabularies import CODE_LISTS, LinkageKind, PrivacyRole
 
 MAX_VARIABLES = 500
 PREFIX = "variables"
@@ -55,6 +55,15 @@ class VariableForm(forms.Form):
         required=False,
         help_text=_("Tick it on one date only, e.g. the admission date, not the discharge date."),
     )
+    linkage_kind = forms.ChoiceField(
+        label=_("For linkage, this variable is"),
+        choices=[("", _("not used for linkage")), *LinkageKind.choices],
+        required=False,
+        help_text=_(
+            "For a table without national numbers: what the trusted third party compares to "
+            "find the same person in a table that has them."
+        ),
+    )
 
     def clean_name(self) -> str:
         return str(self.cleaned_data["name"]).strip()
@@ -86,6 +95,8 @@ class BaseVariableFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
             }
             if data.get("period"):
                 field["period"] = True
+            if data.get("linkage_kind"):
+                field["linkageKind"] = data["linkage_kind"]
             if labels:
                 field["labels"] = labels
             if descriptions:
@@ -143,6 +154,7 @@ def editor(variables: Any) -> BaseVariableFormSet:
             "required": v.required,
             "privacy_role": v.privacy_role,
             "period": v.period,
+            "linkage_kind": v.linkage_kind,
             "ORDER": position,
         }
         for position, v in enumerate(variables, start=1)

@@ -19,7 +19,7 @@ from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import RestrictedQuerySet, organisations_with
 from datalux.accounts.roles import Permission
 from datalux.catalogue.pids import new_pid
-from datalux.catalogue.vocabularies import AccessRights, Frequency, PrivacyRole, Theme
+from datalux.catalogue.vocabularies import AccessRights, Frequency, LinkageKind, PrivacyRole, Theme
 from datalux.core.absolute import absolute
 
 
@@ -254,6 +254,8 @@ class Variable(models.Model):
     )
     # the date a permitted period applies to (one per dataset): admission, not discharge
     period = models.BooleanField(default=False)
+    # who the record is, for the trusted third party's linkage (LinkageKind; blank: not used)
+    linkage_kind = models.CharField(max_length=16, choices=LinkageKind.choices, blank=True)
 
     class Meta:
         ordering = ["dataset", "position"]

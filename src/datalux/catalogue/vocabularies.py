@@ -134,6 +134,21 @@ class PrivacyRole(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class LinkageKind(models.TextChoices):
+    """What a variable tells the trusted third party about *who* a record is, for linking a
+    table that has no national number to one that has (the same kinds pair up)."""
+
+    RECORD_ID = "record_id", _("Record identifier (unique per row)")
+    GIVEN_NAME = "given_name", _("Given name")
+    SURNAME = "surname", _("Surname")
+    FULL_NAME = "full_name", _("Full name")
+    BIRTH_DATE = "birth_date", _("Date of birth")
+    SEX = "sex", _("Sex")
+    STREET_ADDRESS = "street_address", _("Street address")
+    POSTCODE = "postcode", _("Postcode")
+    COMMUNE = "commune", _("Commune or city")
+
+
 CODE_LISTS = {
     "icd10": "ICD-10 (WHO International Classification of Diseases, 10th revision)",
     "atc": "ATC (Anatomical Therapeutic Chemical classification)",

@@ -44,6 +44,9 @@ class Config:
     ttp_key_file: Path | None = None
     # days a locked extract (permit revoked, expired or closed) is kept before deletion
     spe_retention_days: int = 90
+    # the dataset (PID) the trusted third party links tables without national numbers to
+    # when the permit grants no dataset that has them (e.g. the population register)
+    spe_linkage_spine: str = ""
 
     @property
     def production(self) -> bool:
@@ -159,6 +162,7 @@ def load(env: Env, base_dir: Path) -> Config:
         web_threads=_positive_int(env, "DATALUX_WEB_THREADS", 4),
         ttp_key_file=env.path("DATALUX_TTP_KEY_FILE", var_dir / "ttp" / "master.key"),
         spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
+        spe_linkage_spine=env.optional("DATALUX_SPE_LINKAGE_SPINE") or "",
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
 

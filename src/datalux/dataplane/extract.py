@@ -14,6 +14,10 @@ DuckDB or on Spark (:mod:`datalux.dataplane.engine`):
    number becomes ``person_id``, the one-way pseudonym in the *project's* domain (one domain
    per project, so two projects' extracts cannot be joined), and any other direct identifier
    is dropped;
+   a table without national numbers gets the number of the person it was linked to first
+   (:class:`LinkPlan`: the trusted third party's probabilistic linkage, Splink, against a
+   table that has them; unlinked records get no ``person_id``); when the permit allows no
+   linkage, each table gets ``person_id`` under its own key, so tables cannot be joined;
 4. every table is written into a private staging folder, then the folder is renamed into
    place with its manifest: an extract is visible whole or not at all, and a rerun over the
    same inputs gives files with the same SHA-256.
@@ -25,6 +29,7 @@ the catalogue's dictionary into a plan.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -38,6 +43,9 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from datalux.dataplane.engine import Backend
 from datalux.dataplane.errors import DataplaneError, StorageError
@@ -87,6 +95,19 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class LinkPlan:
+    """How the trusted third party finds the national number of a table that has none: by
+    probabilistic linkage (:func:`datalux.privacy.linkage.link`) to a table that has them."""
+
+    partner: Path  # the stored Parquet file of the table with national numbers
+    partner_name: str  # its name in the linkage report
+    partner_national_id: str
+    record_id: str  # this table's unique record identifier
+    # (column here, column in the partner, privacy.linkage kind) for each comparison
+    columns: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class TablePlan:
     """One permitted dataset: what to read and what to keep."""
 
@@ -102,6 +123,12 @@ class TablePlan:
     # what the manifest says of the table's origin (dataset, holder version, dictionary
     # entries of the columns): JSON-safe, copied as it is
     about: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    link: LinkPlan | None = None  # a table without national numbers, linked by the TTP
+
+    @property
+    def has_persons(self) -> bool:
+        """Whether the table's rows get a ``person_id``."""
+        return self.national_id is not None or self.link is not None
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,7 @@ class ExtractPlan:
     tables: tuple[TablePlan, ...]
     domain: str  # the project's pseudonym domain, e.g. "project:DLX-P-2026-00001"
     opt_outs: Path | None = None  # TTP table of national numbers excluded from every extract
+    linked: bool = True  # False: the permit allows no linkage, each table has its own key
 
 
 @dataclass
@@ -123,6 +151,7 @@ class TableManifest:
     period: list[str | None]
     opted_out_excluded: bool
     about: dict[str, Any] = field(default_factory=dict)
+    linkage: dict[str, Any] = field(default_factory=dict)  # how persons were found, in counts
 
 
 @dataclass
@@ -202,14 +231,12 @@ def filter_expression(table: ir.Table, item: Filter) -> ir.BooleanValue:
 # --- one table ------------------------------------------------------------------------------
 
 
-def prepare_table(
-    backend: Backend,
-    plan: TablePlan,
-    *,
-    hmac_key: bytes,
-    opt_outs: ir.Table | None,
-) -> ir.Table:
-    """The expression of one table of the extract (nothing runs yet)."""
+LINKED_ID = "datalux_linked_national_id"  # the national number a linked record was given
+LINKED_KEY = "datalux_linked_record_key"
+
+
+def _filtered(backend: Backend, plan: TablePlan) -> ir.Table:
+    """The source of one table with the permitted period and row filters applied."""
     name = f"datalux_extract_{time.monotonic_ns()}"
     try:
         table = backend.register_parquet(name, plan.source)
@@ -220,6 +247,8 @@ def prepare_table(
             code="data-missing",
         ) from None
     wanted = [*plan.variables, plan.period_column, plan.national_id]
+    if plan.link is not None:
+        wanted += [plan.link.record_id, *(here for here, _, _ in plan.link.columns)]
     missing = sorted({c for c in wanted if c and c not in table.columns})
     if missing:
         raise ExtractError(
@@ -227,33 +256,154 @@ def prepare_table(
             "dictionary and the data differ. Correct the dictionary or amend the permit.",
             code="dictionary-changed",
         )
+    if (plan.period_start or plan.period_end) and plan.period_column is None:
+        raise ExtractError(
+            f"{plan.name}: the permit limits the period, but the dataset has no date "
+            "variable to apply it to. Mark one in the data dictionary."
+        )
+    for item in (*_period_filters(plan), *plan.filters):
+        table = table.filter(filter_expression(table, item))
+    return table
+
+
+def prepare_table(
+    backend: Backend,
+    plan: TablePlan,
+    *,
+    hmac_key: bytes,
+    opt_outs: ir.Table | None,
+    linked_ids: Path | None = None,
+) -> ir.Table:
+    """The expression of one table of the extract (nothing runs yet). ``linked_ids`` is the
+    linkage's mapping (``record_key`` to ``national_id``) for a table with a :class:`LinkPlan`."""
+    table = _filtered(backend, plan)
+    national_id = plan.national_id
+    if plan.link is not None:
+        if linked_ids is None:
+            raise ExtractError(f"{plan.name}: the table must be linked before it is prepared")
+        mapping = backend.register_parquet(f"datalux_linked_{time.monotonic_ns()}", linked_ids)
+        mapping = mapping.rename({LINKED_KEY: "record_key", LINKED_ID: "national_id"})
+        record = table[plan.link.record_id].cast("string")
+        table = table.left_join(mapping, record == mapping[LINKED_KEY]).drop(LINKED_KEY)
+        national_id = LINKED_ID
     if opt_outs is not None:
-        if plan.national_id is None:
+        if national_id is None:
             raise ExtractError(
                 f"{plan.name}: persons who opted out cannot be excluded: the table has no "
                 "national number. Link it to a table that has one first."
             )
-        key = table[plan.national_id].cast("string")
+        key = table[national_id].cast("string")
         table = table.anti_join(opt_outs, key == opt_outs[OPT_OUT_KEY].cast("string"))
-    if plan.period_start or plan.period_end:
-        if plan.period_column is None:
-            raise ExtractError(
-                f"{plan.name}: the permit limits the period, but the dataset has no date "
-                "variable to apply it to. Mark one in the data dictionary."
-            )
-    for item in (*_period_filters(plan), *plan.filters):
-        table = table.filter(filter_expression(table, item))
     identifiers = set(plan.direct_identifiers)
     if plan.national_id:
         identifiers.add(plan.national_id)
     keep = [v for v in plan.variables if v not in identifiers]
     columns: dict[str, ir.Value] = {}
-    if plan.national_id is not None:
-        columns[PERSON_ID] = hmac_sha256_hex(table[plan.national_id].cast("string"), hmac_key)
+    if national_id is not None:
+        columns[PERSON_ID] = hmac_sha256_hex(table[national_id].cast("string"), hmac_key)
     columns.update({v: table[v] for v in keep})
     selected = table.select(**columns)
     # a stable row order, so that a rerun writes the same bytes
     return selected.order_by([selected[c] for c in selected.columns])
+
+
+def link_table(
+    backend: Backend, plan: TablePlan, workdir: Path
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Find the national number of each record of a table that has none (its :class:`LinkPlan`):
+    Splink against the partner table, inside the trusted third party. Returns the mapping file
+    (``record_key``, ``national_id``: one best match per record in the match band, written in
+    ``workdir``, never in the extract), the manifest's summary and the full linkage report
+    (counts only, never a value)."""
+    from datalux.privacy.errors import PrivacyError
+    from datalux.privacy.linkage import link
+
+    assert plan.link is not None
+    spec = plan.link
+    filtered = _filtered(backend, plan)
+    left = backend.to_arrow(
+        filtered.select(spec.record_id, *dict.fromkeys(here for here, _, _ in spec.columns))
+    )
+    try:
+        partner = backend.register_parquet(f"datalux_partner_{time.monotonic_ns()}", spec.partner)
+    except StorageError as exc:
+        raise ExtractError(
+            f"{plan.name}: the table it is linked to ({spec.partner_name}) cannot be read "
+            f"({exc}); its steward must upload it again",
+            code="data-missing",
+        ) from None
+    wanted = [spec.partner_national_id, *dict.fromkeys(there for _, there, _ in spec.columns)]
+    missing = [c for c in wanted if c not in partner.columns]
+    if missing:
+        raise ExtractError(
+            f"{plan.name}: the table it is linked to ({spec.partner_name}) has no column "
+            f"{', '.join(missing)}; correct its data dictionary",
+            code="dictionary-changed",
+        )
+    right = backend.to_arrow(partner.select(*wanted))
+    link_spec = {
+        # the report's side names (the manifest's summary names the tables)
+        "left": {"id": spec.record_id, "name": "table"},
+        "right": {"id": spec.partner_national_id, "name": "partner"},
+        "columns": [{"left": a, "right": b, "kind": k} for a, b, k in spec.columns],
+    }
+    try:
+        result = link(left, right, link_spec)
+    except PrivacyError as exc:
+        raise ExtractError(
+            f"{plan.name}: the linkage to {spec.partner_name} failed ({exc})",
+            code="linkage-failed",
+        ) from None
+    links = result.links.filter(pc.equal(result.links["band"], "match"))
+    best: dict[str, tuple[float, str]] = {}
+    for left_id, right_id, p in zip(
+        links["left_id"].to_pylist(),
+        links["right_id"].to_pylist(),
+        links["match_probability"].to_pylist(),
+        strict=True,
+    ):
+        if left_id not in best or (p, right_id) > best[left_id]:
+            best[left_id] = (p, right_id)
+    keys = sorted(best)
+    mapping = pa.table(
+        {
+            "record_key": pa.array(keys, pa.string()),
+            "national_id": pa.array([best[k][1] for k in keys], pa.string()),
+        }
+    )
+    path = workdir / f"{plan.name}.parquet"
+    pq.write_table(mapping, path)
+    in_review = set(links_in_band(result.links, "review")) - set(best)
+    report = result.report.to_dict()
+    report.pop("seconds", None)  # the only part that differs between reruns
+    summary = {
+        "method": "probabilistic",
+        "partner": spec.partner_name,
+        "compared": [here for here, _, _ in spec.columns],
+        "records": left.num_rows,
+        "linked": len(best),
+        "unlinked": left.num_rows - len(best),
+        "review_only": len(in_review),
+        "thresholds": report.get("thresholds", {}),
+        "bands": report.get("bands", {}),
+        "blocking_recall": report.get("blocking_recall"),
+        "report": f"linkage-{plan.name}.json",
+    }
+    return path, summary, report
+
+
+def links_in_band(links: pa.Table, band: str) -> list[str]:
+    return links.filter(pc.equal(links["band"], band))["left_id"].to_pylist()  # type: ignore[no-any-return]
+
+
+def table_key(hmac_key: bytes, plan: ExtractPlan, table: TablePlan) -> bytes:
+    """The key of ``table``'s pseudonyms: the project's key when its tables may be linked,
+    else one derived per table (the same person differs between tables). Same form as the
+    project's key (64 hex digits as ASCII), so every engine takes it as a string."""
+    if plan.linked:
+        return hmac_key
+    label = b"datalux/v1/unlinked-table\x00" + table.name.encode()
+    return hmac.new(hmac_key, label, "sha256").hexdigest().encode("ascii")
 
 
 def _period_filters(plan: TablePlan) -> list[Filter]:
@@ -290,7 +440,8 @@ def prepare_extract(
 
     Nothing is visible at ``output`` until every table is written and checked: the work happens
     in a staging folder beside it, removed on any failure. ``progress(step, table)`` is called
-    as each step starts (``extracting``, ``pseudonymising``, ``verifying``)."""
+    as each step starts (``extracting``, ``linking`` for a linked table, ``pseudonymising``,
+    ``verifying``)."""
 
     def report(step: str, table: str) -> None:
         if progress is not None:
@@ -305,6 +456,7 @@ def prepare_extract(
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.with_name(f".{output.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
     staging.mkdir()
+    workdir: Path | None = None
     try:
         opt_outs = None
         if plan.opt_outs is not None:
@@ -323,9 +475,30 @@ def prepare_extract(
             engine=backend.name,
             prepared_at=prepared_at or datetime.now().astimezone().isoformat(timespec="seconds"),
         )
+        persons_tables = sum(1 for t in plan.tables if t.has_persons)
         for table_plan in plan.tables:
             report("extracting", table_plan.name)
-            expr = prepare_table(backend, table_plan, hmac_key=hmac_key, opt_outs=opt_outs)
+            linked_ids: Path | None = None
+            linkage: dict[str, Any] = {}
+            if table_plan.link is not None:
+                report("linking", table_plan.name)
+                if workdir is None:  # national numbers: beside the staging folder, never in it
+                    workdir = staging.with_name(f"{staging.name}-linking")
+                    workdir.mkdir(mode=0o700)
+                linked_ids, linkage, full_report = link_table(backend, table_plan, workdir)
+                (staging / linkage["report"]).write_text(
+                    json.dumps(full_report, indent=2, sort_keys=True, default=str) + "\n",
+                    encoding="utf-8",
+                )
+            elif table_plan.national_id and plan.linked and persons_tables > 1:
+                linkage = {"method": "national number", "key": "keyed national number, exact"}
+            expr = prepare_table(
+                backend,
+                table_plan,
+                hmac_key=table_key(hmac_key, plan, table_plan),
+                opt_outs=opt_outs,
+                linked_ids=linked_ids,
+            )
             # selection, filters and pseudonyms run as one query: rows are pseudonymised as
             # they are written, so no file ever holds a national number
             report("pseudonymising", table_plan.name)
@@ -346,6 +519,7 @@ def prepare_extract(
                     ],
                     opted_out_excluded=opt_outs is not None,
                     about=dict(table_plan.about),
+                    linkage=linkage,
                 )
             )
         report("verifying", "")
@@ -359,6 +533,9 @@ def prepare_extract(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
     return manifest
 
 
@@ -371,7 +548,7 @@ def verify_table(backend: Backend, plan: TablePlan, path: Path, manifest: TableM
     identifiers = set(plan.direct_identifiers)
     if plan.national_id:
         identifiers.add(plan.national_id)
-    expected = [PERSON_ID] if plan.national_id else []
+    expected = [PERSON_ID] if plan.has_persons else []
     expected += [v for v in plan.variables if v not in identifiers]
     problems = []
     if list(written.columns) != expected:

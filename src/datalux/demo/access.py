@@ -190,6 +190,27 @@ SCENARIOS: tuple[Scenario, ...] = (
         named=("researcher2",),
     ),
     Scenario(
+        "approved_linked",
+        "researcher",
+        "Hospital stays of pupils by school level",
+        _purpose("hospital stays of school pupils by their level of schooling"),
+        _lay("how often pupils of each school level go to hospital, and why"),
+        {
+            "hospital_stays": STAYS,
+            "population_register": ["sex", "birth_date", "commune"],
+            "school_enrolments": ["school_year", "level", "school"],
+        },
+        {
+            **PSEUDONYMISED,
+            **HEALTH,
+            "purpose_category": "public_health",
+            "linkage_needed": True,
+            "linkage_description": "Stays linked to the population register on the national "
+            "number; the school register, which has no national number, linked to the "
+            "register by the trusted third party on names, date of birth and address.",
+        },
+    ),
+    Scenario(
         "approved_with_conditions",
         "researcher2",
         "Diagnoses of hospital stays by commune",
@@ -275,13 +296,16 @@ def _draft(scenario: Scenario) -> Application:
         fields.pop("safeguards")
     actions.update_application(application=application, by=applicant, **fields)
     for slug, variables in scenario.datasets.items():
+        dataset = _dataset(slug)
+        # a period only where the dictionary marks the date it applies to (not on a register)
+        dated = dataset.variables.filter(period=True).exists()
         actions.request_dataset(
             application=application,
             by=applicant,
-            dataset=_dataset(slug),
+            dataset=dataset,
             variables=variables,
-            time_start="2020-01-01",
-            time_end="2024-12-31",
+            time_start="2020-01-01" if dated else None,
+            time_end="2024-12-31" if dated else None,
         )
     for username in (scenario.applicant, *scenario.named):
         person = _user(username)
@@ -392,6 +416,13 @@ def _build(scenario: Scenario, cast: Cast) -> tuple[Application, str]:
             application, cast, "approved", "The purpose serves the public interest in health."
         )
         return application, f"permit {number}; the named persons have not accepted the terms"
+    if key == "approved_linked":
+        application = _under_review(scenario, cast)
+        number = _decide(
+            application, cast, "approved", "The purpose serves the public interest in health."
+        )
+        actions.accept_terms(application=application, by=applicant)
+        return application, f"permit {number}; linked across three holders, terms accepted"
     if key == "approved_with_conditions":
         application = _under_review(scenario, cast)
         number = _decide(

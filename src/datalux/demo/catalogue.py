@@ -73,6 +73,19 @@ CODE_LISTS = {
 }
 # the date a permitted period applies to, per table: the event the row records
 PERIOD = {"admission_date", "dispensing_date", "start_date"}
+# what the trusted third party compares to link the school register (no national number) to
+# the population register; the same kinds on both
+LINKAGE = {
+    "record_id": "record_id",
+    "given_name": "given_name",
+    "surname": "surname",
+    "birth_date": "birth_date",
+    "sex": "sex",
+    "street_address": "street_address",
+    "postcode": "postcode",
+    "commune": "commune",
+}
+LINKED_TABLES = {"population_register", "school_enrolments"}
 UNITS = {"monthly_wage": "EUR", "working_time_pct": "%", "quantity": "packs"}
 THEMES = {
     "population_register": ["SOCI", "GOVE"],
@@ -97,8 +110,9 @@ COVERAGE = {
 }
 
 
-def table_schema(columns: Any) -> dict[str, Any]:
-    """The Table Schema of a generated table (types, code lists, privacy roles, units)."""
+def table_schema(columns: Any, *, linked: bool = False) -> dict[str, Any]:
+    """The Table Schema of a generated table (types, code lists, privacy roles, units; with
+    ``linked``, what each column says of who the record is, for the linkage)."""
     fields = []
     for column in columns:
         spec = dict(column)
@@ -126,6 +140,8 @@ def table_schema(columns: Any) -> dict[str, Any]:
             field["constraints"] = {"required": True}
         if name in PERIOD:
             field["period"] = True
+        if linked and name in LINKAGE:
+            field["linkageKind"] = LINKAGE[name]
         fields.append(field)
     return {"fields": fields, "missingValues": [""]}
 
@@ -178,7 +194,10 @@ def _publish_table(table: Any, holder: Organisation, path: Path) -> int:
         temporal_start=COVERAGE[table.name][0],
         temporal_end=COVERAGE[table.name][1],
     )
-    actions.set_dictionary(dataset=dataset, table_schema=table_schema(table.columns))
+    actions.set_dictionary(
+        dataset=dataset,
+        table_schema=table_schema(table.columns, linked=table.name in LINKED_TABLES),
+    )
     steward = User.objects.get(username=f"steward-{table.holder.key}")
     version = upload_version(
         dataset=dataset, source=path, filename=f"{table.name}.parquet", by=steward

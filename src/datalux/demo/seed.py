@@ -164,6 +164,7 @@ def seed_demo(
         raise DemoError(f"{persons} persons: ask for at least 1 person (e.g. --persons 5000)")
     from datalux.demo import population
     from datalux.demo.access import seed_access
+    from datalux.demo.extracts import seed_extracts
 
     manifest = _read_manifest()
     demo_org = Organisation.objects.filter(name=OTHER_ORGANISATIONS[0][0]).exists()
@@ -183,6 +184,7 @@ def seed_demo(
             _ensure_user(spec)
         reused = SeedOutcome(False, persons, seed, users, DataFile.objects.count())
         seed_access(reused, echo)
+        seed_extracts(echo)
         return reused
 
     persons = DEFAULT_PERSONS if persons is None else persons
@@ -228,6 +230,7 @@ def seed_demo(
     echo(f"registered {len(result.tables)} data files ({total_rows} rows) to their holders")
     outcome = SeedOutcome(True, persons, seed, users, len(result.tables), total_rows)
     seed_access(outcome, echo)
+    seed_extracts(echo)
     return outcome
 
 

@@ -5,18 +5,25 @@ filters; the form of the data) and from each dataset's data dictionary and lates
 version at preparation time. The dictionary says which column holds the national number (the
 ``national-id`` code list), which are direct identifiers (never copied) and which date the
 period applies to (``period``).
+
+When the permit allows linkage, a table without national numbers (a school register) is linked
+by the trusted third party to a table that has them: another dataset of the permit, else the
+configured spine (``DATALUX_SPE_LINKAGE_SPINE``, e.g. the population register), comparing the
+variables the two dictionaries mark with the same ``linkage_kind`` (at least two, besides the
+record identifier). When it does not, each table's pseudonyms have their own key.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from datalux.catalogue.models import Dataset
-from datalux.catalogue.vocabularies import PrivacyRole
-from datalux.dataplane.extract import ExtractError, ExtractPlan, Filter, TablePlan
+from datalux.catalogue.vocabularies import LinkageKind, PrivacyRole
+from datalux.dataplane.extract import ExtractError, ExtractPlan, Filter, LinkPlan, TablePlan
 
 __all__ = ["NATIONAL_ID_CODE_LIST", "opt_out_table", "plan_for", "project_domain", "table_name"]
 
@@ -55,12 +62,98 @@ def plan_for(permit: Any) -> ExtractPlan:
             "prepared so far; anonymised and aggregate forms come with the next release",
             code="form-not-supported",
         )
-    tables = []
-    for granted in permit.datasets.select_related("dataset__publisher").order_by("dataset__pid"):
-        tables.append(_table_plan(granted))
+    granted = list(permit.datasets.select_related("dataset__publisher").order_by("dataset__pid"))
+    tables = [_table_plan(item) for item in granted]
+    if permit.linkage:
+        datasets = [item.dataset for item in granted]
+        tables = [
+            _linked(table, dataset, datasets) if table.national_id is None else table
+            for table, dataset in zip(tables, datasets, strict=True)
+        ]
     return ExtractPlan(
-        tables=tuple(tables), domain=project_domain(permit), opt_outs=opt_out_table()
+        tables=tuple(tables),
+        domain=project_domain(permit),
+        opt_outs=opt_out_table(),
+        linked=bool(permit.linkage),
     )
+
+
+# the comparison each linkage kind gets in datalux.privacy.linkage
+SPLINK_KINDS = {
+    LinkageKind.GIVEN_NAME: "given_name",
+    LinkageKind.SURNAME: "surname",
+    LinkageKind.FULL_NAME: "name",
+    LinkageKind.BIRTH_DATE: "date",
+    LinkageKind.SEX: "categorical",
+    LinkageKind.STREET_ADDRESS: "address",
+    LinkageKind.POSTCODE: "postcode",
+    LinkageKind.COMMUNE: "city",
+}
+MIN_SHARED_KINDS = 2
+
+
+def _kinds(dataset: Dataset) -> dict[str, str]:
+    return {v.linkage_kind: v.name for v in dataset.variables.all() if v.linkage_kind}
+
+
+def _national_column(dataset: Dataset) -> str | None:
+    found = dataset.variables.filter(code_list=NATIONAL_ID_CODE_LIST).order_by("position")
+    first = found.first()
+    return first.name if first else None
+
+
+def _linked(table: TablePlan, dataset: Dataset, granted: list[Dataset]) -> TablePlan:
+    """``table`` (no national number) with the plan of its linkage to the best partner."""
+    kinds = _kinds(dataset)
+    record_id = kinds.pop(LinkageKind.RECORD_ID, None)
+    if record_id is None:
+        raise ExtractError(
+            f"{dataset.pid} has no national number and its dictionary marks no record "
+            "identifier (linkage kind record_id): its steward must mark one before it can be "
+            "linked",
+            code="linkage-impossible",
+        )
+    candidates = [d for d in granted if d.pk != dataset.pk]
+    spine = settings.DATALUX_SPE_LINKAGE_SPINE
+    if spine:
+        candidates += list(Dataset.objects.filter(pid=spine).exclude(pk=dataset.pk))
+    best: tuple[int, Dataset, dict[str, str], str] | None = None
+    for partner in candidates:
+        national = _national_column(partner)
+        if national is None:
+            continue
+        theirs = _kinds(partner)
+        shared = len(set(kinds) & set(theirs))
+        if shared >= MIN_SHARED_KINDS and (best is None or shared > best[0]):
+            best = (shared, partner, theirs, national)
+    if best is None:
+        raise ExtractError(
+            f"{dataset.pid} has no national number and no dataset with national numbers "
+            f"shares {MIN_SHARED_KINDS} linkage variables with it (given name, surname, date "
+            "of birth...): grant one in the permit (e.g. the population register) or set "
+            "DATALUX_SPE_LINKAGE_SPINE",
+            code="linkage-impossible",
+        )
+    _, partner, theirs, national = best
+    version = partner.versions.select_related("data_file").order_by("-number").first()
+    if version is None:
+        raise ExtractError(
+            f"{partner.pid}, which {dataset.pid} is linked to, has no stored data version: "
+            "its steward must upload the data",
+            code="data-missing",
+        )
+    columns = tuple(
+        (kinds[k], theirs[k], SPLINK_KINDS[LinkageKind(k)])
+        for k in sorted(set(kinds) & set(theirs))
+    )
+    link = LinkPlan(
+        partner=version.data_file.path,
+        partner_name=table_name(partner),
+        partner_national_id=national,
+        record_id=record_id,
+        columns=columns,
+    )
+    return replace(table, link=link)
 
 
 def _table_plan(granted: Any) -> TablePlan:

@@ -92,9 +92,14 @@ def _render(
 ) -> HttpResponse:
     preparations = list(permit.preparations.select_related("requested_by").order_by("-version"))
     current = next((p for p in preparations if p.version == permit.version), None)
-    steps = AuditEvent.objects.filter(
+    events = AuditEvent.objects.filter(
         object_type="access.permit", object_id=str(permit.pk), kind__startswith="extract."
     ).order_by("-seq")[:60]
+    labels = dict(S.choices)
+    steps = [
+        {"event": e, "details": e.details, "step": labels.get(e.details.get("step", ""), "")}
+        for e in events
+    ]
     can_prepare = permit.state == "active" and (
         current is None or current.state == S.FAILED or (current.running and jobs.stalled(current))
     )
