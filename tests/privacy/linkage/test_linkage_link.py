@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -253,3 +254,36 @@ def test_unsupported_or_missing_files_are_named(tmp_path: Path) -> None:
         link(tmp_path / "x.xlsx", good, SMALL_SPEC)
     with pytest.raises(InputError, match="file not found"):
         link(tmp_path / "absent.csv", good, SMALL_SPEC)
+
+
+def test_an_em_session_that_fails_is_skipped_and_the_other_trains(tmp_path: Path) -> None:
+    """On the demo's 2,000-person population, EM on given name + surname makes an m
+    probability of exactly 0, which Splink refuses: that session is skipped, its parameters
+    restored, and the session on the date trains the model."""
+    from datalux.demo.population.generator import generate
+
+    population = generate(tmp_path, persons=2000, seed=2030)
+    columns = ["given_name", "surname", "birth_date", "sex", "street_address", "postcode",
+               "commune"]  # fmt: skip
+    register = pq.read_table(population.table("population_register").path,
+                             columns=["national_id", *columns])  # fmt: skip
+    school = pq.read_table(population.table("school_enrolments").path,
+                           columns=["record_id", *columns])  # fmt: skip
+    kinds = ["given_name", "surname", "date", "categorical", "address", "postcode", "city"]
+    spec = {
+        "left": {"id": "record_id", "name": "school"},
+        "right": {"id": "national_id", "name": "register"},
+        "columns": [{"column": c, "kind": k} for c, k in zip(columns, kinds, strict=True)],
+    }
+    result = link(school, register, spec)
+    assert result.report.training_skipped == ["given_name+surname"]
+    truth = pq.read_table(population.table("school_enrolments").truth_path)
+    true_pairs = set(zip(truth.column("record_id").to_pylist(),
+                         truth.column("national_id").to_pylist(), strict=True))  # fmt: skip
+    matched = result.links.filter(pc.equal(result.links["band"], "match"))
+    found = set(zip(matched.column("left_id").to_pylist(),
+                    matched.column("right_id").to_pylist(), strict=True))  # fmt: skip
+    found = {(int(left), right) for left, right in found}
+    in_register = {p for p in true_pairs if p[1] in set(register.column("national_id").to_pylist())}
+    assert len(found & in_register) / len(found) > 0.97
+    assert len(found & in_register) / len(in_register) > 0.9

@@ -37,7 +37,10 @@ def test_dates_are_cleaned_to_yyyymmdd(value: str, fmt: str, expected: str | Non
 
 def test_typed_dates_and_other_kinds_are_normalised() -> None:
     assert _clean("1938-11-13", Kind.DATE, "DATE") == "19381113"
-    assert _clean(" l-1234 ", Kind.POSTCODE) == "L1234"
+    # a country prefix goes: registers write "L-1234", school secretariats "1234"
+    assert _clean(" l-1234 ", Kind.POSTCODE) == _clean("1234", Kind.POSTCODE) == "1234"
+    assert _clean("D - 54290", Kind.POSTCODE) == "54290"
+    assert _clean("SW1A 1AA", Kind.POSTCODE) == "SW1A1AA"  # letters of the code itself stay
     assert _clean("  Éloïse   Marie ", Kind.GIVEN_NAME) == "eloise marie"
     assert _clean("", Kind.SURNAME) is None
     assert _clean(" NSW ", Kind.CATEGORICAL) == "nsw"

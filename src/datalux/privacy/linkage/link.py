@@ -276,7 +276,7 @@ class _Run:
             self._identifier_links(report)
         linker = self._linker(rules)
         with self._timed("training"):
-            self._train(linker, report)
+            linker = self._train(linker, rules, report)
         with self._timed("prediction"):
             self._predict(linker, report)
         with self._timed("links"):
@@ -465,12 +465,15 @@ class _Run:
 
     # -- 3. Splink -------------------------------------------------------------------------
 
-    def _linker(self, rules: list[Rule]) -> Linker:
+    def _linker(self, rules: list[Rule], model: dict[str, Any] | None = None) -> Linker:
+        """A new linker over the inputs: untrained, or with ``model``'s parameters."""
         self.db_api = DuckDBAPI(self.con)
         inputs = [
             self.db_api.register(s.table, dataset_display_name=s.name, table_name=f"in_{s.table}")
             for s in self.sides
         ]
+        if model is not None:
+            return Linker(inputs if self.mode == "link" else inputs[0], model, log_level=None)
         settings = SettingsCreator(
             link_type="link_only" if self.mode == "link" else "dedupe_only",
             comparisons=list(self.plan.comparisons),
@@ -487,7 +490,9 @@ class _Run:
         n = self.sides[0].records
         return n * (n - 1) // 2
 
-    def _train(self, linker: Linker, report: LinkReport) -> None:
+    def _train(self, linker: Linker, rules: list[Rule], report: LinkReport) -> Linker:
+        """Train ``linker``; returns the trained linker (a new one when an EM session failed
+        and the parameters before it were restored)."""
         spec, plan = self.spec, self.plan
         try:
             linker.training.estimate_probability_two_random_records_match(
@@ -507,21 +512,32 @@ class _Run:
             seed=1,
             num_chunks=10 if total > u_pairs else 1,  # chunks only pay off when sampling
         )
+        trained, failed = 0, []
         for rule in plan.training_rules:
             pairs = self._pairs_of_rule(rule)
             if pairs == 0:
                 continue
+            before = linker.misc.save_model_to_json()
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule.creator(),
                     estimate_without_term_frequencies=True,
                     max_pairs=spec.em_max_pairs if pairs > spec.em_max_pairs else None,
                 )
+                trained += 1
             except (SplinkException, ValueError, duckdb.Error) as exc:
-                raise LinkageError(
-                    f"training on rule {rule.label!r} failed ({type(exc).__name__}); "
-                    "give other 'training_rules' in the spec"
-                ) from None
+                # e.g. an m probability that underflows to exactly 0 (Splink refuses it) on a
+                # small, clean session: the parameters before it are restored, and the other
+                # session trains those comparisons
+                log.warning("EM session on %s skipped (%s)", rule.label, type(exc).__name__)
+                failed.append(rule.label)
+                linker = self._linker(rules, model=before)
+        report.training_skipped = failed
+        if failed and not trained:
+            raise LinkageError(
+                f"training failed on every rule ({', '.join(failed)}); give other "
+                "'training_rules' in the spec"
+            )
         model = linker.misc.save_model_to_json()
         self.model = model
         report.probability_two_random_records_match = model.get(
@@ -535,6 +551,7 @@ class _Run:
             if any(lv.get("u_probability") is None for lv in levels):
                 untrained.append(f"{c.name} (u)")
         report.untrained = untrained
+        return linker
 
     def _predict(self, linker: Linker, report: LinkReport) -> None:
         # Chunk by chunk: Splink's blocked pairs for the chunk (counted: the candidate

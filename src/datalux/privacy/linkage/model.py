@@ -149,7 +149,10 @@ def clean_sql(expr: str, kind: Kind, duck_type: str, date_format: str | None) ->
     if kind in NAME_KINDS or kind in (Kind.ADDRESS, Kind.CITY):
         return _words(expr)
     if kind is Kind.POSTCODE:
-        return f"NULLIF(upper(regexp_replace(CAST({expr} AS VARCHAR), '[\\s-]', '', 'g')), '')"
+        # a country prefix before digits goes ("L-1234" is "1234"), then spaces and hyphens
+        prefix = "'^\\s*[A-Za-z]{1,2}\\s*-\\s*([0-9])'"
+        bare = f"regexp_replace(CAST({expr} AS VARCHAR), {prefix}, '\\1')"
+        return f"NULLIF(upper(regexp_replace({bare}, '[\\s-]', '', 'g')), '')"
     if kind is Kind.CATEGORICAL:
         return f"lower({_text(expr)})"
     if kind is Kind.DATE:

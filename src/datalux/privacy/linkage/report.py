@@ -93,6 +93,7 @@ class LinkReport:
     blocking_recall_estimates: dict[str, float] = field(default_factory=dict)
     probability_two_random_records_match: float | None = None
     untrained: list[str] = field(default_factory=list)
+    training_skipped: list[str] = field(default_factory=list)  # EM sessions that failed
     clusters: ClusterSummary | None = None
     pseudonym_scheme: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
