@@ -34,6 +34,7 @@ class DuckDBBackend(Backend):
     (e.g. ``"4GB"``) bound what one process takes on a shared machine."""
 
     name = "duckdb"
+    preserves_order = True  # preserve_insertion_order is on (DuckDB's default; never unset)
 
     def __init__(
         self,
@@ -87,8 +88,33 @@ class DuckDBBackend(Backend):
 
     def write_parquet(self, expr: ir.Table, path: str | os.PathLike[str]) -> Path:
         with atomic_output(path) as tmp:
-            self.con.sql(self.compile(expr)).to_parquet(str(tmp), compression="zstd")
+            # zstd level 1: about 1.8x faster than the default level on pseudonym columns
+            # (64 hex digits), 5% larger files (``make bench``: extract)
+            target = str(tmp).replace("'", "''")
+            self.con.sql(
+                f"COPY ({self.compile(expr)}) TO '{target}' "
+                "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+            )
         return Path(path)
+
+    def with_pseudonym(self, table: ir.Table, column: str, key: bytes, name: str) -> ir.Table:
+        """The pseudonyms by datalux's compiled HMAC kernel on two threads (``make bench``:
+        extract; the SQL form from DuckDB's ``sha256`` takes about 3x as long). The rows of
+        ``table`` are read into this process once (the filtered, permitted rows: data past
+        one machine goes to Spark), hashed, and registered back; the key never reaches SQL."""
+        from datalux.privacy.hmac_kernel import HmacSha256
+
+        records = self.to_arrow(table)
+        values = records.column(column)
+        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+            values = values.cast(pa.string())
+        array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        hashed = HmacSha256(key).hex(array, workers=min(2, os.cpu_count() or 1))
+        rest = [c for c in records.column_names if c != column]
+        out = pa.table([hashed, *(records.column(c) for c in rest)], names=[name, *rest])
+        view = f"_datalux_p_{secrets.token_hex(8)}"
+        self.con.register(view, out)
+        return self._bind(view)
 
     def close(self) -> None:
         self.con.close()

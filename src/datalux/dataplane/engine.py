@@ -35,6 +35,9 @@ class Backend(ABC):
     """A data engine seen through Ibis. Use as a context manager, or call :meth:`close`."""
 
     name: str
+    # whether a query without joins or ORDER BY returns rows in the order of its source
+    # (DuckDB's preserve_insertion_order), so that a rerun writes the same bytes unsorted
+    preserves_order: bool = False
 
     @abstractmethod
     def register_parquet(self, name: str, path: str | os.PathLike[str]) -> ir.Table:
@@ -56,6 +59,17 @@ class Backend(ABC):
     def write_parquet(self, expr: ir.Table, path: str | os.PathLike[str]) -> Path:
         """Execute ``expr`` and write it to ``path`` as Parquet; the result appears whole or
         not at all. DuckDB writes one file, Spark a folder of part files."""
+
+    def with_pseudonym(self, table: ir.Table, column: str, key: bytes, name: str) -> ir.Table:
+        """``table`` with ``column`` replaced by ``name``, its lowercase hex HMAC-SHA256 under
+        ``key`` (the one-way pseudonym), as the first column. By default an expression built
+        from the engine's own SHA-256 (:mod:`datalux.dataplane.hashing`); an engine may
+        compute it another way, with the same result."""
+        from datalux.dataplane.hashing import hmac_sha256_hex
+
+        rest = [c for c in table.columns if c != column]
+        value = table[column] if table[column].type().is_string() else table[column].cast("string")
+        return table.select(**{name: hmac_sha256_hex(value, key)}, **{c: table[c] for c in rest})
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

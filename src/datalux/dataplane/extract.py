@@ -49,7 +49,6 @@ import pyarrow.parquet as pq
 
 from datalux.dataplane.engine import Backend
 from datalux.dataplane.errors import DataplaneError, StorageError
-from datalux.dataplane.hashing import hmac_sha256_hex
 from datalux.dataplane.storage import file_sha256 as _sha256
 
 __all__ = [
@@ -108,6 +107,21 @@ class LinkPlan:
 
 
 @dataclass(frozen=True)
+class AnonymisePlan:
+    """The anonymised form: the table is generalised and suppressed until the privacy models
+    hold (:func:`datalux.privacy.anonymisation.anonymise`), and has no ``person_id``."""
+
+    quasi_identifiers: tuple[str, ...]
+    # column -> hierarchy recipe: "interval:5,10,20", "date:month,year", "prefix:1", or a file
+    hierarchies: Mapping[str, str] = field(default_factory=dict, compare=False)
+    k: int = 5
+    l: int | None = None  # noqa: E741 - the model's name: distinct l-diversity
+    t: float | None = None  # t-closeness of the sensitive variable
+    sensitive: str | None = None
+    max_suppression: float = 0.05  # largest share of records that may be suppressed
+
+
+@dataclass(frozen=True)
 class TablePlan:
     """One permitted dataset: what to read and what to keep."""
 
@@ -124,11 +138,12 @@ class TablePlan:
     # entries of the columns): JSON-safe, copied as it is
     about: Mapping[str, Any] = field(default_factory=dict, compare=False)
     link: LinkPlan | None = None  # a table without national numbers, linked by the TTP
+    anonymise: AnonymisePlan | None = None  # the anonymised form
 
     @property
     def has_persons(self) -> bool:
-        """Whether the table's rows get a ``person_id``."""
-        return self.national_id is not None or self.link is not None
+        """Whether the table's rows get a ``person_id`` (never in an anonymised table)."""
+        return self.anonymise is None and (self.national_id is not None or self.link is not None)
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,7 @@ class TableManifest:
     opted_out_excluded: bool
     about: dict[str, Any] = field(default_factory=dict)
     linkage: dict[str, Any] = field(default_factory=dict)  # how persons were found, in counts
+    anonymisation: dict[str, Any] = field(default_factory=dict)  # models, transformation, risk
 
 
 @dataclass
@@ -233,6 +249,8 @@ def filter_expression(table: ir.Table, item: Filter) -> ir.BooleanValue:
 
 LINKED_ID = "datalux_linked_national_id"  # the national number a linked record was given
 LINKED_KEY = "datalux_linked_record_key"
+PSEUDONYM_LENGTH = 64  # hex digits of an HMAC-SHA256
+NATIONAL = "datalux_national_id"  # the national number, until the pseudonym replaces it
 
 
 def _filtered(backend: Backend, plan: TablePlan) -> ir.Table:
@@ -298,12 +316,16 @@ def prepare_table(
     if plan.national_id:
         identifiers.add(plan.national_id)
     keep = [v for v in plan.variables if v not in identifiers]
-    columns: dict[str, ir.Value] = {}
-    if national_id is not None:
-        columns[PERSON_ID] = hmac_sha256_hex(table[national_id].cast("string"), hmac_key)
-    columns.update({v: table[v] for v in keep})
-    selected = table.select(**columns)
-    # a stable row order, so that a rerun writes the same bytes
+    columns: dict[str, ir.Value] = {v: table[v] for v in keep}
+    if national_id is not None and plan.anonymise is None:
+        selected = table.select(**{NATIONAL: table[national_id].cast("string")}, **columns)
+        selected = backend.with_pseudonym(selected, NATIONAL, hmac_key, PERSON_ID)
+    else:
+        selected = table.select(**columns)
+    # a stable row order, so that a rerun writes the same bytes: the source's order where the
+    # engine keeps it (DuckDB, no join), else every column sorted
+    if backend.preserves_order and opt_outs is None and plan.link is None:
+        return selected
     return selected.order_by([selected[c] for c in selected.columns])
 
 
@@ -499,17 +521,23 @@ def prepare_extract(
                 opt_outs=opt_outs,
                 linked_ids=linked_ids,
             )
-            # selection, filters and pseudonyms run as one query: rows are pseudonymised as
-            # they are written, so no file ever holds a national number
-            report("pseudonymising", table_plan.name)
-            written = backend.write_parquet(expr, staging / f"{table_plan.name}.parquet")
+            target = staging / f"{table_plan.name}.parquet"
+            anonymisation: dict[str, Any] = {}
+            if table_plan.anonymise is not None:
+                report("anonymising", table_plan.name)
+                written, anonymisation = anonymise_table(backend, expr, table_plan, target)
+            else:
+                # selection, filters and pseudonyms run as one query: rows are pseudonymised
+                # as they are written, so no file ever holds a national number
+                report("pseudonymising", table_plan.name)
+                written = backend.write_parquet(expr, target)
             rows = _row_count(written)
             manifest.tables.append(
                 TableManifest(
                     name=table_plan.name,
                     file=written.name,
                     rows=rows,
-                    columns=list(expr.columns),
+                    columns=_columns(written),
                     sha256=_tree_sha256(written),
                     source_sha256=_sha256(table_plan.source),
                     filters=[asdict(f) for f in table_plan.filters],
@@ -520,6 +548,7 @@ def prepare_extract(
                     opted_out_excluded=opt_outs is not None,
                     about=dict(table_plan.about),
                     linkage=linkage,
+                    anonymisation=anonymisation,
                 )
             )
         report("verifying", "")
@@ -539,11 +568,92 @@ def prepare_extract(
     return manifest
 
 
+def _columns(path: Path) -> list[str]:
+    files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
+    return list(pq.ParquetFile(files[0]).schema_arrow.names)
+
+
+def anonymise_table(
+    backend: Backend, expr: ir.Table, plan: TablePlan, target: Path
+) -> tuple[Path, dict[str, Any]]:
+    """Write the anonymised form of one table: generalised and suppressed until its models
+    hold, checked by the anonymiser's own verification; returns the file and the report
+    (models, transformation, suppressed records, utility, risk before and after)."""
+    from datalux.privacy.anonymisation import (
+        DistinctLDiversity,
+        KAnonymity,
+        TCloseness,
+        anonymise,
+        parse_hierarchy_spec,
+    )
+    from datalux.privacy.errors import PrivacyError
+
+    assert plan.anonymise is not None
+    spec = plan.anonymise
+    records = backend.to_arrow(expr)
+    if not spec.quasi_identifiers:
+        pq.write_table(records, target)
+        return target, {"quasi_identifiers": [], "records": records.num_rows,
+                        "note": "no quasi-identifier among the permitted variables"}  # fmt: skip
+    models: list[Any] = [KAnonymity(spec.k)]
+    if spec.sensitive and spec.l:
+        models.append(DistinctLDiversity(spec.l))
+    if spec.sensitive and spec.t is not None:
+        models.append(TCloseness(spec.t))
+    hierarchies = {
+        column: parse_hierarchy_spec(f"{column}={recipe}")[1]
+        for column, recipe in spec.hierarchies.items()
+    }
+    try:
+        result = anonymise(
+            records,
+            quasi_identifiers=spec.quasi_identifiers,
+            hierarchies=hierarchies,
+            models=models,
+            sensitive=spec.sensitive if len(models) > 1 else None,
+            max_suppression=spec.max_suppression,
+            strategy="optimal",
+        )
+    except PrivacyError as exc:
+        raise ExtractError(
+            f"{plan.name}: the anonymised form cannot be made ({exc}); the authority may "
+            "relax the parameters or narrow the variables by amending the permit",
+            code="anonymisation-impossible",
+        ) from None
+    released = result.table
+    released = released.sort_by([(c, "ascending") for c in released.column_names])
+    pq.write_table(released, target)
+    report = {
+        "quasi_identifiers": list(spec.quasi_identifiers),
+        "sensitive": spec.sensitive if len(models) > 1 else None,
+        "models": [m.describe() for m in models],
+        "max_suppression": spec.max_suppression,
+        "records": records.num_rows,
+        "records_suppressed": result.records_suppressed,
+        "transformation": [
+            {
+                "attribute": t.attribute,
+                "level": t.level,
+                "hierarchy": t.hierarchy,
+                "distinct_before": t.distinct_before,
+                "distinct_after": t.distinct_after,
+            }
+            for t in result.transformation
+        ],
+        "utility": result.utility.as_dict(),
+        "risk_before": result.risk_before.as_dict(),
+        "risk_after": result.risk_after.as_dict(),
+        "verification": result.verification.as_dict(),
+    }
+    return target, report
+
+
 def verify_table(backend: Backend, plan: TablePlan, path: Path, manifest: TableManifest) -> None:
     """Check a written table by reading it back, independently of the query that wrote it:
     exactly the permitted columns (and ``person_id``), no identifier column of the source, the
-    row count of the manifest, and no ``person_id`` equal to a national number of the source
-    (a pseudonym that is the identifier itself)."""
+    row count of the manifest, every ``person_id`` a pseudonym (64 hex digits, so never a
+    national number of the source), and for the anonymised form k-anonymity
+    counted by the engine itself (an independent check of the anonymiser's)."""
     written = backend.register_parquet(f"datalux_verify_{time.monotonic_ns()}", path)
     identifiers = set(plan.direct_identifiers)
     if plan.national_id:
@@ -559,12 +669,25 @@ def verify_table(backend: Backend, plan: TablePlan, path: Path, manifest: TableM
     rows = _count(backend, written)
     if rows != manifest.rows:
         problems.append(f"{rows} rows read back, {manifest.rows} written")
-    if plan.national_id and PERSON_ID in written.columns:
-        source = backend.register_parquet(f"datalux_verify_src_{time.monotonic_ns()}", plan.source)
-        key = source[plan.national_id].cast("string")
-        same = written.semi_join(source, written[PERSON_ID] == key)
-        if _count(backend, same):
-            problems.append("person_id values equal to national numbers of the source")
+    if plan.anonymise is not None and plan.anonymise.quasi_identifiers:
+        from datalux.privacy.anonymisation import engine_k_anonymity
+
+        name = f"datalux_verify_k_{time.monotonic_ns()}"
+        backend.register_parquet(name, path)
+        check = engine_k_anonymity(backend, name, plan.anonymise.quasi_identifiers,
+                                   plan.anonymise.k)  # fmt: skip
+        if not check.satisfied:
+            problems.append(
+                f"smallest class of {int(check.observed['smallest_class'])} records, "
+                f"k is {plan.anonymise.k}"
+            )
+    if PERSON_ID in written.columns:
+        # a pseudonym is 64 characters long; a national number (13 digits) or another value
+        # of the source that slipped through is not (a length test: 5x faster than a regex)
+        person = written[PERSON_ID]
+        bad = written.filter(person.notnull() & (person.length() != PSEUDONYM_LENGTH))
+        if _count(backend, bad):
+            problems.append("person_id values that are not pseudonyms (64 hex digits)")
     if problems:
         raise ExtractError(
             f"{plan.name}: the written extract fails its check ({'; '.join(problems)}); nothing "

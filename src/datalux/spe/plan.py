@@ -28,7 +28,10 @@ from datalux.dataplane.extract import ExtractError, ExtractPlan, Filter, LinkPla
 __all__ = ["NATIONAL_ID_CODE_LIST", "opt_out_table", "plan_for", "project_domain", "table_name"]
 
 NATIONAL_ID_CODE_LIST = "national-id"
-PREPARED_FORMS = ("pseudonymised",)
+PREPARED_FORMS = ("pseudonymised", "anonymised")
+# the authority's defaults for the anonymised form; a permit's output rules may set k, l, t
+# and max_suppression
+ANONYMISED_DEFAULTS: dict[str, Any] = {"k": 5, "l": 2, "t": None, "max_suppression": 0.05}
 
 
 def project_domain(permit: Any) -> str:
@@ -58,12 +61,29 @@ def plan_for(permit: Any) -> ExtractPlan:
     form = permit.data_form
     if form not in PREPARED_FORMS:
         raise ExtractError(
-            f"permit {permit.number} grants {form} data: only pseudonymised extracts are "
-            "prepared so far; anonymised and aggregate forms come with the next release",
+            f"permit {permit.number} grants {form} data: no microdata is prepared for it; "
+            "the project queries the data through the output-checked query service",
             code="form-not-supported",
         )
     granted = list(permit.datasets.select_related("dataset__publisher").order_by("dataset__pid"))
     tables = [_table_plan(item) for item in granted]
+    if form == "anonymised":
+        if permit.linkage and len(tables) > 1:
+            raise ExtractError(
+                f"permit {permit.number} grants anonymised data linked across datasets: the "
+                "linked table must be anonymised as one, which is not prepared yet; amend the "
+                "permit to pseudonymised data or to one dataset",
+                code="form-not-supported",
+            )
+        parameters = {**ANONYMISED_DEFAULTS, **_anonymisation_rules(permit.output_rules)}
+        tables = [
+            replace(table, anonymise=_anonymise_plan(item.dataset, table, parameters))
+            for table, item in zip(tables, granted, strict=True)
+        ]
+        return ExtractPlan(
+            tables=tuple(tables), domain=project_domain(permit), opt_outs=opt_out_table(),
+            linked=False,
+        )  # fmt: skip
     if permit.linkage:
         datasets = [item.dataset for item in granted]
         tables = [
@@ -75,6 +95,39 @@ def plan_for(permit: Any) -> ExtractPlan:
         domain=project_domain(permit),
         opt_outs=opt_out_table(),
         linked=bool(permit.linkage),
+    )
+
+
+def _anonymisation_rules(rules: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (rules or {}).items() if k in ANONYMISED_DEFAULTS}
+
+
+def _hierarchy(variable: Any) -> str:
+    """The generalisation recipe of a quasi-identifier, from its dictionary type."""
+    if variable.type in ("date", "datetime"):
+        return "date:month,year,decade"
+    if variable.type in ("integer", "number", "year"):
+        return "interval:5,10,20,40"
+    if variable.code_list in ("icd10", "atc", "nace2", "isco08") or "postcode" in variable.name:
+        return "prefix:1"  # hierarchical codes: I50.0, I50, I5, I, *
+    return "prefix:1000"  # a category: kept or suppressed whole
+
+
+def _anonymise_plan(dataset: Dataset, table: TablePlan, parameters: dict[str, Any]) -> Any:
+    from datalux.dataplane.extract import AnonymisePlan
+
+    dictionary = {v.name: v for v in dataset.variables.all()}
+    kept = [n for n in table.variables if n not in table.direct_identifiers]
+    quasi = tuple(n for n in kept if dictionary[n].privacy_role == PrivacyRole.QUASI_IDENTIFIER)
+    sensitive = next((n for n in kept if dictionary[n].privacy_role == PrivacyRole.SENSITIVE), None)
+    return AnonymisePlan(
+        quasi_identifiers=quasi,
+        hierarchies={n: _hierarchy(dictionary[n]) for n in quasi},
+        k=int(parameters["k"]),
+        l=int(parameters["l"]) if parameters.get("l") else None,
+        t=float(parameters["t"]) if parameters.get("t") is not None else None,
+        sensitive=sensitive,
+        max_suppression=float(parameters["max_suppression"]),
     )
 
 

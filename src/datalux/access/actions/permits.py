@@ -55,6 +55,10 @@ DEFAULT_OUTPUT_RULES = {
 }
 
 
+# the anonymised form's parameters (the authority's defaults in datalux.spe.plan)
+ANONYMISATION_RULES = {"k", "l", "t", "max_suppression"}
+
+
 def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]:
     """The permit's view of one requested dataset: the same or narrower, never wider."""
     pid = request.dataset.pid
@@ -163,13 +167,24 @@ def _conditions(items: list[Any]) -> list[dict[str, str]]:
 
 def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
     merged = {**DEFAULT_OUTPUT_RULES, **(rules or {})}
-    unknown = set(merged) - set(DEFAULT_OUTPUT_RULES) - {"aggregate_only"}
+    unknown = set(merged) - set(DEFAULT_OUTPUT_RULES) - {"aggregate_only"} - ANONYMISATION_RULES
     if unknown:
         raise ValidationError(
             {"output_rules": _("unknown rules %(rules)s") % {"rules": ", ".join(sorted(unknown))}}
         )
     if not isinstance(merged["threshold"], int) or merged["threshold"] < 1:
         raise ValidationError({"output_rules": _("threshold must be a whole number ≥ 1")})
+    for key in ("k", "l"):
+        if key in merged and (not isinstance(merged[key], int) or merged[key] < 1):
+            raise ValidationError(
+                {"output_rules": _("%(key)s must be a whole number ≥ 1") % {"key": key}}
+            )
+    if "t" in merged and merged["t"] is not None and not 0 < float(merged["t"]) <= 1:
+        raise ValidationError({"output_rules": _("t must be between 0 and 1")})
+    if "max_suppression" in merged and not 0 <= float(merged["max_suppression"]) < 1:
+        raise ValidationError(
+            {"output_rules": _("max_suppression must be a share between 0 and 1")}
+        )
     merged["aggregate_only"] = form == DataForm.AGGREGATE or bool(merged.get("aggregate_only"))
     return merged
 
