@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datalux.dataplane.engine import Backend
+from datalux.dataplane.engine import Backend, connect
 from datalux.dataplane.extract import (
     MANIFEST,
     PERSON_ID,
@@ -213,3 +213,17 @@ def test_opt_outs_cannot_be_skipped_for_a_table_without_national_number(
             _plan(source, tables=(TablePlan(**fields),), opt_outs=opt_outs),
             tmp_path / "extract",
         )
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_prepare_the_same_extract(source: Path, tmp_path: Path) -> None:
+    """The same plan on both engines: the same rows and pseudonyms (DuckDB's from the compiled
+    kernel, Spark's from its own SHA-256), with and without an opt-out anti-join."""
+    opt_outs = tmp_path / "opt_outs.parquet"
+    pq.write_table(pa.table({"national_id": [_rows()[3]["national_id"]]}), opt_outs)
+    for name, plan in [("plain", _plan(source)), ("opted", _plan(source, opt_outs=opt_outs))]:
+        with connect("duckdb") as duck:
+            _prepare(duck, plan, tmp_path / f"duckdb-{name}")
+        with connect("spark") as spark:
+            _prepare(spark, plan, tmp_path / f"spark-{name}")
+        assert _read(tmp_path / f"duckdb-{name}") == _read(tmp_path / f"spark-{name}") != []

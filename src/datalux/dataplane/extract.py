@@ -376,7 +376,7 @@ def link_table(
             f"{plan.name}: the linkage to {spec.partner_name} failed ({exc})",
             code="linkage-failed",
         ) from None
-    links = result.links.filter(pc.equal(result.links["band"], "match"))
+    links = _in_band(result.links, "match")
     best: dict[str, tuple[float, str]] = {}
     for left_id, right_id, p in zip(
         links["left_id"].to_pylist(),
@@ -395,7 +395,7 @@ def link_table(
     )
     path = workdir / f"{plan.name}.parquet"
     pq.write_table(mapping, path)
-    in_review = set(links_in_band(result.links, "review")) - set(best)
+    in_review = set(_in_band(result.links, "review")["left_id"].to_pylist()) - set(best)
     report = result.report.to_dict()
     report.pop("seconds", None)  # the only part that differs between reruns
     summary = {
@@ -414,8 +414,8 @@ def link_table(
     return path, summary, report
 
 
-def links_in_band(links: pa.Table, band: str) -> list[str]:
-    return links.filter(pc.equal(links["band"], band))["left_id"].to_pylist()  # type: ignore[no-any-return]
+def _in_band(links: pa.Table, band: str) -> pa.Table:
+    return links.filter(pc.equal(links["band"], band))
 
 
 def table_key(hmac_key: bytes, plan: ExtractPlan, table: TablePlan) -> bytes:
@@ -701,8 +701,6 @@ def _count(backend: Backend, table: ir.Table) -> int:
 
 
 def _row_count(path: Path) -> int:
-    import pyarrow.parquet as pq
-
     files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
