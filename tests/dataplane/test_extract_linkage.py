@@ -135,3 +135,66 @@ def test_without_linkage_the_tables_cannot_be_joined(
     b = pq.read_table(tmp_path / "shared" / "register.parquet").column("person_id")
     assert not set(a.to_pylist()) & set(b.to_pylist())  # another key per table
     assert own.tables[0].linkage == {} and pc.count(a).as_py() == len(a)
+
+
+KILLED = r"""
+import sys, time
+from pathlib import Path
+from datalux.dataplane.engine import connect
+from datalux.dataplane.extract import ExtractPlan, LinkPlan, TablePlan, prepare_extract
+
+register, school, out, marker = (Path(a) for a in sys.argv[1:5])
+compared = tuple(tuple(c.split(":")) for c in sys.argv[5].split(","))
+plan = ExtractPlan(tables=(
+    TablePlan(name="register", source=register, variables=("sex",), national_id="national_id"),
+    TablePlan(name="school", source=school, variables=("level",),
+              direct_identifiers=("given_name", "surname", "birth_date", "postcode"),
+              link=LinkPlan(partner=register, partner_name="register",
+                            partner_national_id="national_id", record_id="record_id",
+                            columns=compared)),
+), domain="project:test")
+
+def progress(step, table):
+    if (step, table) == ("pseudonymising", "school"):  # linked: the mapping is on disk
+        marker.write_text(step)
+        time.sleep(120)
+
+with connect("duckdb") as backend:
+    prepare_extract(backend, plan, out, hmac_key=b"k" * 32, progress=progress)
+"""
+
+
+def test_a_worker_killed_after_linking_leaves_nothing_visible(
+    population: GenerationResult, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    register = population.table("population_register").path
+    school = population.table("school_enrolments").path
+    out, marker = tmp_path / "spe" / "v1", tmp_path / "reached"
+    compared = ",".join(":".join(c) for c in COMPARED[:4])
+    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", KILLED, str(register), str(school), str(out), str(marker),
+         compared], env={**os.environ},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert not out.exists()  # nothing visible
+    left = sorted(p.name for p in out.parent.iterdir())
+    # the staging folder and the private linkage folder (national numbers), both hidden and
+    # both matched by the cleanup of the next run (spe.prepare: ".v1.partial-*")
+    assert len(left) == 2 and all(name.startswith(".v1.partial-") for name in left), left
+    [linking] = [p for p in out.parent.iterdir() if p.name.endswith("-linking")]
+    assert linking.stat().st_mode & 0o077 == 0  # readable by the TTP's process owner only
