@@ -3,6 +3,7 @@ file) and the prepared extract of every active pseudonymised permit, as the work
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +22,6 @@ __all__ = ["demo_master_key", "seed_extracts"]
 
 def demo_master_key(echo: Callable[[str], None]) -> MasterKey:
     """The configured master key; the demo makes the key file when there is none."""
-    import os
-
     path = settings.DATALUX_TTP_KEY_FILE
     if path is not None and not os.environ.get(MASTER_KEY_ENV_VAR) and not Path(path).exists():
         Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
