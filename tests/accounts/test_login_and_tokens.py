@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,3 +99,31 @@ def test_token_needs_a_name(client: Any, make_member: Any) -> None:
     response = client.post("/api/v1/tokens", {"name": "   "}, content_type="application/json")
     assert response.status_code == 422
     assert response.json()["error"]["details"]["name"]
+
+
+def test_a_token_cannot_create_tokens(client: Any, make_member: Any) -> None:
+    """Issue 10, item 8: a stolen token must not mint others that outlive its revocation."""
+    user = make_member("steward")
+    _, secret = create_api_token(user=user, name="script")
+    refused = client.post(
+        "/api/v1/tokens", {"name": "another"}, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )  # fmt: skip
+    assert refused.status_code == 403 and "sign in" in refused.json()["error"]["message"]
+    assert ApiToken.objects.filter(user=user).count() == 1
+    denied = AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED, object_id="/api/v1/tokens")
+    assert denied.get().details["reason"] == "token creating a token"
+    client.force_login(user)  # signed in: allowed
+    made = client.post("/api/v1/tokens", {"name": "another"}, content_type="application/json")
+    assert made.status_code == 201
+
+
+def test_tokens_expire_in_90_days_by_default_and_within_a_year(make_member: Any) -> None:
+    user = make_member("steward")
+    token, _ = create_api_token(user=user, name="default")
+    assert token.expires_at is not None
+    days = (token.expires_at - timezone.now()).total_seconds() / 86400
+    assert 89.9 < days <= 90
+    with pytest.raises(ValidationError, match="at most a year"):
+        create_api_token(user=user, name="forever", expires_at=timezone.now() + timedelta(days=400))
+    assert ApiToken.objects.filter(user=user).count() == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -86,10 +86,15 @@ def revoke_role(*, membership: Membership, by: Any = None) -> Membership:
     return membership
 
 
+TOKEN_DEFAULT_DAYS = 90  # a token without an expiry date given expires after this
+TOKEN_MAX_DAYS = 366
+
+
 def create_api_token(
     *, user: User, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns (token, secret string shown once, never stored)."""
+    """Create a token for ``user``; returns (token, secret string shown once, never stored).
+    It expires after ``expires_at`` (default in 90 days, at most a year)."""
     if not has_permission(user, Permission.USE_API_TOKENS):
         raise PermissionDenied(_("API tokens are for members of an organisation"))
     name = name.strip()
@@ -97,8 +102,15 @@ def create_api_token(
         raise ValidationError(
             {"name": _("give the token a name, e.g. the script that will use it")}
         )
-    if expires_at is not None and expires_at <= timezone.now():
+    now = timezone.now()
+    if expires_at is None:
+        expires_at = now + timedelta(days=TOKEN_DEFAULT_DAYS)
+    if expires_at <= now:
         raise ValidationError({"expires_at": _("the expiry date must be in the future")})
+    if expires_at > now + timedelta(days=TOKEN_MAX_DAYS):
+        raise ValidationError(
+            {"expires_at": _("a token lives at most a year: choose an earlier expiry date")}
+        )
     key_id, secret, full = ApiToken.new_material()
     with transaction.atomic():
         token = ApiToken.objects.create(

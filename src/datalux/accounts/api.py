@@ -90,9 +90,21 @@ def list_tokens(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 @router.post("/tokens", response={201: NewTokenOut})
 def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-untyped-def]
-    from datalux.core.api import require
+    from datalux.audit.kinds import EventKind
+    from datalux.audit.log import record
+    from datalux.core.api import ApiError, by_token, require
 
     user = require(request, Permission.USE_API_TOKENS)
+    if by_token(request):  # a stolen token must not mint others that outlive its revocation
+        record(
+            EventKind.ACCESS_DENIED,
+            actor=user,
+            object_type="api",
+            object_id=request.path[:64],
+            details={"permission": Permission.USE_API_TOKENS.value, "method": "POST",
+                     "reason": "token creating a token"},
+        )  # fmt: skip
+        raise ApiError(403, "forbidden", "a token cannot create tokens: sign in to create one")
     token, secret = actions.create_api_token(
         user=user, name=payload.name, expires_at=payload.expires_at
     )

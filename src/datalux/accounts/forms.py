@@ -12,6 +12,7 @@ class TokenForm(forms.Form):
     )
     expires_at = forms.DateTimeField(
         label=_("Expires at (optional)"),
+        help_text=_("At most a year from now; empty: in 90 days."),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )

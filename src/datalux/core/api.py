@@ -40,7 +40,15 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer dlx_<key id>_<secret>``."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return authenticate_token(token)
+        user = authenticate_token(token)
+        if user is not None:
+            request.datalux_token = True  # type: ignore[attr-defined]
+        return user
+
+
+def by_token(request: HttpRequest) -> bool:
+    """Whether the caller authenticated with an API token (not a signed-in session)."""
+    return bool(getattr(request, "datalux_token", False))
 
 
 def user_of(request: HttpRequest) -> Any:
