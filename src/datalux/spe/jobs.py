@@ -41,7 +41,7 @@ from datalux.privacy.keys import MasterKey
 from datalux.spe.keys import shred
 from datalux.spe.models import Preparation, PreparationState
 from datalux.spe.plan import project_domain
-from datalux.spe.prepare import extract_folder, prepare_permit
+from datalux.spe.prepare import audit_extract, extract_folder, prepare_permit
 
 __all__ = [
     "STALLED_AFTER",
@@ -72,13 +72,7 @@ def request_preparation(
     A ready one is returned as it is; one queued or running is refused (:class:`Conflict`)
     unless it has stalled; a failed or stalled one is queued again."""
     if permit.state != "active":
-        record(
-            EventKind.EXTRACT_REFUSED,
-            actor=by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={"version": permit.version, "code": "permit-inactive"},
-        )
+        audit_extract(EventKind.EXTRACT_REFUSED, permit, by, permit.version, code="permit-inactive")
         raise Conflict(
             f"permit {permit.number} is {permit.get_state_display()}: nothing is prepared"
         )
@@ -104,13 +98,10 @@ def request_preparation(
             preparation.requested_at = preparation.updated_at = now
             preparation.finished_at = preparation.deleted_at = None
             preparation.save()
-        record(
-            EventKind.EXTRACT_REQUESTED,
-            actor=by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={"version": permit.version, "engine": engine, "preparation": preparation.pk},
-        )
+        audit_extract(
+            EventKind.EXTRACT_REQUESTED, permit, by, permit.version,
+            engine=engine, preparation=preparation.pk,
+        )  # fmt: skip
     if enqueue:
         prepare_task.enqueue(preparation.pk)
     return preparation
@@ -156,13 +147,10 @@ def run_preparation(
 
     def step(name: str, table: str) -> None:
         _set(preparation, state=name, step_detail=table)
-        record(
-            EventKind.EXTRACT_STEP,
-            actor=preparation.requested_by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={"version": preparation.version, "step": name, "table": table},
-        )
+        audit_extract(
+            EventKind.EXTRACT_STEP, permit, preparation.requested_by, preparation.version,
+            step=name, table=table,
+        )  # fmt: skip
         if progress is not None:
             progress(name, table)
 
@@ -200,13 +188,10 @@ def _fail(preparation: Preparation, code: str, message: str, *, audit: bool = Tr
     _set(preparation, state=S.FAILED, code=code, message=message, finished_at=timezone.now())
     if audit:
         permit = preparation.permit
-        record(
-            EventKind.EXTRACT_FAILED,
-            actor=preparation.requested_by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={"version": preparation.version, "code": code, "reason": message},
-        )
+        audit_extract(
+            EventKind.EXTRACT_FAILED, permit, preparation.requested_by, preparation.version,
+            code=code, reason=message,
+        )  # fmt: skip
 
 
 @task()
@@ -244,13 +229,7 @@ def lock_extracts(permit: Any, *, by: Any = None) -> list[int]:
             _set_tree_writable(folder, False)
         _set(preparation, locked_at=timezone.now())
         reason = "superseded" if permit.state == "active" else permit.state
-        record(
-            EventKind.EXTRACT_LOCKED,
-            actor=by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={"version": preparation.version, "reason": reason},
-        )
+        audit_extract(EventKind.EXTRACT_LOCKED, permit, by, preparation.version, reason=reason)
         locked.append(preparation.version)
     return locked
 
@@ -271,16 +250,11 @@ def delete_expired(now: datetime | None = None) -> list[str]:
             _set_tree_writable(folder, True)
             shutil.rmtree(folder)
         _set(preparation, deleted_at=now)
-        record(
-            EventKind.EXTRACT_DELETED,
-            organisation=permit.organisation,
-            obj=permit,
-            details={
-                "version": preparation.version,
-                "locked_at": preparation.locked_at.isoformat() if preparation.locked_at else None,
-                "retention_days": settings.DATALUX_SPE_RETENTION_DAYS,
-            },
-        )
+        locked_at = preparation.locked_at.isoformat() if preparation.locked_at else None
+        audit_extract(
+            EventKind.EXTRACT_DELETED, permit, None, preparation.version,
+            locked_at=locked_at, retention_days=settings.DATALUX_SPE_RETENTION_DAYS,
+        )  # fmt: skip
         deleted.append(f"{permit.number} v{preparation.version}")
         ended = permit.state != "active"
         if ended and not permit.preparations.filter(deleted_at=None).exists():

@@ -24,7 +24,7 @@ from datalux.privacy.keys import MasterKey
 from datalux.spe.keys import configured_master_key, project_keys
 from datalux.spe.plan import plan_for
 
-__all__ = ["Prepared", "extract_folder", "prepare_permit", "prepared_manifest"]
+__all__ = ["Prepared", "audit_extract", "extract_folder", "prepare_permit", "prepared_manifest"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,17 @@ class Prepared:
 
 def extract_folder(permit: Any) -> Path:
     return Path(settings.DATALUX_STORAGE) / "spe" / permit.number / f"v{permit.version}"
+
+
+def audit_extract(kind: EventKind, permit: Any, by: Any, version: int, **details: Any) -> None:
+    """One audit event about ``permit``'s extract (every extract event names its version)."""
+    record(
+        kind,
+        actor=by,
+        organisation=permit.organisation,
+        obj=permit,
+        details={"version": version, **details},
+    )
 
 
 def prepared_manifest(permit: Any) -> Manifest | None:
@@ -70,32 +81,17 @@ def prepare_permit(
                 backend, plan, folder, hmac_key=keys.hmac_key, progress=progress
             )
     except ExtractError as exc:
-        record(
-            EventKind.EXTRACT_REFUSED,
-            actor=by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={
-                "version": permit.version,
-                "engine": engine,
-                "code": exc.code,
-                "reason": str(exc),
-            },
-        )
+        audit_extract(
+            EventKind.EXTRACT_REFUSED, permit, by, permit.version,
+            engine=engine, code=exc.code, reason=str(exc),
+        )  # fmt: skip
         raise
-    record(
-        EventKind.EXTRACT_PREPARED,
-        actor=by,
-        organisation=permit.organisation,
-        obj=permit,
-        details={
-            "version": permit.version,
-            "engine": engine,
-            "domain": manifest.domain,
-            "tables": [
-                {"name": t.name, "rows": t.rows, "sha256": t.sha256, "source": t.source_sha256}
-                for t in manifest.tables
-            ],
-        },
-    )
+    tables = [
+        {"name": t.name, "rows": t.rows, "sha256": t.sha256, "source": t.source_sha256}
+        for t in manifest.tables
+    ]
+    audit_extract(
+        EventKind.EXTRACT_PREPARED, permit, by, permit.version,
+        engine=engine, domain=manifest.domain, tables=tables,
+    )  # fmt: skip
     return Prepared(folder, manifest, new=True)
