@@ -222,7 +222,7 @@ def test_every_role_journey_through_the_api(world: World) -> None:
 
 def test_a_token_works_like_a_session(world: World, client: Client) -> None:
     application = world.draft()
-    _, secret = create_api_token(user=world.applicant, name="script")
+    _, secret = create_api_token(user=world.applicant, name="script", scope="write")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     body = ok(client.get(f"{API}/applications", **headers))
     assert [a["reference"] for a in body["items"]] == [application.reference]

@@ -53,7 +53,7 @@ def test_token_is_shown_once_and_stored_hashed(client: Any, make_member: Any) ->
 
 def test_bearer_token_authenticates_and_revocation_cuts_it(client: Any, make_member: Any) -> None:
     user = make_member("steward")
-    token, secret = create_api_token(user=user, name="ci")
+    token, secret = create_api_token(user=user, name="ci", scope="write")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     me = client.get("/api/v1/me", **auth)
     assert me.status_code == 200
@@ -104,7 +104,7 @@ def test_token_needs_a_name(client: Any, make_member: Any) -> None:
 def test_a_token_cannot_create_tokens(client: Any, make_member: Any) -> None:
     """Issue 10, item 8: a stolen token must not mint others that outlive its revocation."""
     user = make_member("steward")
-    _, secret = create_api_token(user=user, name="script")
+    _, secret = create_api_token(user=user, name="script", scope="write")
     refused = client.post(
         "/api/v1/tokens", {"name": "another"}, content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {secret}",
@@ -127,3 +127,63 @@ def test_tokens_expire_in_90_days_by_default_and_within_a_year(make_member: Any)
     with pytest.raises(ValidationError, match="at most a year"):
         create_api_token(user=user, name="forever", expires_at=timezone.now() + timedelta(days=400))
     assert ApiToken.objects.filter(user=user).count() == 1
+
+
+def test_tokens_are_read_only_unless_given_the_write_scope(client: Any, make_member: Any) -> None:
+    """Issue 10, item 8: a token has a scope; a read token is refused every write, audited."""
+    user = make_member("steward")
+    token, secret = create_api_token(user=user, name="dashboard")
+    assert token.scope == "read"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert client.get("/api/v1/me", **auth).status_code == 200
+    refused = client.delete(f"/api/v1/tokens/{token.key_id}", **auth)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "token_scope"
+    assert "read-only" in refused.json()["error"]["message"]
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    denied = AuditEvent.objects.get(kind=EventKind.ACCESS_DENIED, actor=user)
+    assert denied.details["key_id"] == token.key_id and denied.details["method"] == "DELETE"
+    writer, write_secret = create_api_token(user=user, name="uploader", scope="write")
+    done = client.delete(
+        f"/api/v1/tokens/{writer.key_id}", HTTP_AUTHORIZATION=f"Bearer {write_secret}"
+    )
+    assert done.status_code == 200
+
+
+def test_scope_is_chosen_on_the_page_and_in_the_api(client: Any, make_member: Any) -> None:
+    user = make_member("steward")
+    client.force_login(user)
+    made = client.post(
+        "/api/v1/tokens", {"name": "ci", "scope": "write"}, content_type="application/json"
+    )
+    assert made.status_code == 201 and made.json()["scope"] == "write"
+    wrong = client.post(
+        "/api/v1/tokens", {"name": "ci", "scope": "admin"}, content_type="application/json"
+    )
+    assert wrong.status_code == 422
+    page = client.post(reverse("accounts:tokens"), {"name": "notebook", "scope": "read"})
+    assert page.status_code == 200
+    assert ApiToken.objects.get(user=user, name="notebook").scope == "read"
+    assert (
+        AuditEvent.objects.filter(kind=EventKind.API_TOKEN_CREATED).last().details["scope"]
+        == "read"
+    )
+    with pytest.raises(ValidationError, match="scope"):
+        create_api_token(user=user, name="x", scope="admin")
+
+
+def test_last_use_is_recorded_and_a_deactivated_user_tokens_stop(
+    client: Any, make_member: Any
+) -> None:
+    """Revoking a person's access revokes their tokens' power: tokens of an inactive user fail.
+    (Tokens cannot create tokens, so no token outlives the one revoked.)"""
+    user = make_member("steward")
+    token, secret = create_api_token(user=user, name="ci")
+    assert token.last_used_at is None
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401

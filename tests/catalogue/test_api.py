@@ -24,7 +24,7 @@ def world(make_member: Any) -> dict[str, Any]:
 
 
 def token_for(user: Any) -> dict[str, str]:
-    _, secret = create_api_token(user=user, name="test")
+    _, secret = create_api_token(user=user, name="test", scope="write")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 

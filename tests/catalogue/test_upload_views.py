@@ -39,7 +39,7 @@ def upload_file(text: str, name: str = "stays.csv") -> SimpleUploadedFile:
 
 
 def bearer(user: Any) -> dict[str, str]:
-    _, secret = create_api_token(user=user, name="upload tests")
+    _, secret = create_api_token(user=user, name="upload tests", scope="write")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 

@@ -29,7 +29,7 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _bearer(user: Any) -> dict[str, str]:
-    _, secret = create_api_token(user=user, name="script")
+    _, secret = create_api_token(user=user, name="script", scope="write")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 

@@ -11,7 +11,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from datalux.accounts.models import ApiToken, Membership, Organisation, User, hash_token_secret
+from datalux.accounts.models import (
+    ApiToken,
+    Membership,
+    Organisation,
+    TokenScope,
+    User,
+    hash_token_secret,
+)
 from datalux.accounts.permissions import forget_grants, has_permission
 from datalux.accounts.roles import OrganisationKind, Permission, get_role
 from datalux.audit.kinds import EventKind
@@ -91,16 +98,24 @@ TOKEN_MAX_DAYS = 366
 
 
 def create_api_token(
-    *, user: User, name: str, expires_at: datetime | None = None
+    *, user: User, name: str, expires_at: datetime | None = None, scope: str = TokenScope.READ
 ) -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns (token, secret string shown once, never stored).
-    It expires after ``expires_at`` (default in 90 days, at most a year)."""
+    It expires after ``expires_at`` (default in 90 days, at most a year) and is read-only
+    unless ``scope`` is "write"."""
     if not has_permission(user, Permission.USE_API_TOKENS):
         raise PermissionDenied(_("API tokens are for members of an organisation"))
     name = name.strip()
     if not name:
         raise ValidationError(
             {"name": _("give the token a name, e.g. the script that will use it")}
+        )
+    if scope not in TokenScope.values:
+        raise ValidationError(
+            {
+                "scope": _("the scope must be one of: %(scopes)s")
+                % {"scopes": ", ".join(TokenScope.values)}
+            }
         )
     now = timezone.now()
     if expires_at is None:
@@ -119,12 +134,13 @@ def create_api_token(
             key_id=key_id,
             secret_hash=hash_token_secret(secret),
             expires_at=expires_at,
+            scope=scope,
         )
         record(
             EventKind.API_TOKEN_CREATED,
             actor=user,
             obj=token,
-            details={"name": token.name, "key_id": key_id},
+            details={"name": token.name, "key_id": key_id, "scope": scope},
         )
     return token, full
 
@@ -146,7 +162,15 @@ def revoke_api_token(*, token: ApiToken, by: User) -> ApiToken:
 
 
 def authenticate_token(raw: str) -> User | None:
-    """Return the active user of a valid, unrevoked, unexpired token, else None."""
+    """The active user of a valid, unrevoked, unexpired token, else None (for reads: writes
+    go through ``find_token`` so that the token's scope can be checked)."""
+    token = find_token(raw)
+    return token.user if token is not None else None
+
+
+def find_token(raw: str) -> ApiToken | None:
+    """Return a valid, unrevoked, unexpired token of an active user (its ``user`` loaded),
+    else None. Records the last use (at most once a minute)."""
     import hmac
 
     from datalux.accounts.models import TOKEN_PREFIX
@@ -165,4 +189,4 @@ def authenticate_token(raw: str) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -41,6 +42,7 @@ class OrganisationOut(Schema):
 class TokenIn(Schema):
     name: str
     expires_at: datetime | None = None
+    scope: Literal["read", "write"] = "read"
 
 
 class TokenOut(Schema):
@@ -48,6 +50,7 @@ class TokenOut(Schema):
     name: str
     created_at: datetime
     expires_at: datetime | None
+    scope: str
     last_used_at: datetime | None
     revoked_at: datetime | None
 
@@ -106,7 +109,7 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
         )  # fmt: skip
         raise ApiError(403, "forbidden", "a token cannot create tokens: sign in to create one")
     token, secret = actions.create_api_token(
-        user=user, name=payload.name, expires_at=payload.expires_at
+        user=user, name=payload.name, expires_at=payload.expires_at, scope=payload.scope
     )
     return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": secret})
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from datalux.accounts.models import TokenScope
+
 
 class TokenForm(forms.Form):
     name = forms.CharField(
@@ -15,4 +17,14 @@ class TokenForm(forms.Form):
         help_text=_("At most a year from now; empty: in 90 days."),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    scope = forms.ChoiceField(
+        label=_("What it may do"),
+        choices=TokenScope.choices,
+        initial=TokenScope.READ,
+        required=False,  # a form posted without it (a script, an old page) gets a read token
+        help_text=_(
+            "A read-only token is refused every change: give write access only to "
+            "scripts that upload or submit."
+        ),
     )

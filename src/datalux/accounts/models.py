@@ -139,6 +139,13 @@ class ApiTokenQuerySet(models.QuerySet):
         return self.filter(user_id=user.pk)
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do. A read token is refused every write (POST, PUT, PATCH, DELETE)."""
+
+    READ = "read", _("read only")
+    WRITE = "write", _("read and write")
+
+
 class ApiToken(models.Model):
     """A bearer token for the API. Only the hash is stored; the secret is shown once."""
 
@@ -150,6 +157,7 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.READ)
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from datalux.access.work import waiting_for
 from datalux.accounts import actions
 from datalux.accounts.forms import TokenForm
-from datalux.accounts.models import ApiToken, Organisation
+from datalux.accounts.models import ApiToken, Organisation, TokenScope
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import ROLES, Permission
 from datalux.audit.log import head
@@ -60,6 +60,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 user=request.user,  # type: ignore[arg-type]
                 name=form.cleaned_data["name"],
                 expires_at=form.cleaned_data.get("expires_at"),
+                scope=form.cleaned_data.get("scope") or TokenScope.READ,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():

@@ -17,7 +17,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from datalux.accounts.actions import authenticate_token
+from datalux.accounts.actions import find_token
+from datalux.accounts.models import TokenScope
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
@@ -25,6 +26,8 @@ from datalux.audit.log import record
 from datalux.core.errors import Conflict
 
 logger = logging.getLogger("datalux.api")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiError(Exception):
@@ -40,10 +43,28 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer dlx_<key id>_<secret>``."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = authenticate_token(token)
-        if user is not None:
-            request.datalux_token = True  # type: ignore[attr-defined]
-        return user
+        found = find_token(token)
+        if found is None:
+            return None
+        request.datalux_token = True  # type: ignore[attr-defined]
+        if found.scope != TokenScope.WRITE and request.method not in SAFE_METHODS:
+            record(
+                EventKind.ACCESS_DENIED,
+                actor=found.user,
+                object_type="api",
+                object_id=request.path[:64],
+                details={
+                    "method": request.method or "",
+                    "reason": "read-only token used to write",
+                    "key_id": found.key_id,
+                },
+            )
+            raise ApiError(
+                403,
+                "token_scope",
+                "this token is read-only: create a token with the scope 'write' for changes",
+            )
+        return found.user
 
 
 def by_token(request: HttpRequest) -> bool:
