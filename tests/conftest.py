@@ -35,6 +35,14 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (e.g. no DCAT-AP page cached by another test)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_member(db: Any) -> Callable[..., Any]:
     """make_member("steward", organisation=None) -> a user holding that role.

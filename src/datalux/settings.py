@@ -23,6 +23,9 @@ DATALUX_BASE_URI = CONFIG.base_uri
 # Unset DATALUX_BASE_URI: absolute URLs follow the request (datalux.core.absolute).
 DATALUX_BASE_URI_CONFIGURED = CONFIG.base_uri_configured
 DATALUX_MAX_UPLOAD_MB = CONFIG.max_upload_mb
+DATALUX_HARVEST_ALLOWED_HOSTS = CONFIG.harvest_allowed_hosts
+DATALUX_HARVEST_FILE_DIR = CONFIG.harvest_file_dir
+DATALUX_DCAT_CACHE_SECONDS = CONFIG.dcat_cache_seconds
 DATALUX_TTP_KEY_FILE = CONFIG.ttp_key_file
 DATALUX_SPE_RETENTION_DAYS = CONFIG.spe_retention_days
 DATALUX_SPE_LINKAGE_SPINE = CONFIG.spe_linkage_spine

@@ -25,12 +25,21 @@ each distribution, access rights from the EU access-right table.
 Building a page of the catalogue costs a fixed number of queries whatever its size: the
 datasets, their distributions, the ids of those with a data dictionary, publishers, series and
 services are each read once.
+
+One broken record never breaks the catalogue: a dataset whose stored metadata cannot be
+exported (a text under a key that is not a BCP 47 language tag, or any failure while it is
+described) is left out, logged and counted in an ``rdfs:comment`` of the root catalogue
+(:func:`build_catalogue` returns the PIDs left out). Elsewhere (a catalogue's or a service's
+title, one dataset's own description) a text under a malformed language key is dropped and
+logged.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
+import logging
 import re
 import warnings
 from collections import defaultdict
@@ -45,8 +54,11 @@ from django.urls import NoReverseMatch, reverse
 from rdflib import Graph, Literal, URIRef
 
 from datalux.catalogue import vocabularies as vocab
+from datalux.catalogue.langtags import is_well_formed
 from datalux.catalogue.turtle import TurtleWriter
 from datalux.core.absolute import base_url
+
+logger = logging.getLogger("datalux.catalogue.dcat")
 
 
 class Terms:
@@ -154,14 +166,48 @@ def download_path_template() -> str:
         return f"/catalogue/datasets/{_PLACEHOLDER_PID}/distributions/{_PLACEHOLDER_PK}/download"
 
 
+@functools.lru_cache(maxsize=256)
+def _language_ok(key: str) -> bool:
+    return key == "" or is_well_formed(key)
+
+
 def _texts(graph: Sink, subject: URIRef, predicate: URIRef, text: Any) -> None:
-    """Add a multilingual text ({"en": ..., "fr": ...}) as language-tagged literals."""
+    """Add a multilingual text ({"en": ..., "fr": ...}) as language-tagged literals.
+
+    A text under a key that is not a language tag is dropped (and logged): rdflib cannot
+    write it. :func:`record_problems` finds those keys in a dataset before it is described.
+    """
     if isinstance(text, dict):
         for language, value in text.items():
-            if value and str(value).strip():
-                graph.add((subject, predicate, Literal(str(value), lang=str(language) or None)))
+            if not (value and str(value).strip()):
+                continue
+            if not _language_ok(str(language)):
+                logger.warning("%s: a text under an invalid language tag was left out", subject)
+                continue
+            graph.add((subject, predicate, Literal(str(value), lang=str(language) or None)))
     elif text and str(text).strip():
         graph.add((subject, predicate, Literal(str(text))))
+
+
+def _bad_language_keys(text: Any) -> bool:
+    return isinstance(text, dict) and not all(_language_ok(str(k)) for k in text)
+
+
+def record_problems(rows: DatasetRows) -> list[str]:
+    """Why a dataset cannot be exported as stored (empty when it can): texts under keys that
+    are not BCP 47 language tags, in the record or one of its distributions."""
+    problems = [
+        f"its {name} has a key that is not a language tag"
+        for name in ("title", "description")
+        if _bad_language_keys(getattr(rows.dataset, name, None))
+    ]
+    for dist in rows.distributions:
+        problems.extend(
+            f"the {name} of its distribution {dist.pk} has a key that is not a language tag"
+            for name in ("title", "description")
+            if _bad_language_keys(getattr(dist, name, None))
+        )
+    return problems
 
 
 def _datetime(value: datetime | date) -> Literal:
@@ -210,6 +256,7 @@ class Builder:
         self._series: dict[int, URIRef] = {}
         self._themes = dict(zip(vocab.Theme.values, map(str, vocab.Theme.labels), strict=True))
         self._public = str(vocab.AccessRights.PUBLIC)
+        self.skipped: list[str] = []  # PIDs of the records left out (see checked_dataset)
 
     # -- shared objects -------------------------------------------------------------------
     def _typed_once(self, uri: str, rdf_type: URIRef, label: str = "") -> URIRef:
@@ -292,6 +339,41 @@ class Builder:
         return node
 
     # -- dataset --------------------------------------------------------------------------
+    def checked_dataset(self, rows: DatasetRows) -> URIRef | None:
+        """The dataset's description, or None when its stored metadata cannot be exported:
+        the record is then left out whole (logged, its PID in ``skipped``), never half."""
+        ds = rows.dataset
+        problems = record_problems(rows)
+        if problems:
+            self._skip(ds.pid, "; ".join(problems))
+            return None
+        sink, buffer = self.graph, TripleList()
+        self.graph = buffer
+        try:
+            node = self.dataset(rows)
+        except Exception:  # any stored value the writers cannot take: leave this record out
+            logger.exception("dataset %s could not be described", ds.pid)
+            self.graph = sink
+            own = f"{self.base}/id/dataset/{ds.pid}"
+            for triple in buffer:  # shared objects (agents, concepts) are marked as written
+                subject = str(triple[0])
+                if not (subject == own or subject.startswith((own + "#", own + "/"))):
+                    sink.add(triple)
+            self._skip(ds.pid, "its description failed (see the log)")
+            return None
+        finally:
+            self.graph = sink
+        if isinstance(sink, TripleList):
+            sink.extend(buffer)
+        else:
+            for triple in buffer:
+                sink.add(triple)
+        return node
+
+    def _skip(self, pid: str, reason: str) -> None:
+        self.skipped.append(pid)
+        logger.warning("dataset %s left out of the DCAT-AP export: %s", pid, reason)
+
     def dataset(self, rows: DatasetRows) -> URIRef:
         ds = rows.dataset
         g = self.graph
@@ -511,8 +593,10 @@ class Page:
         return f"{self.url}{sep}page={number}&page_size={self.size}"
 
 
-def build_catalogue(sink: Sink, page: Page | None = None) -> None:
-    """Add the whole public catalogue (or one page of it) to ``sink``.
+def build_catalogue(sink: Sink, page: Page | None = None) -> list[str]:
+    """Add the whole public catalogue (or one page of it) to ``sink``; return the PIDs of the
+    records left out because their stored metadata cannot be exported (logged, and counted
+    in an ``rdfs:comment`` of the root catalogue).
 
     The root is the local catalogue; harvested catalogues are ``dcat:catalog`` parts of it,
     each listing its own datasets. Data services are described on the first page (or in the
@@ -530,7 +614,9 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> None:
     rows = prefetch(datasets)
     by_catalogue: dict[int, list[URIRef]] = defaultdict(list)
     for row in rows:
-        by_catalogue[row.dataset.catalogue_id].append(builder.dataset(row))
+        node = builder.checked_dataset(row)
+        if node is not None:
+            by_catalogue[row.dataset.catalogue_id].append(node)
     latest = dict(  # the same on every page: the newest change of each catalogue's records
         published_datasets()
         .order_by()
@@ -577,6 +663,13 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> None:
         )
         if page is not None:
             _hydra(sink, root_node, page)
+        if builder.skipped:
+            note = (
+                f"{len(builder.skipped)} dataset(s) left out of this export: their stored "
+                f"metadata cannot be exported ({', '.join(builder.skipped[:20])})"
+            )
+            sink.add((root_node, RDFS.comment, Literal(note, lang="en")))
+    return builder.skipped
 
 
 def catalogue_graph(page: Page | None = None) -> Graph:
@@ -586,8 +679,9 @@ def catalogue_graph(page: Page | None = None) -> Graph:
     return graph
 
 
-def write_catalogue(out: BinaryIO, fmt: str, page: Page | None = None) -> None:
-    """Write the catalogue (or a page) as Turtle, RDF/XML or JSON-LD (UTF-8) to ``out``.
+def write_catalogue(out: BinaryIO, fmt: str, page: Page | None = None) -> list[str]:
+    """Write the catalogue (or a page) as Turtle, RDF/XML or JSON-LD (UTF-8) to ``out``;
+    return the PIDs of the records left out (see :func:`build_catalogue`).
 
     Turtle streams from a plain list of triples through :class:`TurtleWriter` (fast for
     10,000+ datasets); the other formats go through an rdflib graph.
@@ -596,13 +690,16 @@ def write_catalogue(out: BinaryIO, fmt: str, page: Page | None = None) -> None:
     with _collector_paused():
         if fmt == "turtle":
             triples = TripleList()
-            build_catalogue(triples, page)
+            skipped = build_catalogue(triples, page)
             text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
             TurtleWriter(PREFIXES).write(triples, text)
             text.flush()
             text.detach()
-            return
-        out.write(serialize(catalogue_graph(page), fmt))
+            return skipped
+        graph = new_graph()
+        skipped = build_catalogue(graph, page)
+        out.write(serialize(graph, fmt))
+        return skipped
 
 
 @contextmanager
@@ -623,9 +720,14 @@ def _collector_paused() -> Iterator[None]:
 
 
 def export_catalogue(fmt: str, page: Page | None = None) -> bytes:
+    return export_catalogue_with_report(fmt, page)[0]
+
+
+def export_catalogue_with_report(fmt: str, page: Page | None = None) -> tuple[bytes, list[str]]:
+    """The catalogue (or a page) as bytes, and the PIDs of the records left out."""
     buffer = io.BytesIO()
-    write_catalogue(buffer, fmt, page)
-    return buffer.getvalue()
+    skipped = write_catalogue(buffer, fmt, page)
+    return buffer.getvalue(), skipped
 
 
 def _hydra(graph: Sink, root: URIRef, page: Page) -> None:

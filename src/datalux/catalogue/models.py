@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import RestrictedQuerySet, organisations_with
 from datalux.accounts.roles import Permission
+from datalux.catalogue.langtags import validate_language_map
 from datalux.catalogue.pids import new_pid
 from datalux.catalogue.vocabularies import AccessRights, Frequency, LinkageKind, PrivacyRole, Theme
 from datalux.core.absolute import absolute
@@ -48,8 +49,8 @@ class Catalogue(models.Model):
     """The platform's own catalogue, and one per harvested source."""
 
     slug = models.SlugField(unique=True)
-    title = models.JSONField(default=dict)
-    description = models.JSONField(default=dict)
+    title = models.JSONField(default=dict, validators=[validate_language_map])
+    description = models.JSONField(default=dict, validators=[validate_language_map])
     publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     homepage = models.URLField(blank=True)
     licence = models.CharField(max_length=32, blank=True)
@@ -92,8 +93,8 @@ class Dataset(models.Model):
     catalogue = models.ForeignKey(Catalogue, on_delete=models.PROTECT, related_name="datasets")
     publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="datasets")
     slug = models.SlugField(max_length=120)
-    title = models.JSONField(default=dict)
-    description = models.JSONField(default=dict)
+    title = models.JSONField(default=dict, validators=[validate_language_map])
+    description = models.JSONField(default=dict, validators=[validate_language_map])
     keywords = models.JSONField(default=list, blank=True)
     themes = models.JSONField(default=list, blank=True)  # EU data-theme codes
     access_rights = models.CharField(max_length=16, choices=AccessRights.choices)
@@ -181,11 +182,16 @@ class Dataset(models.Model):
     def is_protected(self) -> bool:
         return self.access_rights != AccessRights.PUBLIC
 
+    @property
+    def is_harvested(self) -> bool:
+        """Described by a remote catalogue: held elsewhere, its addresses are external."""
+        return self.harvest_source_id is not None
+
 
 class Distribution(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="distributions")
-    title = models.JSONField(default=dict)
-    description = models.JSONField(default=dict, blank=True)
+    title = models.JSONField(default=dict, validators=[validate_language_map])
+    description = models.JSONField(default=dict, blank=True, validators=[validate_language_map])
     file_format = models.CharField(max_length=16, default="PARQUET")
     media_type = models.CharField(max_length=100, blank=True)
     access_url = models.URLField(max_length=500, blank=True)
@@ -208,8 +214,8 @@ class Distribution(models.Model):
 class DataService(models.Model):
     catalogue = models.ForeignKey(Catalogue, on_delete=models.PROTECT, related_name="services")
     publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    title = models.JSONField(default=dict)
-    description = models.JSONField(default=dict, blank=True)
+    title = models.JSONField(default=dict, validators=[validate_language_map])
+    description = models.JSONField(default=dict, blank=True, validators=[validate_language_map])
     endpoint_url = models.URLField(max_length=500)
     endpoint_description = models.URLField(max_length=500, blank=True)
     serves_datasets = models.ManyToManyField(Dataset, blank=True, related_name="services")
@@ -225,8 +231,8 @@ class DataService(models.Model):
 class DatasetSeries(models.Model):
     catalogue = models.ForeignKey(Catalogue, on_delete=models.PROTECT, related_name="series")
     publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    title = models.JSONField(default=dict)
-    description = models.JSONField(default=dict)
+    title = models.JSONField(default=dict, validators=[validate_language_map])
+    description = models.JSONField(default=dict, validators=[validate_language_map])
 
     class Meta:
         verbose_name_plural = _("dataset series")

@@ -3,10 +3,24 @@
 Content negotiation on ``Accept`` (``text/turtle``, ``application/rdf+xml``,
 ``application/ld+json``), overridden by ``?format=turtle|xml|json-ld``. A dataset URI asked
 for HTML (a browser) redirects to the dataset page.
+
+Anyone may read the catalogue, so its pages are bounded and cached: an anonymous reader gets
+at most ``ANONYMOUS_MAX_PAGE_SIZE`` datasets a page (signed-in users ``MAX_PAGE_SIZE``), and
+an anonymous page is served from the cache for ``DATALUX_DCAT_CACHE_SECONDS``. The cache key
+holds the number of published datasets, their newest change and the highest and the sum of
+their ids, so a publication, an edit or a withdrawal is seen at the next request; only
+services and catalogue descriptions wait for the cache to expire. Records left out of a page
+(stored metadata that cannot be exported, see :func:`datalux.catalogue.dcat.build_catalogue`)
+are counted in the ``X-Datalux-Skipped-Records`` header.
 """
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
 from django.http import (
     Http404,
     HttpRequest,
@@ -17,7 +31,8 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from datalux.catalogue import dcat
@@ -26,7 +41,9 @@ from datalux.catalogue.models import Catalogue, Dataset, DatasetStatus
 from datalux.core.absolute import absolute
 
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 1000  # signed-in users
+ANONYMOUS_MAX_PAGE_SIZE = 200
+SKIPPED_HEADER = "X-Datalux-Skipped-Records"
 HTML = "text/html"
 FORMAT_ALIASES = {
     "turtle": "turtle",
@@ -101,19 +118,46 @@ def catalogue_dcat(request: HttpRequest) -> HttpResponse:
         fmt = _negotiate(request, html=False)
     except NotAcceptable as exc:
         return _not_acceptable(exc)
+    anonymous = not request.user.is_authenticated
     try:
         number = _int_param(request, "page", 1)
-        size = min(_int_param(request, "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+        limit = ANONYMOUS_MAX_PAGE_SIZE if anonymous else MAX_PAGE_SIZE
+        size = min(_int_param(request, "page_size", DEFAULT_PAGE_SIZE), limit)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    total = dcat.published_datasets().count()
+    state = (
+        dcat.published_datasets()
+        .order_by()
+        .aggregate(total=Count("pk"), latest=Max("modified"), top=Max("pk"), ids=Sum("pk"))
+    )
     url = absolute(request.path, request)
     if request.GET.get("format"):
         url += f"?format={fmt}"
-    page = dcat.Page(number=number, size=size, total=total, url=url)
+    page = dcat.Page(number=number, size=size, total=state["total"], url=url)
     if number > page.last:
         raise Http404(f"there are {page.last} pages of {size} datasets")
-    return _rdf_response(dcat.export_catalogue(fmt, page), fmt)
+    seconds = int(getattr(settings, "DATALUX_DCAT_CACHE_SECONDS", 0))
+    key = _cache_key(fmt, page, state) if anonymous and seconds > 0 else None
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        body, skipped = cached
+    else:
+        body, pids = dcat.export_catalogue_with_report(fmt, page)
+        skipped = len(pids)
+        if key:
+            cache.set(key, (body, skipped), seconds)
+    response = _rdf_response(body, fmt)
+    if skipped:
+        response[SKIPPED_HEADER] = str(skipped)
+    if key:
+        patch_cache_control(response, public=True, max_age=seconds)
+    return response
+
+
+def _cache_key(fmt: str, page: dcat.Page, state: dict[str, object]) -> str:
+    """Changes with the page asked for and with every publication, edit or withdrawal."""
+    parts = (fmt, page.number, page.size, page.url, get_language(), *sorted(state.items()))
+    return "dcat:page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 class _Gone(Exception):

@@ -6,7 +6,9 @@ defaults, database URLs are parsed with clear errors) are unit-tested directly.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,12 @@ class Config:
     csrf_trusted_origins: tuple[str, ...] = ()
     web_workers: int = 2
     web_threads: int = 4
+    # harvesting: hosts on internal addresses the harvester may still reach (names, addresses
+    # or networks), and the folder local DCAT-AP files may be harvested from (None: none)
+    harvest_allowed_hosts: tuple[str, ...] = ()
+    harvest_file_dir: Path | None = None
+    # seconds an anonymous page of the DCAT-AP catalogue is served from the cache (0: never)
+    dcat_cache_seconds: int = 60
     # the trusted third party's master key file (used when it exists; else the environment)
     ttp_key_file: Path | None = None
     # days a locked extract (permit revoked, expired or closed) is kept before deletion
@@ -160,6 +168,9 @@ def load(env: Env, base_dir: Path) -> Config:
         csrf_trusted_origins=_origins(env),
         web_workers=_positive_int(env, "DATALUX_WEB_WORKERS", _default_web_workers()),
         web_threads=_positive_int(env, "DATALUX_WEB_THREADS", 4),
+        harvest_allowed_hosts=_harvest_hosts(env),
+        harvest_file_dir=_harvest_file_dir(env, production),
+        dcat_cache_seconds=_whole_number(env, "DATALUX_DCAT_CACHE_SECONDS", 60),
         ttp_key_file=env.path("DATALUX_TTP_KEY_FILE", var_dir / "ttp" / "master.key"),
         spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
         spe_linkage_spine=env.optional("DATALUX_SPE_LINKAGE_SPINE") or "",
@@ -205,4 +216,40 @@ def _positive_int(env: Env, name: str, default: int) -> int:
     raw = env.str(name, str(default))
     if not raw.isdigit() or int(raw) <= 0:
         raise SettingsError(name, f"is {raw!r}", f"set {name} to a positive whole number")
+    return int(raw)
+
+
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9-]{1,63})*\.?\Z")
+
+
+def _harvest_hosts(env: Env) -> tuple[str, ...]:
+    hosts = []
+    for entry in env.list("DATALUX_HARVEST_ALLOWED_HOSTS", []):
+        try:
+            hosts.append(str(ipaddress.ip_network(entry, strict=False)))
+            continue
+        except ValueError:
+            pass
+        if not _HOST_NAME.match(entry.lower()):
+            raise SettingsError(
+                "DATALUX_HARVEST_ALLOWED_HOSTS",
+                f"holds {entry!r}, not a host name, address or network",
+                "list host names, addresses or networks, e.g. catalogue.intranet.lu,10.1.2.0/24",
+            )
+        hosts.append(entry.lower().rstrip("."))
+    return tuple(hosts)
+
+
+def _harvest_file_dir(env: Env, production: bool) -> Path | None:
+    value = env.optional("DATALUX_HARVEST_FILE_DIR")
+    if value:
+        return Path(value).expanduser().resolve()
+    # development: the sample catalogue the demo harvests (src/datalux/demo/data)
+    return None if production else Path(__file__).resolve().parent.parent / "demo" / "data"
+
+
+def _whole_number(env: Env, name: str, default: int) -> int:
+    raw = env.str(name, str(default))
+    if not raw.isdigit():
+        raise SettingsError(name, f"is {raw!r}", f"set {name} to a whole number (0 or more)")
     return int(raw)

@@ -31,6 +31,12 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_CSRF_TRUSTED_ORIGINS": "comma-separated origins allowed to post forms (https://...)",
     "DATALUX_WEB_WORKERS": "web server (gunicorn) worker processes for datalux serve",
     "DATALUX_WEB_THREADS": "threads per web server worker for datalux serve (default 4)",
+    "DATALUX_HARVEST_ALLOWED_HOSTS": "comma-separated hosts on internal addresses the harvester "
+    "may reach (names, addresses or networks; default: none)",
+    "DATALUX_HARVEST_FILE_DIR": "folder local DCAT-AP files may be harvested from (default: "
+    "none in production, the demo sample folder in development)",
+    "DATALUX_DCAT_CACHE_SECONDS": "seconds an anonymous DCAT-AP catalogue page is cached "
+    "(default 60; 0: never)",
     "DATALUX_TTP_KEY_FILE": "trusted third party's master key file (var/ttp/master.key)",
     "DATALUX_TTP_MASTER_KEY": "the master key itself in base64, when there is no key file",
     "DATALUX_SPE_RETENTION_DAYS": "days a locked extract is kept before deletion (default 90)",
