@@ -12,11 +12,14 @@ from datalux.accounts.roles import ROLES, OrganisationKind
 
 @pytest.fixture(autouse=True)
 def _storage_root(settings: Any, tmp_path: Path) -> Path:
-    """Every test gets its own storage root and TTP key file; nothing is written under var/."""
+    """Every test gets its own storage root, TTP key file and audit signing key and checkpoint
+    folder; nothing is written under var/."""
     root = tmp_path / "storage"
     root.mkdir()
     settings.DATALUX_STORAGE = root
     settings.DATALUX_TTP_KEY_FILE = tmp_path / "ttp" / "master.key"
+    settings.DATALUX_AUDIT_SIGNING_KEY = tmp_path / "audit" / "signing.key"
+    settings.DATALUX_AUDIT_CHECKPOINT_DIR = tmp_path / "audit" / "checkpoints"
     return root
 
 

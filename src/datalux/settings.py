@@ -29,6 +29,8 @@ DATALUX_DCAT_CACHE_SECONDS = CONFIG.dcat_cache_seconds
 DATALUX_TTP_KEY_FILE = CONFIG.ttp_key_file
 DATALUX_SPE_RETENTION_DAYS = CONFIG.spe_retention_days
 DATALUX_SPE_LINKAGE_SPINE = CONFIG.spe_linkage_spine
+DATALUX_AUDIT_SIGNING_KEY = CONFIG.audit_signing_key
+DATALUX_AUDIT_CHECKPOINT_DIR = CONFIG.audit_checkpoint_dir
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -23,6 +23,8 @@ class EventKind(StrEnum):
     DATAFILE_REGISTERED = "datafile.registered"
     DEMO_SEEDED = "demo.seeded"
     AUDIT_VERIFIED = "audit.verified"
+    AUDIT_CHECKPOINT_WRITTEN = "audit.checkpoint_written"
+    AUDIT_CHECKPOINT_REFUSED = "audit.checkpoint_refused"
     TASK_FINISHED = "task.finished"
     DATASET_CREATED = "dataset.created"
     DATASET_UPDATED = "dataset.updated"
@@ -84,6 +86,12 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.DATAFILE_REGISTERED: _("A data file was stored and registered to its holder."),
     EventKind.DEMO_SEEDED: _("The demonstration data were created."),
     EventKind.AUDIT_VERIFIED: _("The audit chain was verified (the outcome is recorded)."),
+    EventKind.AUDIT_CHECKPOINT_WRITTEN: _(
+        "A signed checkpoint of the audit chain was written (its event number and hash)."
+    ),
+    EventKind.AUDIT_CHECKPOINT_REFUSED: _(
+        "No checkpoint was signed: the chain does not extend the last signed checkpoint."
+    ),
     EventKind.TASK_FINISHED: _("A background task finished (successfully or not)."),
     EventKind.DATASET_CREATED: _(
         "A steward created a dataset record (a persistent identifier was given)."

@@ -16,8 +16,9 @@ from datalux.audit.models import AuditEvent
 _PG_LOCK_KEY = 7_401_301  # advisory lock serialising writers of the chain on PostgreSQL
 
 
-def _lock_chain() -> None:
-    """Serialise appends. SQLite: transactions are IMMEDIATE (write lock at BEGIN)."""
+def lock_chain() -> None:
+    """Serialise appends (call inside ``transaction.atomic``). SQLite: transactions are
+    IMMEDIATE (write lock at BEGIN)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
@@ -49,7 +50,7 @@ def record(
     organisation_id = organisation.pk if organisation is not None else None
     details_json = canonical_json(details)
     with transaction.atomic():
-        _lock_chain()
+        lock_chain()
         last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
         seq = last.seq + 1 if last else 1
         prev_hash = last.hash if last else GENESIS
@@ -89,43 +90,63 @@ class Verification:
     head_hash: str
     problem: str = ""
     seq: int | None = None  # the first event found broken or missing
+    checkpoint_seq: int | None = None  # the signed checkpoint checked against, if any
 
     def summary(self) -> str:
         if self.ok:
-            return (
+            text = (
                 f"audit chain intact: {self.checked} events, head #{self.head_seq} {self.head_hash}"
             )
+            if self.checkpoint_seq is not None:
+                text += f"; it contains signed checkpoint #{self.checkpoint_seq}"
+            return text
+        if self.seq is None:
+            return f"audit checkpoint REFUSED: {self.problem}"
         return (
             f"audit chain BROKEN at event #{self.seq}: {self.problem} ({self.checked} events read)"
         )
 
 
-def _rows() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+def _rows(from_seq: int) -> Iterator[AuditEvent]:
+    return AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq").iterator(chunk_size=5000)
 
 
-def verify(*, anchor: tuple[int, str] | None = None) -> Verification:
+def verify(
+    *,
+    anchor: tuple[int, str] | None = None,
+    since: tuple[int, str] | None = None,
+    anchor_name: str = "the anchor recorded earlier",
+) -> Verification:
     """Recompute every hash and link in order; report the first broken or missing link.
 
     ``anchor`` is a (seq, hash) pair recorded earlier outside the database (``datalux audit
-    head``): it detects the removal of the newest events, which no chain can show by itself.
+    head``, a signed checkpoint): it detects the removal of the newest events, which no chain
+    can show by itself, and a rewritten history whose hashes were all recomputed.
+
+    ``since`` is an anchor already proven (the latest signed checkpoint): the walk starts at
+    that event instead of the first, checks that it still has that hash, and checks every
+    event after it (``checked`` then counts from there).
     """
-    expected_seq = 1
-    prev = GENESIS
+    if anchor is not None and since is not None:
+        raise ValueError("verify() takes an anchor or a starting point (since), not both")
+    anchor = anchor or since
+    expected_seq = since[0] if since is not None else 1
+    prev: str | None = None if since is not None else GENESIS  # None: not known yet
     checked = 0
     anchor_seen = anchor is None
-    for event in _rows():
+    for event in _rows(expected_seq):
+        last = prev if prev is not None else event.prev_hash
         if event.seq != expected_seq:
             what = "missing" if event.seq > expected_seq else "out of order"
             return Verification(
                 False,
                 checked,
                 expected_seq - 1,
-                prev,
+                last,
                 f"event #{expected_seq} is {what} (next stored is #{event.seq})",
                 expected_seq,
             )
-        if event.prev_hash != prev:
+        if prev is not None and event.prev_hash != prev:
             return Verification(
                 False,
                 checked,
@@ -152,7 +173,7 @@ def verify(*, anchor: tuple[int, str] | None = None) -> Verification:
                 False,
                 checked,
                 event.seq - 1,
-                prev,
+                last,
                 "its content does not match its hash (the event was edited)",
                 event.seq,
             )
@@ -163,24 +184,26 @@ def verify(*, anchor: tuple[int, str] | None = None) -> Verification:
                     checked,
                     event.seq,
                     event.hash,
-                    "its hash differs from the anchor recorded earlier",
+                    f"its hash differs from {anchor_name} (the history up to it was rewritten)",
                     event.seq,
                 )
             anchor_seen = True
         prev = event.hash
         checked += 1
         expected_seq += 1
+    head_hash = prev if prev is not None else GENESIS
     if not anchor_seen:
         assert anchor is not None
         return Verification(
             False,
             checked,
             expected_seq - 1,
-            prev,
-            f"the chain ends before the anchored event #{anchor[0]} (newest events removed)",
+            head_hash,
+            f"the chain ends before the anchored event #{anchor[0]} of {anchor_name} "
+            "(newest events removed)",
             anchor[0],
         )
-    return Verification(True, checked, expected_seq - 1, prev)
+    return Verification(True, checked, expected_seq - 1, head_hash)
 
 
 def head() -> tuple[int, str]:

@@ -74,3 +74,22 @@ class AuditEvent(models.Model):
             return str(DESCRIPTIONS[EventKind(self.kind)])
         except ValueError:
             return str(_("(unknown event kind)"))
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain's head (``datalux.audit.checkpoints``), also published
+    as a file outside the database. Rows are only ever inserted (database triggers)."""
+
+    seq = models.PositiveBigIntegerField(unique=True, editable=False)
+    head_hash = models.CharField(max_length=64, editable=False)
+    event_count = models.PositiveBigIntegerField(editable=False)
+    created_at = models.DateTimeField(editable=False)
+    key_id = models.CharField(max_length=16, editable=False)
+    signature = models.CharField(max_length=128, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("audit checkpoint")
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}"

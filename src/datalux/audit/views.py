@@ -25,6 +25,6 @@ def events(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require_permission(Permission.VERIFY_AUDIT_CHAIN)
 def verify(request: HttpRequest) -> HttpResponse:
-    result = run_verification(by=request.user)
+    result = run_verification(by=request.user, latest_checkpoint=True)
     (messages.success if result.ok else messages.error)(request, result.summary())
     return redirect("audit:events")

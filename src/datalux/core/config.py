@@ -55,6 +55,10 @@ class Config:
     # the dataset (PID) the trusted third party links tables without national numbers to
     # when the permit grants no dataset that has them (e.g. the population register)
     spe_linkage_spine: str = ""
+    # the Ed25519 key that signs audit checkpoints (outside the database; see ADR 0014) and
+    # the folder where the signed checkpoints are published as files
+    audit_signing_key: Path | None = None
+    audit_checkpoint_dir: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -174,8 +178,19 @@ def load(env: Env, base_dir: Path) -> Config:
         ttp_key_file=env.path("DATALUX_TTP_KEY_FILE", var_dir / "ttp" / "master.key"),
         spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
         spe_linkage_spine=env.optional("DATALUX_SPE_LINKAGE_SPINE") or "",
+        audit_signing_key=audit_signing_key_file(env, base_dir),
+        audit_checkpoint_dir=env.path(
+            "DATALUX_AUDIT_CHECKPOINT_DIR", var_dir / "audit" / "checkpoints"
+        ),
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
+
+
+def audit_signing_key_file(env: Env, base_dir: Path) -> Path:
+    """The audit signing key's path, read on its own: ``datalux audit keygen`` runs before the
+    key exists, when production's start-up check (datalux.audit.apps) would refuse to start."""
+    var_dir = env.path("DATALUX_VAR", base_dir / "var")
+    return env.path("DATALUX_AUDIT_SIGNING_KEY", var_dir / "audit" / "signing.key")
 
 
 def _base_uri(env: Env, production: bool) -> str:

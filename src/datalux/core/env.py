@@ -42,6 +42,10 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_SPE_RETENTION_DAYS": "days a locked extract is kept before deletion (default 90)",
     "DATALUX_SPE_LINKAGE_SPINE": "PID of the dataset with national numbers that tables without "
     "them are linked to when the permit grants none (default: none)",
+    "DATALUX_AUDIT_SIGNING_KEY": "Ed25519 key file signing audit checkpoints "
+    "(var/audit/signing.key; required to exist in production)",
+    "DATALUX_AUDIT_CHECKPOINT_DIR": "folder of the signed audit checkpoint files "
+    "(var/audit/checkpoints)",
 }
 
 

@@ -75,6 +75,12 @@ JOBS: tuple[Job, ...] = (
         "stalled preparations",
     ),
     Job(
+        "audit.write_checkpoint",
+        "datalux.audit.tasks.write_checkpoint",
+        HOUR,
+        description="sign a checkpoint of the audit chain's head and publish it as a file",
+    ),
+    Job(
         "audit.verify_chain",
         "datalux.audit.tasks.verify_chain",
         DAY,
