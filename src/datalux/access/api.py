@@ -159,10 +159,6 @@ def _fresh(application: Application) -> Application:
     ).get(pk=application.pk)
 
 
-def _sees_emails(user: Any, application: Application) -> bool:
-    return queries.is_party(user, application) or queries.is_authority(user)
-
-
 def _named(user: Any, application: Application) -> NamedPerson | None:
     return application.named_persons.filter(user=user).first()
 
@@ -264,7 +260,7 @@ def _decision(application: Application) -> dict[str, Any] | None:
 
 
 def _detail(user: Any, application: Application) -> dict[str, Any]:
-    emails = _sees_emails(user, application)
+    emails = queries.sees_emails(user, application)
     internal = queries.sees_internal(user, application)
     clock = application.clock()
     last = application.snapshots.order_by("-number").first()
@@ -319,15 +315,8 @@ def _comment(note: Comment) -> dict[str, Any]:
     }
 
 
-def _redact(spec: dict[str, Any], emails: bool) -> dict[str, Any]:
-    if emails:
-        return spec
-    persons = [{**p, "email": None} for p in spec.get("authorised_persons", [])]
-    return {**spec, "authorised_persons": persons}
-
-
 def _permit_detail(user: Any, permit: Permit) -> dict[str, Any]:
-    emails = _sees_emails(user, permit.application)
+    emails = queries.sees_emails(user, permit.application)
     versions = [
         {
             "version": v.version,
@@ -335,12 +324,12 @@ def _permit_detail(user: Any, permit: Permit) -> dict[str, Any]:
             "reason": v.reason,
             "by": v.by.get_username(),
             "created_at": v.created_at,
-            "spec": _redact(v.spec, emails),
+            "spec": queries.redact_spec(v.spec, emails),
         }
         for v in permit.versions.select_related("by")
     ]
     return {
-        **_redact(permit.spec(), emails),
+        **queries.redact_spec(permit.spec(), emails),
         "allowed_actions": queries.permit_actions(user, permit),
         "versions": versions,
     }
@@ -683,7 +672,8 @@ def snapshots(request: HttpRequest, reference: str) -> Any:
 
 @router.get("/applications/{reference}/history", response=list[HistoryEventOut])
 def history(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
-    """Every audit event about the application and its permit (authority and applicant)."""
+    """The audit events about the application and its permit: all of them for the authority;
+    for the applicant, those meant for them (no internal notes, no refused staff actions)."""
     user, application = _application(request, reference)
     if not (queries.is_authority(user) or application.applicant_id == user.pk):
         raise _deny(request, user, "the history is for the authority and the applicant")
@@ -695,7 +685,7 @@ def history(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
             "actor": e.actor_label,
             "details": e.details,
         }
-        for e in queries.history(application)
+        for e in queries.history_for(user, application)
     ]
 
 

@@ -20,6 +20,7 @@ from datalux.access.states import (
 )
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
+from datalux.audit.kinds import EventKind
 from datalux.audit.models import AuditEvent
 
 A = ApplicationAction
@@ -52,6 +53,22 @@ def sees_internal(user: Any, application: Application) -> bool:
     return (is_authority(user) or is_reviewer_of(user, application)) and not is_party(
         user, application
     )
+
+
+def sees_emails(user: Any, application: Application) -> bool:
+    """Named persons' e-mail addresses are for the parties (the applicant and the persons
+    named) and the data authority (handlers, deciders). Reviewers (holder stewards asked for an
+    opinion) and the assistance desk see names only. The API and the pages apply this rule."""
+    return is_party(user, application) or is_authority(user)
+
+
+def redact_spec(spec: dict[str, Any], emails: bool) -> dict[str, Any]:
+    """A permit's machine-readable terms with the persons' e-mail addresses removed unless
+    ``emails`` (:func:`sees_emails`)."""
+    if emails:
+        return spec
+    persons = [{**p, "email": None} for p in spec.get("authorised_persons", [])]
+    return {**spec, "authorised_persons": persons}
 
 
 def get_visible(user: Any, reference: str) -> Application:
@@ -93,6 +110,55 @@ def history(application: Application) -> QuerySet[AuditEvent]:
     if permit is not None:
         query |= Q(object_type="access.permit", object_id=str(permit.pk))
     return AuditEvent.objects.filter(query).order_by("seq")
+
+
+K = EventKind
+# The events of an application's history meant for its applicant and the persons named: the
+# steps they take and the authority's steps they are told about (receipt, return with reasons,
+# review, opinions asked, deadline extended, decision, permit). Assignments, reminders, votes,
+# downloads, internal notes and other people's refused actions stay with the authority.
+PARTY_EVENTS = frozenset(
+    {
+        K.APPLICATION_CREATED,
+        K.APPLICATION_UPDATED,
+        K.APPLICATION_SUBMITTED,
+        K.APPLICATION_RESUBMITTED,
+        K.APPLICATION_RETURNED,
+        K.APPLICATION_REVIEW_STARTED,
+        K.APPLICATION_COMMENTED,  # not internal notes: see _meant_for_parties
+        K.APPLICATION_DEADLINE_EXTENDED,
+        K.APPLICATION_DECIDED,
+        K.APPLICATION_WITHDRAWN,
+        K.ATTACHMENT_ADDED,
+        K.OPINION_REQUESTED,
+        K.TERMS_ACCEPTED,
+        K.PERMIT_ISSUED,
+        K.PERMIT_AMENDED,
+        K.PERMIT_EXTENDED,
+        K.PERMIT_REVOKED,
+        K.PERMIT_EXPIRED,
+        K.PERMIT_CLOSED,
+        K.PERMIT_ACCESS_GRANTED,
+    }
+)
+
+
+def _meant_for_parties(event: AuditEvent, user: Any) -> bool:
+    if event.actor_id is not None and event.actor_id == user.pk:
+        return True  # one's own steps, refused ones included
+    if event.kind not in PARTY_EVENTS:
+        return False
+    return not (event.kind == K.APPLICATION_COMMENTED and event.details.get("internal"))
+
+
+def history_for(user: Any, application: Application) -> list[AuditEvent]:
+    """The history ``user`` may read: all of it for the authority and the reviewers asked (as
+    :func:`sees_internal`); for the applicant, the persons named and the assistance desk only
+    the events meant for the applicant (:data:`PARTY_EVENTS`, and their own)."""
+    events = list(history(application))
+    if sees_internal(user, application):
+        return events
+    return [e for e in events if _meant_for_parties(e, user)]
 
 
 def allowed_actions(user: Any, application: Application) -> list[str]:

@@ -163,6 +163,7 @@ def _detail_context(request: HttpRequest, application: Application) -> dict[str,
             )
         ),
         "persons": persons,
+        "show_emails": queries.sees_emails(user, application),
         "me": me,
         "needs_terms": me is not None
         and me.terms_version != TERMS_VERSION
@@ -543,6 +544,7 @@ def application_persons(request: HttpRequest, ref: str) -> HttpResponse:
         "application": application,
         "form": form,
         "persons": list(application.named_persons.order_by("name", "pk")),
+        "show_emails": queries.sees_emails(request.user, application),
     }
     return render(request, "access/applicant/persons.html", context, status=status)
 
@@ -778,7 +780,8 @@ def application_terms(request: HttpRequest, ref: str) -> HttpResponse:
 def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
     """The permit in words, and as the machine-readable JSON the secure environment reads."""
     permit = queries.get_visible_permit(request.user, number)
-    spec = permit.spec()
+    show_emails = queries.sees_emails(request.user, permit.application)
+    spec = queries.redact_spec(permit.spec(), show_emails)
     if request.GET.get("format") == "json":
         return JsonResponse(spec, json_dumps_params={"indent": 2, "ensure_ascii": False})
     conditions: dict[str, list[Any]] = {kind: [] for kind in ConditionKind.values}
@@ -794,6 +797,7 @@ def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
             (label, conditions[kind]) for kind, label in ConditionKind.choices if conditions[kind]
         ],
         "persons": list(permit.authorised_persons().order_by("name", "pk")),
+        "show_emails": show_emails,
         "is_named": is_named,
         "refusal": actions.access_refusal(permit, request.user) if is_named else "",
         "spec_json": json.dumps(spec, indent=2, ensure_ascii=False),

@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from datalux.access import actions, completeness, queries
@@ -335,6 +335,11 @@ def _render_case(
         if allowed
     }
     changed, previous, previous_number = _changes(application)
+    show_emails = queries.sees_emails(user, application)
+    previous_persons = previous.get("named_persons", [])  # e-mail addresses (the snapshot's)
+    if previous_persons and not show_emails:
+        n = len(previous_persons)
+        previous_persons = [ngettext("%(n)d person", "%(n)d persons", n) % {"n": n}]
     requests = application.opinion_requests.select_related("organisation").prefetch_related(
         "opinions__reviewer"
     )
@@ -349,14 +354,15 @@ def _render_case(
         "changed": changed,
         "previous_number": previous_number,
         "previous_datasets": [_dataset_summary(d) for d in previous.get("datasets", [])],
-        "previous_persons": previous.get("named_persons", []),
+        "previous_persons": previous_persons,
         "datasets": _requested_datasets(application),
         "persons": application.named_persons.order_by("name"),
+        "show_emails": show_emails,
         "attachments": attachments,
         "gaps": completeness.check(application),
         "opinion_requests": requests,
         "comments": queries.comments_for(user, application),
-        "history": queries.history(application),
+        "history": queries.history_for(user, application),
         "permit": Permit.objects.filter(application=application).first(),
         "forms": case_forms,
         "has_actions": any(name != "comment" for name in case_forms),
@@ -642,6 +648,7 @@ def _render_permit(
         ),
         "conditions": permit.conditions.order_by("pk"),
         "persons": permit.authorised_persons().order_by("name"),
+        "show_emails": queries.sees_emails(request.user, permit.application),
         "versions": history,
         "forms": permit_forms,
         "refusal": refusal,
