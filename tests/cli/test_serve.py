@@ -133,6 +133,8 @@ def installation(tmp_path: Path) -> Iterator[dict[str, str]]:
             DATALUX_BASE_URI=f"http://127.0.0.1:{port}",
             DATALUX_BEHIND_PROXY="1",
         )
+        made = _run(env, "audit", "keygen")  # production refuses to start without the key
+        assert made.returncode == 0, made.stderr
     else:
         name = ""
         env = _env(tmp_path)
