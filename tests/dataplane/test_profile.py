@@ -79,19 +79,36 @@ def test_kpis_and_variables(table_path: Path) -> None:
     assert kpis["uniqueness"] == pytest.approx(4 / 5)
 
 
-def test_extremes_only_for_role_other(table_path: Path) -> None:
+def test_extremes_exact_for_role_other_coarsened_for_the_rest(table_path: Path) -> None:
+    """A protected dataset (the default): quasi-identifiers and sensitive variables get a
+    range rounded outwards only; identifiers none (issue 10, item 6)."""
     profile = profile_parquet(table_path, RULES, now=NOW)
     by_name = {v["name"]: v for v in profile["variables"]}
     assert (by_name["wage"]["min"], by_name["wage"]["max"]) == (2500.0, 4000.0)
     assert (by_name["id"]["min"], by_name["id"]["max"]) == (1, 4)
-    for name in ("nid", "born", "visit", "commune", "income"):
+    assert (by_name["born"]["min"], by_name["born"]["max"]) == ("1980-01-01", "2024-12-31")
+    assert (by_name["visit"]["min"], by_name["visit"]["max"]) == ("2024-01-01", "2025-12-31")
+    assert (by_name["income"]["min"], by_name["income"]["max"]) == (1.0, 4.5)
+    for name in ("born", "visit", "income"):
+        assert by_name[name]["coarsened"] is True, name
+    for name in ("nid", "commune"):
         assert by_name[name]["min"] is None and by_name[name]["max"] is None, name
-    assert NID_1 not in json.dumps(profile)
+    assert "coarsened" not in by_name["wage"]
+    text = json.dumps(profile)
+    assert NID_1 not in text and "1980-05-17" not in text and "2025-01-21" not in text
+
+
+def test_an_open_dataset_keeps_exact_extremes(table_path: Path) -> None:
+    profile = profile_parquet(table_path, RULES, now=NOW, protected=False)
+    by_name = {v["name"]: v for v in profile["variables"]}
+    assert (by_name["born"]["min"], by_name["born"]["max"]) == ("1980-05-17", "2024-12-01")
+    assert (by_name["income"]["min"], by_name["income"]["max"]) == (1.0, 4.0)
+    assert by_name["nid"]["min"] is None
 
 
 def test_timeliness_uses_dates_that_single_out_nobody(table_path: Path) -> None:
     uploaded = NOW - dt.timedelta(days=3, hours=1)
-    profile = profile_parquet(table_path, RULES, uploaded_at=uploaded, now=NOW)
+    profile = profile_parquet(table_path, RULES, uploaded_at=uploaded, now=NOW, protected=False)
     kpis = profile["kpis"]
     # the latest birth date (quasi-identifier, 2024-12-01) is not used; the visits are
     assert kpis["latest_date"] == "2025-01-21"
@@ -103,6 +120,10 @@ def test_timeliness_uses_dates_that_single_out_nobody(table_path: Path) -> None:
         "days_since_latest": 40,
         "days_since_upload": 33,
     }
+    # A protected dataset: the latest sensitive date is given to the month only.
+    protected = profile_parquet(table_path, RULES, uploaded_at=uploaded, now=NOW)
+    assert protected["kpis"]["latest_date"] == "2025-01-01"
+    assert protected["kpis"]["days_since_latest"] == 30
 
 
 def test_values_not_of_the_dictionary_type_are_invalid(tmp_path: Path) -> None:

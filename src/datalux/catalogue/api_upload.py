@@ -75,7 +75,7 @@ class VersionOut(Schema):
 
 
 def _out(version: DatasetVersion) -> dict[str, Any]:
-    quality = version.quality or {}
+    quality = version.published_quality
     base = f"/api/v1/catalogue/datasets/{version.dataset.pid}/versions/{version.number}"
     return {
         "number": version.number,
@@ -123,7 +123,7 @@ def versions(request: HttpRequest, pid: str) -> list[dict[str, Any]]:
 @router.get("/datasets/{pid}/versions/{number}/quality", auth=_reader)
 def quality(request: HttpRequest, pid: str, number: int) -> dict[str, Any]:
     """The quality profile of one version (timeliness as of now)."""
-    profile = dict(_version(request, pid, number).quality or {})
+    profile = dict(_version(request, pid, number).published_quality)
     if profile:
         profile["kpis"] = {**profile.get("kpis", {}), **timeliness(profile)}
     return profile

@@ -96,7 +96,8 @@ def parse_table_schema(descriptor: Any) -> list[FieldSpec]:
             problems.append(
                 f"{where}: unknown type {ftype!r} (use one of {', '.join(sorted(FIELD_TYPES))})"
             )
-        role = field.get("privacyRole", PrivacyRole.OTHER)
+        # No privacyRole: the steward has not decided; a quasi-identifier is the safer guess.
+        role = field.get("privacyRole", PrivacyRole.QUASI_IDENTIFIER)
         if role not in PrivacyRole.values:
             problems.append(
                 f"{where}: privacyRole {role!r} is not one of {', '.join(PrivacyRole.values)}"

@@ -128,7 +128,7 @@ def quality_graph(version: DatasetVersion, now: dt.datetime | None = None) -> Gr
     graph.bind("prov", PROV)
 
     used: set[str] = set()
-    profile: dict[str, Any] = dict(version.quality or {})
+    profile: dict[str, Any] = dict(version.published_quality)  # coarsened where protected
     kpis: dict[str, Any] = {**profile.get("kpis", {}), **timeliness(profile, now)}
     node = version_uri(version)
     graph.add((node, RDF.type, DCAT.Dataset))

@@ -48,7 +48,13 @@ class VariableForm(forms.Form):
     )
     required = forms.BooleanField(label=_("A value is required in every row"), required=False)
     privacy_role = forms.ChoiceField(
-        label=_("Privacy role"), choices=PrivacyRole.choices, initial=PrivacyRole.OTHER
+        label=_("Privacy role"),
+        choices=PrivacyRole.choices,
+        initial=PrivacyRole.QUASI_IDENTIFIER,
+        help_text=_(
+            "A new variable counts as a quasi-identifier until you decide: its range is shown "
+            "coarsened and it is generalised in anonymised extracts."
+        ),
     )
     period = forms.BooleanField(
         label=_("A permitted period applies to this date"),

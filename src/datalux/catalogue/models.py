@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -255,8 +256,9 @@ class Variable(models.Model):
     allowed_values = models.JSONField(default=list, blank=True)
     missing_values = models.JSONField(default=list, blank=True)
     required = models.BooleanField(default=False)
+    # Quasi-identifier until a steward decides: the safer guess for profiles and extracts.
     privacy_role = models.CharField(
-        max_length=24, choices=PrivacyRole.choices, default=PrivacyRole.OTHER
+        max_length=24, choices=PrivacyRole.choices, default=PrivacyRole.QUASI_IDENTIFIER
     )
     # the date a permitted period applies to (one per dataset): admission, not discharge
     period = models.BooleanField(default=False)
@@ -300,6 +302,17 @@ class DatasetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset.pid} v{self.number}"
+
+    @cached_property
+    def published_quality(self) -> dict[str, Any]:
+        """The quality profile as the pages, the API and DQV show it: the extremes of each
+        variable under :func:`datalux.dataplane.profile.publishable`, for the dictionary's
+        privacy roles and the dataset's access rights as they are now (quasi-identifiers and
+        sensitive variables of a protected dataset: coarsened ranges only)."""
+        from datalux.dataplane.profile import publishable
+
+        roles = dict(self.dataset.variables.values_list("name", "privacy_role"))
+        return publishable(self.quality or {}, roles=roles, protected=self.dataset.is_protected)
 
 
 class DataProductKind(models.TextChoices):

@@ -218,7 +218,9 @@ def upload_version(
         if not report.ok:
             raise _reject(dataset, report, by)
         uploaded_at = timezone.now()
-        quality = profile_parquet(staged, rules, uploaded_at=uploaded_at)
+        quality = profile_parquet(
+            staged, rules, uploaded_at=uploaded_at, protected=dataset.is_protected
+        )
         return _store(dataset, staged, variables, quality, name, uploaded_at, by)
     finally:
         staged.unlink(missing_ok=True)

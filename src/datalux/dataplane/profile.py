@@ -24,8 +24,17 @@ Definitions (fractions in [0, 1], None when undefined):
   to the day the profile was computed, and days since the upload; :func:`timeliness`
   recomputes both for another day.
 
-``min``/``max`` are given for numbers, dates and times of privacy role ``other`` only: the
-extremes of identifiers or sensitive values can single out a person.
+``min``/``max`` (numbers, dates and times) follow :func:`publishable`, because the extremes of
+a variable can single out a person (the oldest patient, the highest income):
+
+- direct identifiers: never;
+- role ``other``: exact;
+- quasi-identifiers and sensitive variables: exact for an open dataset (anyone can download
+  its data, the profile tells nothing more); for a protected one (``protected=True``, the
+  default) only a range rounded *outwards* to a coarse step (:func:`coarse_range`), marked
+  ``"coarsened": true``, and the ``latest`` date rounded down to the first day of its month.
+
+The profile holds no counts of single values (no top values, no rare values) to suppress.
 """
 
 # ruff: noqa: S608 - SQL is built from fragments of this module and quoted identifiers; values are bound
@@ -55,12 +64,15 @@ from datalux.dataplane.ingest import (
     connect,
 )
 
-__all__ = ["PROFILE_VERSION", "profile_parquet", "timeliness"]
+__all__ = ["PROFILE_VERSION", "coarse_range", "profile_parquet", "publishable", "timeliness"]
 
 PROFILE_VERSION = 1
 _EXTREME_TYPES = {"integer", "number", "date", "datetime", "time", "year"}
 _DATE_TYPES = {"date", "datetime"}
 _TIMELY_ROLES = {"other", "sensitive"}
+_COARSE_ROLES = {"quasi_identifier", "sensitive"}  # coarsened in protected datasets
+_NO_EXTREMES_ROLES = {"direct_identifier"}
+_NICE_STEPS = (1, 2, 5)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -85,6 +97,143 @@ def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return None
+
+
+def _nice_step(span: float, integral: bool) -> float:
+    """The smallest step of the form 1, 2 or 5 x 10^k that is at least a tenth of ``span``
+    (at least 1 for integers): ages 18-65 get 5-year bands, 1920-2005 decades."""
+    target = span / 10 if span > 0 else 0.0
+    if target <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(target))
+    for power in (exponent, exponent + 1):
+        for nice in _NICE_STEPS:
+            step = nice * 10.0**power
+            if step >= target * (1 - 1e-9):
+                return max(step, 1.0) if integral else step
+    return 10.0 ** (exponent + 1)  # pragma: no cover - the loop always returns
+
+
+def _bounds(low: float, high: float, integral: bool) -> tuple[Any, Any]:
+    span = high - low
+    step = _nice_step(span if span > 0 else abs(high), integral)
+    bottom = math.floor(low / step) * step
+    top = (math.floor(high / step) + 1) * step  # strictly above the maximum
+    if integral:
+        return int(bottom), int(top)
+    digits = max(0, -math.floor(math.log10(step))) + 1
+    return round(bottom, digits), round(top, digits)
+
+
+def coarse_range(type_: str, low: Any, high: Any) -> tuple[Any, Any]:
+    """A range that contains ``[low, high]``, rounded outwards so that neither extreme shows:
+
+    - integers, numbers, years: to a step of 1, 2 or 5 x 10^k of at least a tenth of the span
+      (at least 1 for integers), the top strictly above the maximum (ages 18-65 give 15-70,
+      years 1921-2004 give 1920-2010);
+    - dates and date-times: to whole calendar years (``YYYY-01-01`` to ``YYYY-12-31``);
+    - times: to whole hours (the top is the next hour, at most ``23:59:59``).
+
+    Values come as the profile stores them (numbers, ISO text) or as Python values.
+    """
+    if low is None or high is None:
+        return None, None
+    if type_ in ("date", "datetime"):
+        first, last = _as_day(low), _as_day(high)
+        if first is None or last is None:
+            return None, None
+        return dt.date(first.year, 1, 1).isoformat(), dt.date(last.year, 12, 31).isoformat()
+    if type_ == "time":
+        start, end = _as_time(low), _as_time(high)
+        if start is None or end is None:
+            return None, None
+        top = "23:59:59" if end.hour == 23 else dt.time(end.hour + 1).isoformat()
+        return dt.time(start.hour).isoformat(), top
+    try:
+        lo, hi = float(low), float(high)
+    except (TypeError, ValueError):
+        return None, None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None, None
+    return _bounds(lo, hi, integral=type_ in ("integer", "year"))
+
+
+def _as_day(value: Any) -> dt.date | None:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return _as_date(value)
+
+
+def _as_time(value: Any) -> dt.time | None:
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.time.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _month(value: Any) -> str | None:
+    day = _as_day(value)
+    return day.replace(day=1).isoformat() if day else None
+
+
+def _publish_variable(entry: dict[str, Any], role: str, protected: bool) -> dict[str, Any]:
+    out = {**entry, "privacy_role": role}
+    if role in _NO_EXTREMES_ROLES:
+        out.update({"min": None, "max": None, "latest": None})
+        out.pop("coarsened", None)
+        return out
+    if role not in _TIMELY_ROLES:
+        out["latest"] = None
+    if not protected or role not in _COARSE_ROLES or entry.get("coarsened"):
+        return out
+    if out.get("min") is not None or out.get("max") is not None:
+        out["min"], out["max"] = coarse_range(str(out.get("type", "")), out["min"], out["max"])
+    if out.get("latest") is not None:
+        out["latest"] = _month(out["latest"])
+    out["coarsened"] = True
+    return out
+
+
+def publishable(
+    profile: dict[str, Any], *, roles: dict[str, str] | None = None, protected: bool = True
+) -> dict[str, Any]:
+    """The profile as it may be shown or exported (a new dict): the extremes of each variable
+    under the rule of this module, for the privacy roles in ``roles`` (name -> role, the
+    dictionary as it is now; a variable not named keeps its stored role) and the access of
+    the dataset (``protected``: anything but open). Safe to apply more than once, and to
+    profiles stored under an older rule: the table's latest date is recomputed from the
+    variables' published ones."""
+    if not profile:
+        return dict(profile)
+    roles = roles or {}
+    variables = [
+        _publish_variable(v, roles.get(v.get("name", ""), v.get("privacy_role", "")), protected)
+        for v in profile.get("variables", [])
+    ]
+    latest = max(
+        (v["latest"] for v in variables if v.get("latest") and v["privacy_role"] in _TIMELY_ROLES),
+        default=None,
+    )
+    out = {**profile, "variables": variables}
+    if "kpis" in profile:
+        out["kpis"] = {**profile["kpis"], "latest_date": latest}
+        out["kpis"].update(timeliness(out, _computed_at(profile)))
+    return out
+
+
+def _computed_at(profile: dict[str, Any]) -> dt.datetime | None:
+    computed = profile.get("computed_at")
+    if not computed:
+        return None
+    at = dt.datetime.fromisoformat(computed)
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 def timeliness(profile: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
@@ -116,8 +265,13 @@ def profile_parquet(
     now: dt.datetime | None = None,
     threads: int | None = None,
     memory_limit: str | None = "4GB",
+    protected: bool = True,
 ) -> dict[str, Any]:
-    """The quality profile of the Parquet file at ``path`` against the dictionary ``rules``."""
+    """The quality profile of the Parquet file at ``path`` against the dictionary ``rules``.
+
+    ``protected`` (the default): the dataset is not open, so the extremes of its
+    quasi-identifiers and sensitive variables are coarsened (:func:`publishable`) before the
+    profile leaves this function; exact ones are never stored."""
     check_rules(rules)
     src = Path(path)
     if not src.is_file():
@@ -126,7 +280,8 @@ def profile_parquet(
     with tempfile.TemporaryDirectory(prefix="datalux-profile-") as spill:
         con = connect(spill, threads=threads, memory_limit=memory_limit)
         try:
-            return _profile(con, src, rules, uploaded_at, now)
+            exact = _profile(con, src, rules, uploaded_at, now)
+            return publishable(exact, protected=protected)
         except duckdb.Error as exc:
             raise StorageError(f"cannot profile {src.name}: {str(exc).splitlines()[0]}") from None
         finally:
@@ -197,8 +352,8 @@ def _profile(
             "max": None,
             "latest": None,
         }
-        if rule.type in _EXTREME_TYPES and rule.privacy_role == "other":
-            entry["min"], entry["max"] = _json_value(low), _json_value(high)
+        if rule.type in _EXTREME_TYPES and rule.privacy_role not in _NO_EXTREMES_ROLES:
+            entry["min"], entry["max"] = _json_value(low), _json_value(high)  # see publishable
         if rule.type in _DATE_TYPES and rule.privacy_role in _TIMELY_ROLES:
             day = _as_date(high)
             entry["latest"] = day.isoformat() if day else None
