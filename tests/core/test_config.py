@@ -86,7 +86,7 @@ def test_production_accepts_a_complete_configuration() -> None:
 
 def test_every_variable_is_documented_in_env_example() -> None:
     example = (ROOT / ".env.example").read_text()
-    documented = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.MULTILINE))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
     assert set(KNOWN_VARIABLES) <= documented, set(KNOWN_VARIABLES) - documented
 
 

@@ -42,6 +42,14 @@ class Config:
     csrf_trusted_origins: tuple[str, ...] = ()
     web_workers: int = 2
     web_threads: int = 4
+    # sign-in (issue 10, item 7): minutes of inactivity after which a session ends; failed
+    # sign-ins that lock an account / a network address, and for how long; whether authority,
+    # output-checker, TTP-operator and admin users must use a second factor (always in production)
+    session_idle_minutes: int = 480
+    login_failure_limit: int = 5
+    login_address_failure_limit: int = 30
+    login_lockout_minutes: int = 15
+    require_2fa: bool = False
     # harvesting: hosts on internal addresses the harvester may still reach (names, addresses
     # or networks), and the folder local DCAT-AP files may be harvested from (None: none)
     harvest_allowed_hosts: tuple[str, ...] = ()
@@ -172,6 +180,13 @@ def load(env: Env, base_dir: Path) -> Config:
         csrf_trusted_origins=_origins(env),
         web_workers=_positive_int(env, "DATALUX_WEB_WORKERS", _default_web_workers()),
         web_threads=_positive_int(env, "DATALUX_WEB_THREADS", 4),
+        session_idle_minutes=_positive_int(
+            env, "DATALUX_SESSION_IDLE_MINUTES", 30 if production else 8 * 60
+        ),
+        login_failure_limit=_positive_int(env, "DATALUX_LOGIN_FAILURE_LIMIT", 5),
+        login_address_failure_limit=_positive_int(env, "DATALUX_LOGIN_ADDRESS_FAILURE_LIMIT", 30),
+        login_lockout_minutes=_positive_int(env, "DATALUX_LOGIN_LOCKOUT_MINUTES", 15),
+        require_2fa=_require_2fa(env, production),
         harvest_allowed_hosts=_harvest_hosts(env),
         harvest_file_dir=_harvest_file_dir(env, production),
         dcat_cache_seconds=_whole_number(env, "DATALUX_DCAT_CACHE_SECONDS", 60),
@@ -191,6 +206,20 @@ def audit_signing_key_file(env: Env, base_dir: Path) -> Path:
     key exists, when production's start-up check (datalux.audit.apps) would refuse to start."""
     var_dir = env.path("DATALUX_VAR", base_dir / "var")
     return env.path("DATALUX_AUDIT_SIGNING_KEY", var_dir / "audit" / "signing.key")
+
+
+def _require_2fa(env: Env, production: bool) -> bool:
+    """Production always requires the second factor of the roles that need one; elsewhere
+    DATALUX_REQUIRE_2FA=1 turns the requirement on (to try it out before going live)."""
+    required = env.bool("DATALUX_REQUIRE_2FA", production)
+    if production and not required:
+        raise SettingsError(
+            "DATALUX_REQUIRE_2FA",
+            "is off in production",
+            "unset DATALUX_REQUIRE_2FA: production always requires a second factor for "
+            "authority, output-checker, TTP-operator and admin users",
+        )
+    return required
 
 
 def _base_uri(env: Env, production: bool) -> str:

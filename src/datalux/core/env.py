@@ -31,6 +31,14 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_CSRF_TRUSTED_ORIGINS": "comma-separated origins allowed to post forms (https://...)",
     "DATALUX_WEB_WORKERS": "web server (gunicorn) worker processes for datalux serve",
     "DATALUX_WEB_THREADS": "threads per web server worker for datalux serve (default 4)",
+    "DATALUX_SESSION_IDLE_MINUTES": "minutes of inactivity that end a session "
+    "(default 30 in production, 480 in development)",
+    "DATALUX_LOGIN_FAILURE_LIMIT": "failed sign-ins that lock an account (default 5)",
+    "DATALUX_LOGIN_ADDRESS_FAILURE_LIMIT": "failed sign-ins that lock a network address "
+    "(default 30)",
+    "DATALUX_LOGIN_LOCKOUT_MINUTES": "minutes a sign-in lockout lasts (default 15)",
+    "DATALUX_REQUIRE_2FA": "1 to require a second factor of authority, output-checker, "
+    "TTP-operator and admin users outside production (always required in production)",
     "DATALUX_HARVEST_ALLOWED_HOSTS": "comma-separated hosts on internal addresses the harvester "
     "may reach (names, addresses or networks; default: none)",
     "DATALUX_HARVEST_FILE_DIR": "folder local DCAT-AP files may be harvested from (default: "
