@@ -9,3 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from datalux.accounts import signals  # noqa: F401  (login/logout audit events)
+        from datalux.accounts.admin_login import install
+
+        install()  # the admin signs in through accounts:login (throttled, second factor)

@@ -82,4 +82,12 @@ def navigation(request: Any) -> dict[str, Any]:
         extra.append(
             {"title": _("API tokens"), "url": reverse("accounts:tokens"), "slug": "tokens"}
         )
+    if user is not None and user.is_authenticated:
+        extra.append(
+            {
+                "title": _("Second factor"),
+                "url": reverse("accounts:second_factor"),
+                "slug": "second_factor",
+            }
+        )
     return {"nav_workspaces": items, "nav_extra": extra}

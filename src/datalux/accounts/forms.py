@@ -28,3 +28,21 @@ class TokenForm(forms.Form):
             "scripts that upload or submit."
         ),
     )
+
+
+class CodeForm(forms.Form):
+    """The current code of an authenticator app (spaces allowed, as apps show "123 456")."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (code.isascii() and code.isdigit() and len(code) == 6):
+            raise forms.ValidationError(_("Enter the 6 digits your authenticator app shows."))
+        return code

@@ -14,6 +14,12 @@ class EventKind(StrEnum):
     USER_LOGGED_IN = "user.logged_in"
     USER_LOGIN_FAILED = "user.login_failed"
     USER_LOGGED_OUT = "user.logged_out"
+    USER_LOCKED_OUT = "user.locked_out"
+    USER_LOCKOUT_RESET = "user.lockout_reset"
+    SECOND_FACTOR_ENROLLED = "user.second_factor_enrolled"
+    SECOND_FACTOR_REMOVED = "user.second_factor_removed"
+    SECOND_FACTOR_FAILED = "user.second_factor_failed"
+    SECOND_FACTOR_RESET = "user.second_factor_reset"
     ORGANISATION_CREATED = "organisation.created"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
@@ -77,6 +83,23 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.USER_LOGGED_IN: _("A user signed in to the web application."),
     EventKind.USER_LOGIN_FAILED: _("A sign-in attempt failed (the username tried is recorded)."),
     EventKind.USER_LOGGED_OUT: _("A user signed out."),
+    EventKind.USER_LOCKED_OUT: _(
+        "Too many failed sign-ins: an account or a network address was locked for a while "
+        "(which one, the failures counted and the end of the lock are recorded)."
+    ),
+    EventKind.USER_LOCKOUT_RESET: _(
+        "An operator cleared failed sign-ins, unlocking an account or a network address."
+    ),
+    EventKind.SECOND_FACTOR_ENROLLED: _(
+        "A user set up a second factor (an authenticator app); its secret is never recorded."
+    ),
+    EventKind.SECOND_FACTOR_REMOVED: _("A user removed their second factor."),
+    EventKind.SECOND_FACTOR_FAILED: _(
+        "A wrong or throttled second-factor code was entered (at sign-in, set-up or removal)."
+    ),
+    EventKind.SECOND_FACTOR_RESET: _(
+        "An operator removed a user's second factor (lost device); the reason is recorded."
+    ),
     EventKind.ORGANISATION_CREATED: _("An organisation was registered on the platform."),
     EventKind.ROLE_GRANTED: _("A user was given a role in an organisation."),
     EventKind.ROLE_REVOKED: _("A user's role in an organisation was withdrawn."),
