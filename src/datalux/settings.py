@@ -24,6 +24,9 @@ DATALUX_BASE_URI = CONFIG.base_uri
 # Unset DATALUX_BASE_URI: absolute URLs follow the request (datalux.core.absolute).
 DATALUX_BASE_URI_CONFIGURED = CONFIG.base_uri_configured
 DATALUX_MAX_UPLOAD_MB = CONFIG.max_upload_mb
+# Caps on what an uploaded file holds once read (decompression bombs): rows, and bytes expanded.
+DATALUX_UPLOAD_MAX_ROWS = CONFIG.upload_max_rows
+DATALUX_UPLOAD_MAX_EXPANDED_MB = CONFIG.upload_max_expanded_mb
 DATALUX_HARVEST_ALLOWED_HOSTS = CONFIG.harvest_allowed_hosts
 DATALUX_HARVEST_FILE_DIR = CONFIG.harvest_file_dir
 DATALUX_DCAT_CACHE_SECONDS = CONFIG.dcat_cache_seconds
@@ -63,6 +66,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the web server process (compressed, cached), no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a request body: an upload over DATALUX_MAX_UPLOAD_MB is cut off
+    # while it arrives (pages and API alike).
+    "datalux.core.uploads.UploadLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "datalux.accounts.idle.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

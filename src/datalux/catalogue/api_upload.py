@@ -3,7 +3,9 @@ who may see the dataset reads its versions and their quality profile (JSON or W3
 
 - ``POST /catalogue/datasets/{pid}/versions`` - upload a CSV or Parquet file (field ``file``):
   201 with the new version; 422 ``upload_rejected`` with the validation report in ``details``;
-  413 ``too_large``; 409 ``no_dictionary``; 403 for anyone but the publisher's stewards.
+  413 ``too_large`` (a file over ``DATALUX_MAX_UPLOAD_MB`` is cut off while it arrives, by
+  :class:`datalux.core.uploads.UploadLimitMiddleware`, and nothing is stored); 422 ``invalid``
+  without a file; 409 ``no_dictionary``; 403 for anyone but the publisher's stewards.
 - ``GET /catalogue/datasets/{pid}/versions`` - the versions, newest first, with their KPIs.
 - ``GET /catalogue/datasets/{pid}/versions/{n}/quality`` - the quality profile (JSON).
 - ``GET /catalogue/datasets/{pid}/versions/{n}/quality.ttl`` - the same as DQV (Turtle).
@@ -27,7 +29,8 @@ from datalux.accounts.actions import authenticate_token
 from datalux.accounts.roles import Permission
 from datalux.catalogue.dqv import quality_turtle
 from datalux.catalogue.models import Dataset, DatasetVersion
-from datalux.catalogue.uploads import UploadRejected, upload_version
+from datalux.catalogue.uploads import UploadRejected, refuse_oversized, upload_version
+from datalux.core.uploads import too_large
 from datalux.dataplane.profile import timeliness
 
 router = Router(tags=["catalogue: versions"])
@@ -89,19 +92,30 @@ def _out(version: DatasetVersion) -> dict[str, Any]:
 
 
 @router.post("/datasets/{pid}/versions", response={201: VersionOut})
-def upload(request: HttpRequest, pid: str, file: File[UploadedFile]) -> Status:
+def upload(request: HttpRequest, pid: str, file: File[UploadedFile | None] = None) -> Status:
     """Upload a new version (CSV or Parquet), checked against the data dictionary."""
     from datalux.core.api import require
 
     dataset = _visible(request, pid)
     user = require(request, Permission.MANAGE_HOLDINGS, dataset)
+    cut_off = too_large(request)
     try:
+        if cut_off is not None:
+            raise refuse_oversized(dataset=dataset, filename=cut_off[0], size=cut_off[1], by=user)
+        if file is None:
+            raise _error(
+                422,
+                "invalid",
+                "send the data file in the multipart form field 'file'",
+                [{"loc": ["file"], "msg": "Field required"}],
+            )
         version = upload_version(
             dataset=dataset, source=file, filename=file.name or "upload", by=user
         )
     except UploadRejected as exc:
         if exc.too_large:
-            raise _error(413, "too_large", str(exc), exc.report.to_dict()) from None
+            problem = next(p for p in exc.report.errors if p.problem == "too_large")
+            raise _error(413, "too_large", problem.message, exc.report.to_dict()) from None
         raise _error(
             422,
             "upload_rejected",

@@ -213,7 +213,14 @@ def upload_version(
     path, copy = _materialise(source, folder, Path(name).suffix.lower())
     try:
         report = ingest(
-            path, rules, output=staged, fmt=fmt, name=name, max_bytes=max_upload_bytes()
+            path,
+            rules,
+            output=staged,
+            fmt=fmt,
+            name=name,
+            max_bytes=max_upload_bytes(),
+            max_rows=int(settings.DATALUX_UPLOAD_MAX_ROWS),
+            max_expanded_bytes=int(settings.DATALUX_UPLOAD_MAX_EXPANDED_MB) * 1024 * 1024,
         )
         if not report.ok:
             raise _reject(dataset, report, by)

@@ -35,6 +35,9 @@ class Config:
     log_level: str
     base_uri: str
     max_upload_mb: int
+    # what an upload may hold once read (decompression bombs): rows, and mebibytes expanded
+    upload_max_rows: int = 100_000_000
+    upload_max_expanded_mb: int = 16_384
     behind_proxy: bool = False
     # False when DATALUX_BASE_URI is unset (development): absolute URLs then come from the
     # request being served, and ``base_uri`` (the development default) only outside requests.
@@ -176,6 +179,8 @@ def load(env: Env, base_dir: Path) -> Config:
         base_uri=_base_uri(env, production),
         base_uri_configured=env.optional("DATALUX_BASE_URI") is not None,
         max_upload_mb=_positive_int(env, "DATALUX_MAX_UPLOAD_MB", 2048),
+        upload_max_rows=_positive_int(env, "DATALUX_UPLOAD_MAX_ROWS", 100_000_000),
+        upload_max_expanded_mb=_positive_int(env, "DATALUX_UPLOAD_MAX_EXPANDED_MB", 16_384),
         behind_proxy=env.bool("DATALUX_BEHIND_PROXY", False),
         csrf_trusted_origins=_origins(env),
         web_workers=_positive_int(env, "DATALUX_WEB_WORKERS", _default_web_workers()),

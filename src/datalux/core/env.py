@@ -27,6 +27,10 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_LOG_LEVEL": "log level of the datalux loggers (INFO by default)",
     "DATALUX_BASE_URI": "public base URI of persistent identifiers (https://data.example.lu)",
     "DATALUX_MAX_UPLOAD_MB": "largest upload accepted, in megabytes (default 2048)",
+    "DATALUX_UPLOAD_MAX_ROWS": "most rows an uploaded CSV or Parquet file may hold "
+    "(default 100000000)",
+    "DATALUX_UPLOAD_MAX_EXPANDED_MB": "most mebibytes an uploaded file may expand to once read "
+    "(decompressed Parquet; default 16384)",
     "DATALUX_BEHIND_PROXY": "1 when a TLS reverse proxy sets X-Forwarded-Proto (trusted)",
     "DATALUX_CSRF_TRUSTED_ORIGINS": "comma-separated origins allowed to post forms (https://...)",
     "DATALUX_WEB_WORKERS": "web server (gunicorn) worker processes for datalux serve",

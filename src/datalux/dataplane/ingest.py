@@ -10,6 +10,13 @@ renamed into place: a failed or interrupted run leaves no file behind.
 What is checked:
 
 - the file itself: empty, over the size limit, unreadable, not UTF-8;
+- what it holds once read (decompression bombs: a small Parquet file can expand to many
+  gigabytes): at most ``max_rows`` rows and ``max_expanded_bytes`` bytes of decoded data. A
+  Parquet file's metadata (rows, uncompressed sizes) is checked before anything is decoded, then
+  rows and decoded bytes are counted batch by batch while it is read (the metadata may lie, and
+  dictionary-encoded values expand without it showing), so reading stops at the cap; a CSV file
+  is read as it is (never decompressed), so its size is its expanded size, and its rows are
+  counted while DuckDB reads it (the read stops one row past the cap);
 - CSV structure (DuckDB's reader with ``store_rejects``): rows with too few or too many
   fields, unclosed quotes, bytes that are not UTF-8, each with its line number;
 - the header: columns of the dictionary missing from the file, columns the dictionary does
@@ -41,6 +48,8 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from duckdb.func import ARROW
 
 from datalux.dataplane.codelists import NATIONAL_ID, UnknownCodeList, code_list
@@ -83,6 +92,7 @@ EXCERPT_LENGTH = 40
 DEFAULT_MAX_ERRORS = 1000
 _PER_GROUP = 100  # examples kept per (column, problem), so one bad column hides no other
 _HEADER_BYTES = 1 << 20
+_COUNT_BATCH_ROWS = 8192  # rows decoded at a time while counting what a Parquet file holds
 
 
 class IngestSpecError(DataplaneError):
@@ -481,6 +491,113 @@ def _excerpt(rule: FieldRule | None, value: Any) -> str | None:
 # --- reading -------------------------------------------------------------------------------
 
 
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f}"
+
+
+def _too_many_rows(report: ValidationReport, cap: int) -> None:
+    report.add(
+        Problem(
+            "too_many_rows",
+            f"the file has more than {cap:,} rows; uploads are limited to {cap:,} rows",
+            "split the data into several files (by year, for example), or ask the operators "
+            "to raise DATALUX_UPLOAD_MAX_ROWS",
+        )
+    )
+
+
+def _too_expanded(report: ValidationReport, cap: int) -> None:
+    report.add(
+        Problem(
+            "too_expanded",
+            f"the file holds more than {_mib(cap)} MB of data once decompressed; uploads are "
+            f"limited to {_mib(cap)} MB of data",
+            "split the data into several smaller files, or ask the operators to raise "
+            "DATALUX_UPLOAD_MAX_EXPANDED_MB",
+        )
+    )
+
+
+def _refused_over(
+    report: ValidationReport, rows: int, size: int, max_rows: int | None, max_bytes: int | None
+) -> bool:
+    """Report (and answer True) when ``rows`` or ``size`` is over its cap."""
+    if max_rows is not None and rows > max_rows:
+        _too_many_rows(report, max_rows)
+        return True
+    if max_bytes is not None and size > max_bytes:
+        _too_expanded(report, max_bytes)
+        return True
+    return False
+
+
+class _ExpandedSize:
+    """Bytes a record batch holds once decoded. Text read as dictionary arrays is measured
+    without being expanded: the length of each distinct value, times how often it is used
+    (a column of one long value repeated compresses to almost nothing)."""
+
+    def __init__(self) -> None:
+        self._lengths: dict[tuple[int, int, int], pa.Array] = {}
+
+    def __call__(self, batch: pa.RecordBatch) -> int:
+        total = 0
+        for i, column in enumerate(batch.columns):
+            if not isinstance(column, pa.DictionaryArray):
+                total += column.nbytes
+                continue
+            values = column.dictionary
+            key = (i, values.buffers()[-1].address if values.buffers()[-1] else 0, len(values))
+            lengths = self._lengths.get(key)
+            if lengths is None:
+                self._lengths = {key: pc.binary_length(values)}  # one dictionary at a time
+                lengths = self._lengths[key]
+            used = pc.sum(pc.take(lengths, column.indices)).as_py() or 0
+            total += int(used) + 4 * len(column) + column.indices.nbytes
+        return total
+
+
+def _parquet_within_caps(
+    src: Path, report: ValidationReport, max_rows: int | None, max_bytes: int | None
+) -> bool:
+    """Whether the Parquet file holds at most ``max_rows`` rows and ``max_bytes`` decoded bytes:
+    first by its metadata, then counted batch by batch while it is decoded (stopping at the
+    cap). A file pyarrow cannot read passes here: the loader reports it unreadable."""
+    if max_rows is None and max_bytes is None:
+        return True
+    try:
+        meta = pq.read_metadata(src)
+        groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+        declared_rows = max(meta.num_rows, sum(g.num_rows for g in groups))
+        declared_bytes = sum(
+            g.column(j).total_uncompressed_size for g in groups for j in range(g.num_columns)
+        )
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError):
+        return True
+    if _refused_over(report, declared_rows, declared_bytes, max_rows, max_bytes):
+        return False
+    text = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+    ]
+    rows = size = 0
+    measure = _ExpandedSize()
+    try:
+        with pq.ParquetFile(src, read_dictionary=text) as parquet:
+            for batch in parquet.iter_batches(batch_size=_COUNT_BATCH_ROWS):
+                rows += batch.num_rows
+                size += measure(batch)
+                if _refused_over(report, rows, size, max_rows, max_bytes):
+                    return False
+    except (pa.ArrowException, OSError):
+        return True
+    return True
+
+
 def _detect_delimiter(line: str) -> str:
     counts = dict.fromkeys(",;\t|", 0)
     quoted = False
@@ -530,21 +647,26 @@ def _read_header(src: Path, report: ValidationReport) -> tuple[list[str], str] |
 
 
 def _load_csv(
-    con: duckdb.DuckDBPyConnection, src: Path, report: ValidationReport
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    report: ValidationReport,
+    max_rows: int | None = None,
 ) -> tuple[list[str], list[int]] | None:
     """Load the CSV as table ``raw`` (all text, columns c0..cN); report malformed rows.
-    Return the header and the sorted data-row numbers of the rows left out."""
+    Return the header and the sorted data-row numbers of the rows left out. With ``max_rows``,
+    the read stops one row past it (the caller refuses the file then)."""
     found = _read_header(src, report)
     if found is None:
         return None
     header, delimiter = found
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    limit = f" LIMIT {int(max_rows) + 1}" if max_rows is not None else ""
     try:
         con.execute(
             "CREATE TABLE raw AS SELECT * FROM read_csv(?, columns="
             + columns
             + ", header=true, auto_detect=false, all_varchar=true, store_rejects=true,"
-            " delim=?, quote='\"', escape='\"', encoding='utf-8')",
+            " delim=?, quote='\"', escape='\"', encoding='utf-8', compression='none')" + limit,
             [str(src), delimiter],
         )
     except duckdb.Error:
@@ -875,6 +997,8 @@ def ingest(
     fmt: FileFormat | None = None,
     name: str | None = None,
     max_bytes: int | None = None,
+    max_rows: int | None = None,
+    max_expanded_bytes: int | None = None,
     max_errors: int = DEFAULT_MAX_ERRORS,
     threads: int | None = None,
     memory_limit: str | None = "4GB",
@@ -883,8 +1007,10 @@ def ingest(
 
     If every check passes and ``output`` is given, write the typed table there as Parquet
     (zstd), atomically; ``report.stored`` says whether it was written. ``name`` is the file
-    name shown in the report (default: the source's). Raise :class:`IngestSpecError` if the
-    rules are unusable and :class:`StorageError` if ``source`` does not exist.
+    name shown in the report (default: the source's). ``max_bytes`` caps the file's size,
+    ``max_rows`` and ``max_expanded_bytes`` what it holds once read (see the module docstring).
+    Raise :class:`IngestSpecError` if the rules are unusable and :class:`StorageError` if
+    ``source`` does not exist.
     """
     check_rules(rules)
     src = Path(source)
@@ -912,7 +1038,7 @@ def ingest(
     with tempfile.TemporaryDirectory(prefix="datalux-ingest-") as spill:
         con = connect(spill, threads=threads, memory_limit=memory_limit)
         try:
-            _check_and_store(con, src, kind, rules, report, output)
+            _check_and_store(con, src, kind, rules, report, output, max_rows, max_expanded_bytes)
         finally:
             con.close()
     return report
@@ -925,14 +1051,21 @@ def _check_and_store(
     rules: Sequence[FieldRule],
     report: ValidationReport,
     output: str | os.PathLike[str] | None,
+    max_rows: int | None = None,
+    max_expanded_bytes: int | None = None,
 ) -> None:
     skipped: list[int] = []
     if kind == "csv":
-        loaded = _load_csv(con, src, report)
+        # read as it is (never decompressed): the file's size is what it expands to
+        if _refused_over(report, 0, src.stat().st_size, None, max_expanded_bytes):
+            return
+        loaded = _load_csv(con, src, report, max_rows)
         if loaded is None:
             return
         header, skipped = loaded
     else:
+        if not _parquet_within_caps(src, report, max_rows, max_expanded_bytes):
+            return
         parquet_header = _load_parquet(con, src, report)
         if parquet_header is None:
             return
@@ -940,6 +1073,10 @@ def _check_and_store(
     report.columns = header
     kept = int(_scalar(con, "SELECT count(*) FROM raw"))
     report.rows_read = kept + len(skipped)
+    if _refused_over(report, report.rows_read, 0, max_rows, None):
+        report.errors = [p for p in report.errors if p.problem == "too_many_rows"]
+        report.counts = {k: v for k, v in report.counts.items() if k[1] == "too_many_rows"}
+        return
     if report.rows_read == 0:
         report.add(
             Problem("no_rows", "the file has a header but no rows", "upload a file with data rows")
