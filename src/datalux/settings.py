@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, in every mode (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Static files straight from the web server process (compressed, cached), no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads a request body: an upload over DATALUX_MAX_UPLOAD_MB is cut off
@@ -201,6 +203,21 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Strict in every mode, so that tests and development meet what production sends: no inline
+# script or style anywhere (htmx's own indicator style is turned off in core/base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
 if CONFIG.behind_proxy:
     # Only behind a proxy that overwrites this header on every request (docs/deploy.md).
@@ -210,7 +227,6 @@ if CONFIG.production:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_REFERRER_POLICY = "same-origin"
     if not CSRF_TRUSTED_ORIGINS:
         CSRF_TRUSTED_ORIGINS = [CONFIG.base_uri]
 
