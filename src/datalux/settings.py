@@ -218,6 +218,10 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# Django's debug page lists the settings: CONFIG (secret key, database) and credentials in
+# URLs are hidden there as well (datalux.core.debug).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "datalux.core.debug.SafeReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "datalux.core.debug.SafeExceptionReporter"
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
 if CONFIG.behind_proxy:
     # Only behind a proxy that overwrites this header on every request (docs/deploy.md).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,13 @@ DEV_BASE_URI = "http://127.0.0.1:8000"  # outside requests, when DATALUX_BASE_UR
 
 @dataclass(frozen=True)
 class Config:
+    # ``repr`` (and so Django's debug page, which pretty-prints settings) leaves out the secret
+    # key and the database entry (its password); datalux.core.debug hides CONFIG there too.
     mode: str
     debug: bool
-    secret_key: str
+    secret_key: str = field(repr=False)
     allowed_hosts: list[str]
-    database: dict[str, Any]
+    database: dict[str, Any] = field(repr=False)
     storage_root: Path
     var_dir: Path
     tasks_backend: str
