@@ -45,7 +45,7 @@ from datalux.catalogue.models import Dataset, DatasetVersion, Variable, pick_lan
 from datalux.dataplane.codelists import NATIONAL_ID
 from datalux.dataplane.ingest import FieldRule, Problem, ValidationReport, ingest, storage_type
 from datalux.dataplane.profile import profile_parquet
-from datalux.dataplane.storage import FileFormat
+from datalux.dataplane.storage import FileFormat, private_folder
 from datalux.holdings.actions import register_data_file
 from datalux.holdings.models import DataFile
 
@@ -167,6 +167,7 @@ def _materialise(source: Any, folder: Path, suffix: str) -> tuple[Path, Path | N
     if isinstance(source, UploadedFile) and hasattr(source, "temporary_file_path"):
         return Path(source.temporary_file_path()), None
     copy = folder / f".incoming-{secrets.token_hex(8)}{suffix}"
+    copy.touch(mode=0o600, exist_ok=False)  # the owner's only, like every data file
     with copy.open("wb") as handle:
         if hasattr(source, "chunks"):
             for chunk in source.chunks(_COPY_CHUNK):
@@ -207,8 +208,7 @@ def upload_version(
         )
         raise _reject(dataset, report, by)
     rules = field_rules(variables)
-    folder = dataset_folder(dataset)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(dataset_folder(dataset))  # 0700, as the storage root if new
     staged = folder / f".staged-{secrets.token_hex(8)}.parquet"
     path, copy = _materialise(source, folder, Path(name).suffix.lower())
     try:

@@ -60,6 +60,9 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     if not settings.CONFIG.production:
         click.echo("development mode: set DATALUX_MODE=production (docs/deploy.md) for real use")
+    from datalux.core.storage import restrict_new_files
+
+    restrict_new_files()  # after collectstatic: the worker's and scheduler's files are private
     children = serving.children(
         bind=bind,
         workers=workers or settings.CONFIG.web_workers,

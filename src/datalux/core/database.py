@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from django.db import DatabaseError, connection
+
+from datalux.dataplane.storage import private_folder
 
 
 class DatabaseUnavailable(Exception):
@@ -18,13 +23,26 @@ def describe(settings_dict: dict) -> str:
     return f"PostgreSQL database {settings_dict.get('NAME')!r} at {host}:{port}"
 
 
+def create_sqlite_file(name: str) -> None:
+    """The SQLite database file, readable by its owner only (0600; SQLite gives its journal and
+    WAL files the same mode), in a folder created 0700 if missing. An existing file is made
+    owner-only too. ``:memory:`` and ``file:`` URIs are left alone."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    private_folder(path.parent)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_uid == os.getuid():
+            os.chmod(file, 0o600)
+
+
 def ensure_database() -> None:
-    """Open a connection, creating the SQLite folder if needed; raise with a hint otherwise."""
+    """Open a connection, creating the SQLite file (owner-only) if needed; raise with a hint
+    otherwise."""
     settings_dict = connection.settings_dict
     if settings_dict["ENGINE"].endswith("sqlite3"):
-        from pathlib import Path
-
-        Path(settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        create_sqlite_file(str(settings_dict["NAME"]))
     try:
         connection.ensure_connection()
     except DatabaseError as exc:

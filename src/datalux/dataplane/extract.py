@@ -477,7 +477,7 @@ def prepare_extract(
         raise ExtractError(f"{output} exists already: an extract is never overwritten")
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.with_name(f".{output.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
-    staging.mkdir()
+    staging.mkdir(mode=0o700)  # the extract is its owner's only (its files are 0600)
     workdir: Path | None = None
     try:
         opt_outs = None

@@ -3,6 +3,10 @@
 Every writer here writes to a temporary file in the destination folder and renames it into
 place (``os.replace``) only when the whole output is written, so a failure never leaves a
 partial file behind. Readers stream record batches so large files stay in bounded memory.
+
+What is written is the platform's own: files are created readable by their owner only (0600,
+folders 0700), whatever the process's umask; :func:`private_folder` creates folders the same
+way.
 """
 
 from __future__ import annotations
@@ -28,9 +32,14 @@ __all__ = [
     "StorageRoot",
     "atomic_output",
     "file_format",
+    "make_private",
     "open_batches",
+    "private_folder",
     "write_parquet_atomic",
 ]
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
 FileFormat = Literal["csv", "parquet"]
 _EXTENSIONS: dict[str, FileFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -84,10 +93,38 @@ def file_format(path: str | os.PathLike[str]) -> FileFormat:
         ) from None
 
 
+def make_private(path: str | os.PathLike[str]) -> None:
+    """Owner-only modes on a file (0600) or a folder and all it holds (0700 and 0600)."""
+    target = Path(path)
+    if not target.is_dir():
+        os.chmod(target, PRIVATE_FILE)
+        return
+    for root, dirs, files in os.walk(target):
+        os.chmod(root, PRIVATE_FOLDER)
+        for name in files:
+            os.chmod(Path(root) / name, PRIVATE_FILE)
+        for name in dirs:
+            os.chmod(Path(root) / name, PRIVATE_FOLDER)
+
+
+def private_folder(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` and its missing parents with mode 0700 (folders that exist keep theirs)."""
+    folder = Path(path)
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        candidate.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+        os.chmod(candidate, PRIVATE_FOLDER)  # mkdir's mode passes through the umask
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``, on error
-    remove it. The destination folder must exist."""
+    """Yield a temporary path beside ``path``; on success make it owner-only and rename it to
+    ``path``, on error remove it. The destination folder must exist."""
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
@@ -95,6 +132,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
     try:
         yield tmp
+        if tmp.exists():
+            make_private(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
