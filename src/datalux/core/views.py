@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import grants
+from datalux.core.refusals import audit_page_refusal
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -26,10 +27,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 403 page; the refusal is audited (once per request: a guard may have done it)."""
+    audit_page_refusal(request, 403, exception)
     return render(request, "core/403.html", {"reason": str(exception or "")}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 page; a signed-in user's 404 is audited (datalux.core.refusals says which)."""
+    audit_page_refusal(request, 404, exception)
     return render(request, "core/404.html", status=404)
 
 
