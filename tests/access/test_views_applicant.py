@@ -180,9 +180,11 @@ def test_applicant_journey_from_draft_to_workspace(client: Any, world: World) ->
     assert response.status_code == 302
     assert application.named_persons.get().terms_version == TERMS_VERSION
     response = client.post(url("permit_workspace", permit.number))
-    assert response.status_code == 200
-    assert "Access granted" in response.content.decode()
-    assert "later release" in response.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("spe:workspace", args=[permit.number])
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Secure workspace of permit" in page.content.decode()
     application.refresh_from_db()
     assert application.access_granted_at is not None
     assert AuditEvent.objects.filter(kind=EventKind.PERMIT_ACCESS_GRANTED).count() == 1

@@ -224,7 +224,9 @@ def test_named_person_gets_the_workspace_only_after_accepting_the_terms(
     page.get_by_role("link", name=f"See permit {permit.number}").click()
     expect(page.locator("#access-refusal")).to_have_count(0)
     page.get_by_role("button", name="Open secure workspace").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Access granted")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Secure workspace of permit {permit.number}"
+    )
     application.refresh_from_db()
     assert application.access_granted_at is not None
 

@@ -813,4 +813,4 @@ def permit_workspace(request: HttpRequest, number: str) -> HttpResponse:
     """Open the project's workspace: refused (403, with the reason) unless allowed now."""
     permit = queries.get_visible_permit(request.user, number)
     permit = actions.open_workspace(permit=permit, by=request.user)
-    return render(request, "access/applicant/workspace.html", {"permit": permit})
+    return redirect("spe:workspace", number=permit.number)

@@ -77,6 +77,20 @@ class EventKind(StrEnum):
     EXTRACT_DELETED = "extract.deleted"
     PROJECT_KEY_SHREDDED = "project_key.shredded"
     PERMIT_ACCESS_GRANTED = "permit.access_granted"
+    WORKSPACE_OPENED = "workspace.opened"
+    WORKSPACE_LOCKED = "workspace.locked"
+    WORKSPACE_FILE_VIEWED = "workspace.file_viewed"
+    WORKSPACE_QUERY_RUN = "workspace.query_run"
+    CODE_SUBMITTED = "workspace.code_submitted"
+    CODE_REFUSED = "workspace.code_refused"
+    DUMMY_GENERATED = "workspace.dummy_generated"
+    DUMMY_DOWNLOADED = "workspace.dummy_downloaded"
+    JOB_REQUESTED = "job.requested"
+    JOB_STARTED = "job.started"
+    JOB_FINISHED = "job.finished"
+    JOB_CANCELLED = "job.cancelled"
+    JOB_REQUEUED = "job.requeued"
+    ADMIN_CHANGED = "admin.changed"
 
 
 DESCRIPTIONS: dict[EventKind, str | Promise] = {
@@ -186,6 +200,38 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.PERMIT_REVOKED: _("A permit was revoked: access is cut."),
     EventKind.PERMIT_EXPIRED: _("A permit reached its end date: the scheduled job cut access."),
     EventKind.PERMIT_CLOSED: _("A permit was closed."),
+    EventKind.WORKSPACE_OPENED: _(
+        "An authorised person opened a permit's workspace (each visit of its page)."
+    ),
+    EventKind.WORKSPACE_LOCKED: _(
+        "A workspace was locked because its permit stopped being active; no job starts there."
+    ),
+    EventKind.WORKSPACE_FILE_VIEWED: _(
+        "Someone viewed or downloaded a file of a workspace (a log, an output, a query result)."
+    ),
+    EventKind.WORKSPACE_QUERY_RUN: _(
+        "An SQL query ran on a workspace's extract (the query text and the result file are "
+        "recorded)."
+    ),
+    EventKind.CODE_SUBMITTED: _(
+        "A new version of a project's code was submitted to a workspace (with its SHA-256)."
+    ),
+    EventKind.CODE_REFUSED: _(
+        "Submitted code was refused (not an archive, unsafe paths, a wrong project.yaml)."
+    ),
+    EventKind.DUMMY_GENERATED: _(
+        "Dummy data were generated for a workspace from the data dictionary and the manifest."
+    ),
+    EventKind.DUMMY_DOWNLOADED: _("An authorised person downloaded a workspace's dummy data."),
+    EventKind.JOB_REQUESTED: _("An action of a project was queued to run in the sandbox."),
+    EventKind.JOB_STARTED: _("A job started in the sandbox (with the limits it runs under)."),
+    EventKind.JOB_FINISHED: _(
+        "A job ended: succeeded, or failed with its status code (outputs and their SHA-256)."
+    ),
+    EventKind.JOB_CANCELLED: _("A queued or running job was cancelled."),
+    EventKind.JOB_REQUEUED: _(
+        "A job whose worker was lost was queued again (its partial outputs were removed)."
+    ),
     EventKind.PERMIT_ACCESS_GRANTED: _(
         "A named person entered the project's secure workspace under a permit."
     ),
@@ -214,5 +260,9 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.PROJECT_KEY_SHREDDED: _(
         "A project's pseudonym secret was destroyed: its pseudonyms can never be derived again."
+    ),
+    EventKind.ADMIN_CHANGED: _(
+        "An operator added, changed or deleted a record in the Django admin (the model, the "
+        "object and the old and new values of the fields changed are recorded; secrets never)."
     ),
 }

@@ -86,3 +86,97 @@ def show(number: str) -> None:
             f"'datalux spe prepare {number}'"
         )
     click.echo(json.dumps(manifest.as_data(), indent=2, ensure_ascii=False))
+
+
+@spe.command("run-local")
+@click.argument("project_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="the folder of the dummy data (unzipped from the workspace's 'Download the dummy "
+    "data'), or any folder with the extract's Parquet files",
+)
+@click.option("--action", "actions", multiple=True, help="run only this action (and its needs)")
+@click.option(
+    "--work",
+    "work_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where each action's output folder and log go [default: PROJECT_DIR/.datalux-run]",
+)
+@click.option("--wall-seconds", type=int, default=1800, show_default=True)
+@click.option("--memory-mb", type=int, default=4096, show_default=True)
+def run_local(
+    project_dir: Path,
+    data_dir: Path,
+    actions: tuple[str, ...],
+    work_dir: Path | None,
+    wall_seconds: int,
+    memory_mb: int,
+) -> None:
+    """Run a project's actions on this machine in the same sandbox as the secure processing
+    environment (no network, data read-only, only the output folder writable), and print each
+    action's status. Exits 1 when any action failed."""
+    import tempfile
+
+    from datalux.spe import project as projects
+    from datalux.spe import runner, sandbox
+    from datalux.spe.runtimes import local_runtimes
+
+    probe = sandbox.probe()
+    if not probe.ok:
+        raise click.ClickException(probe.reason)
+    runtimes = local_runtimes()
+    try:
+        project = projects.load(project_dir, runtimes=runtimes)
+        if actions:
+            project.with_needs(actions)
+    except projects.ProjectError as exc:
+        raise click.ClickException(str(exc)) from None
+    work = (work_dir or project_dir / ".datalux-run").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    limits = sandbox.Limits(
+        cpu_seconds=wall_seconds,
+        memory_bytes=memory_mb * 1024 * 1024,
+        wall_seconds=wall_seconds,
+        max_processes=64,
+        output_bytes=1024 * 1024 * 1024,
+    )
+    failed = False
+
+    def echo(run: runner.ProjectRun) -> None:
+        nonlocal failed
+        result = run.result
+        if result is None:
+            failed = True
+            click.echo(f"{run.action}: not run (an action it needs failed)")
+            return
+        failed = failed or not result.succeeded
+        line = f"{run.action}: {result.code}"
+        if result.exit_code not in (None, 0):
+            line += f" (exit code {result.exit_code})"
+        click.echo(line)
+        for path in result.unmatched:
+            click.echo(f"  written but not declared in project.yaml: {path}")
+        for pattern in result.missing:
+            click.echo(f"  declared but not written: {pattern}")
+        for output in result.outputs:
+            click.echo(f"  {output['path']} ({output['sensitivity']}, {output['size']} bytes)")
+        click.echo(f"  log: {run.log_path}")
+
+    with tempfile.TemporaryDirectory(prefix="datalux-code-") as staging:
+        code = runner.staged_code(project_dir, Path(staging) / "project")
+        runner.run_project(
+            project,
+            code_dir=code,
+            data_dir=data_dir.resolve(),
+            work_dir=work,
+            runtimes=runtimes,
+            limits=limits,
+            only=list(actions) or None,
+            on_result=echo,
+        )
+    if failed:
+        raise SystemExit(1)

@@ -71,8 +71,8 @@ JOBS: tuple[Job, ...] = (
         "spe.lifecycle",
         "datalux.spe.jobs.lifecycle_task",
         HOUR,
-        description="lock extracts of ended permits, delete them after retention, resume "
-        "stalled preparations",
+        description="lock extracts and workspaces of ended permits, delete extracts after "
+        "retention, resume stalled preparations, requeue jobs whose worker was lost",
     ),
     Job(
         "audit.write_checkpoint",

@@ -287,7 +287,8 @@ def resume_stalled(now: datetime | None = None) -> list[int]:
 
 @task()
 def lifecycle_task() -> dict[str, Any]:
-    """Hourly: lock what the permit no longer allows, delete after retention, resume stalled."""
+    """Hourly: lock what the permit no longer allows (extracts, workspaces), delete after
+    retention, resume stalled preparations, requeue jobs whose worker was lost."""
     from datalux.access.models import Permit
 
     locked = []
@@ -295,6 +296,18 @@ def lifecycle_task() -> dict[str, Any]:
         Permit.objects.exclude(state="active").filter(preparations__locked_at=None).distinct()
     ):
         locked += [f"{permit.number} v{v}" for v in lock_extracts(permit)]
-    result = {"locked": locked, "deleted": delete_expired(), "resumed": resume_stalled()}
+    from datalux.spe.models import Workspace
+    from datalux.spe.workjobs import requeue_stalled
+    from datalux.spe.workspaces import lock
+
+    for workspace in Workspace.objects.exclude(permit__state="active").filter(locked_at=None):
+        lock(workspace.permit)
+        locked.append(f"{workspace.permit.number} workspace")
+    result = {
+        "locked": locked,
+        "deleted": delete_expired(),
+        "resumed": resume_stalled(),
+        "requeued_jobs": requeue_stalled(),
+    }
     record(EventKind.TASK_FINISHED, object_type="task", object_id="spe.lifecycle", details=result)
     return result

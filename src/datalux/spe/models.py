@@ -127,3 +127,134 @@ class ProjectKey(models.Model):
 
     def __repr__(self) -> str:
         return f"<ProjectKey {self.domain} <redacted>>"
+
+
+class Workspace(models.Model):
+    """A permit's workspace: the read-only extract, the submitted code, a private output folder
+    per job. Its limits bound every job (a permit's processing needs, set by the trusted third
+    party; the defaults suit a desktop-sized analysis). It is open while the permit is active
+    and the person is an authorised person who accepted the terms; ``locked_at`` records when it
+    was locked (the permit ended or was revoked), after which no job starts."""
+
+    permit = models.OneToOneField(
+        "access.Permit", on_delete=models.PROTECT, related_name="workspace"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    cpu_seconds = models.PositiveIntegerField(default=3600)
+    memory_mb = models.PositiveIntegerField(default=4096)
+    wall_seconds = models.PositiveIntegerField(default=7200)
+    max_processes = models.PositiveIntegerField(default=64)
+    output_mb = models.PositiveIntegerField(default=1024)
+    max_running_jobs = models.PositiveSmallIntegerField(default=2)
+
+    def __str__(self) -> str:
+        return f"workspace of {self.permit.number}"
+
+    def owning_organisation_id(self) -> int | None:
+        return self.permit.organisation_id  # type: ignore[no-any-return]
+
+
+class CodeVersion(models.Model):
+    """One submitted version of the project's code, kept as it was (``sha256``: the
+    fingerprint of its files, see :func:`datalux.spe.code.fingerprint`)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    files = models.JSONField(default=list)  # [{path, size, sha256}]
+    actions = models.JSONField(default=list)  # [{name, run, needs, outputs}] from project.yaml
+    note = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="spe_code_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace.permit.number} code v{self.number} ({self.sha256[:12]})"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    PREPARING = "preparing", _("Preparing")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class JobCode(models.TextChoices):
+    """Why a job ended as it did: shown to the researcher with a fixed message."""
+
+    SUCCEEDED = "succeeded", _("The action ran and wrote its declared outputs.")
+    NONZERO_EXIT = "nonzero_exit", _("The code stopped with an error: see the log.")
+    OUT_OF_MEMORY = "out_of_memory", _("The code used more memory than the workspace allows.")
+    TIMED_OUT = "timed_out", _("The code ran longer than the workspace allows.")
+    OUTPUT_TOO_LARGE = "output_too_large", _("The code wrote more than the workspace allows.")
+    UNMATCHED_OUTPUTS = (
+        "unmatched_outputs",
+        _("The code wrote files that project.yaml does not declare, or missed declared ones."),
+    )
+    DEPENDENCY_FAILED = "dependency_failed", _("An action this one needs did not succeed.")
+    CANCELLED = "cancelled", _("The job was cancelled.")
+    WORKSPACE_LOCKED = "workspace_locked", _("The permit no longer allows work on the data.")
+    SANDBOX_UNAVAILABLE = (
+        "sandbox_unavailable",
+        _("The sandbox cannot run on this server: the operators have been told."),
+    )
+    INTERNAL_ERROR = (
+        "internal_error",
+        _("The platform failed to run the job: the operators have been told."),
+    )
+
+
+class DataKind(models.TextChoices):
+    EXTRACT = "extract", _("the prepared extract")
+    DUMMY = "dummy", _("dummy data")
+
+
+class Job(models.Model):
+    """One run of one action of one code version, in the sandbox.
+
+    ``state`` moves queued → preparing → running → succeeded, or to failed with a ``code``
+    (:class:`JobCode`). A queued job waits for the jobs it needs (``needs``) to succeed and
+    fails with ``dependency_failed`` when one fails. The log and the outputs stay in the
+    workspace (they may hold data)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="jobs")
+    code_version = models.ForeignKey(CodeVersion, on_delete=models.PROTECT, related_name="jobs")
+    action = models.CharField(max_length=64)
+    data = models.CharField(max_length=8, choices=DataKind.choices, default=DataKind.EXTRACT)
+    needs = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
+    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.QUEUED)
+    code = models.CharField(max_length=24, choices=JobCode.choices, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    outputs = models.JSONField(default=list)  # [{path, name, sensitivity, size, sha256}]
+    limits = models.JSONField(default=dict)  # the limits it ran under, and which were enforced
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.action} ({self.state})"
+
+    def owning_organisation_id(self) -> int | None:
+        return self.workspace.permit.organisation_id  # type: ignore[no-any-return]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.SUCCEEDED, JobState.FAILED)
+
+    @property
+    def message(self) -> str:
+        return str(JobCode(self.code).label) if self.code else ""

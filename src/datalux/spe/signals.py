@@ -1,5 +1,7 @@
-"""The permit's lifecycle reaches its extracts at once: a permit saved in any state other than
-active (revoked, expired, closed), or amended, locks the extracts no workspace may use."""
+"""The permit's lifecycle reaches its extracts and its workspace at once: a permit saved in
+any state other than active (revoked, expired, closed), or amended, locks the extracts no
+workspace may use; a permit no longer active locks its workspace (no job starts, queued jobs
+fail, running ones are stopped)."""
 
 from __future__ import annotations
 
@@ -16,5 +18,10 @@ def _permit_saved(sender: Any, instance: Permit, created: bool, **kwargs: Any) -
     if created:
         return
     from datalux.spe.jobs import lock_extracts
+    from datalux.spe.workspaces import lock, unlock_if_active
 
     lock_extracts(instance)
+    if instance.state == "active":
+        unlock_if_active(instance)
+    else:
+        lock(instance)

@@ -1,0 +1,400 @@
+"""The sandbox of the secure processing environment: one function, :func:`run` (no Django).
+
+A job runs under bubblewrap (Debian package ``bubblewrap``) with:
+
+- no network: new network namespace, not even loopback to the platform;
+- new user (uid/gid 65534, no capability, no nested user namespace), PID, IPC, UTS and cgroup
+  namespaces; the job sees only its own processes;
+- a filesystem of ``/usr`` and the runtime's own folders read-only, a private ``/tmp``
+  (tmpfs, size-capped), ``/proc`` and a minimal ``/dev``, and the binds of the spec: the data
+  and the code read-only, the job's output folder the only writable place. No database, no
+  key file, no home folder, no other project: what is not bound does not exist inside;
+- limits: memory (``RLIMIT_AS``, and a memory cgroup where the host lets us make one), CPU
+  seconds (``RLIMIT_CPU``: SIGXCPU, then SIGKILL), size of any file written (``RLIMIT_FSIZE``)
+  and of the output folder in all (watched while it runs), open files, wall time (killed), and
+  the number of processes: a ``pids`` cgroup where the host allows one. ``RLIMIT_NPROC`` does
+  not hold here (the job's uid maps to the worker's, root in a container), so without a
+  cgroup a fork bomb is held only by the wall-time kill and the PID namespace:
+  :attr:`SandboxResult.limits_enforced` says which limits held for each job.
+
+``probe()`` says plainly whether bubblewrap can run here (it cannot inside some containers).
+See docs/adr/0015-spe-sandbox.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+BWRAP = "bwrap"
+SANDBOX_UID = 65534
+MAX_LOG_BYTES = 10 * 1024 * 1024
+TMP_BYTES = 512 * 1024 * 1024
+POLL_SECONDS = 0.1
+CPU_GRACE_SECONDS = 5  # between SIGXCPU and SIGKILL
+_PATH = "/usr/local/bin:/usr/bin:/bin"
+SANDBOX_TMP = "/tmp"  # noqa: S108 (the sandbox's own private tmpfs, not the host's /tmp)
+_OOM_MARKERS = (b"MemoryError", b"Cannot allocate memory", b"std::bad_alloc", b"Out of Memory")
+
+
+class Status(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a nonzero exit of the job's own code
+    OUT_OF_MEMORY = "out_of_memory"
+    TIMED_OUT = "timed_out"  # wall time or CPU time
+    OUTPUT_TOO_LARGE = "output_too_large"
+    CANCELLED = "cancelled"
+    SANDBOX_UNAVAILABLE = "sandbox_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """An allowed runtime: the command that runs a script (``command`` + script + args) and
+    the host folders it needs, bound read-only at the same paths."""
+
+    name: str
+    command: tuple[str, ...]
+    paths: tuple[Path, ...] = ()
+    description: str = ""
+
+    @classmethod
+    def current_python(cls, name: str = "python") -> Runtime:
+        """This interpreter and its environment (the platform's own virtual environment)."""
+        prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+                    Path(sys.exec_prefix).resolve()}  # fmt: skip
+        paths = tuple(sorted(p for p in prefixes if not _under(p, Path("/usr"))))
+        return cls(name, (sys.executable,), paths, f"Python {sys.version.split()[0]}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = 3600
+    memory_bytes: int = 4 * 1024**3
+    wall_seconds: int = 7200
+    max_processes: int = 64
+    output_bytes: int = 1024**3
+
+    def as_data(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    argv: tuple[str, ...]
+    runtime: Runtime
+    binds: tuple[tuple[Path, str, bool], ...]  # (host path, path inside, read-only)
+    output_dir: Path  # watched for its size; must be among the writable binds
+    log_path: Path  # stdout and stderr, outside the sandbox, capped at MAX_LOG_BYTES
+    cwd: str = "/"
+    env: Mapping[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    cancelled: Callable[[], bool] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    status: Status
+    exit_code: int | None = None
+    wall_seconds: float = 0.0
+    limits_enforced: tuple[str, ...] = ()
+    detail: str = ""  # for operators' logs; never shown to the researcher as an error
+
+
+@dataclass(frozen=True)
+class Probe:
+    ok: bool
+    reason: str = ""
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _base_args(tmp_bytes: int = TMP_BYTES) -> list[str]:
+    args = [
+        BWRAP,
+        "--unshare-all", "--unshare-user", "--disable-userns",
+        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+        "--ro-bind", "/usr", "/usr",
+    ]  # fmt: skip
+    for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+                "/etc/localtime"):  # fmt: skip
+        if Path(etc).exists():
+            args += ["--ro-bind", etc, etc]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", SANDBOX_TMP]
+    return args
+
+
+@functools.cache
+def probe() -> Probe:
+    """Whether bubblewrap runs here with the sandbox's namespaces (cached per process)."""
+    if shutil.which(BWRAP) is None:
+        return Probe(False, "bubblewrap is not installed: install the Debian package bubblewrap "
+                            "(scripts/system-deps sandbox)")  # fmt: skip
+    try:
+        done = subprocess.run(  # noqa: S603 (fixed arguments)
+            [*_base_args(), "--", "/usr/bin/true"], capture_output=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Probe(False, f"bubblewrap could not start: {exc}")
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        return Probe(
+            False,
+            "bubblewrap cannot create the sandbox's namespaces here (inside a container "
+            "without user namespaces?): " + (message[-1] if message else f"exit {done.returncode}"),
+        )
+    return Probe(True)
+
+
+class _Cgroup:
+    """A per-job cgroup for the ``pids`` and ``memory`` limits: cgroup v2 where the unified
+    hierarchy lets us make a child, else v1 controllers; nothing where neither is writable."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.dirs: list[Path] = []
+        self.enforced: list[str] = []
+        name = f"datalux-job-{os.getpid()}-{secrets.token_hex(4)}"
+        v1 = _v1_paths()
+        for controller, files in (
+            ("pids", {"pids.max": str(limits.max_processes)}),
+            ("memory", {"memory.limit_in_bytes": str(limits.memory_bytes),
+                        "memory.memsw.limit_in_bytes": str(limits.memory_bytes)}),
+        ):  # fmt: skip
+            base = v1.get(controller)
+            if base is None:
+                continue
+            folder = base / name
+            try:
+                folder.mkdir()
+            except OSError:
+                continue
+            self.dirs.append(folder)
+            for file, value in files.items():
+                try:
+                    (folder / file).write_text(value)
+                except OSError:
+                    if file == next(iter(files)):
+                        break
+            else:
+                self.enforced.append(f"cgroup:{controller}")
+
+    def add(self, pid: int) -> None:
+        for folder in self.dirs:
+            try:
+                (folder / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                pass
+
+    def oom_killed(self) -> bool:
+        for folder in self.dirs:
+            control = folder / "memory.oom_control"
+            if control.exists():
+                for line in control.read_text().splitlines():
+                    if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
+                        return True
+            failcnt = folder / "memory.failcnt"
+            if failcnt.exists() and int(failcnt.read_text().strip() or 0) > 0:
+                return True
+        return False
+
+    def close(self) -> None:
+        for folder in self.dirs:
+            for _attempt in range(50):
+                procs = (folder / "cgroup.procs").read_text().split() if folder.exists() else []
+                for pid in procs:
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+def _v1_paths() -> dict[str, Path]:
+    """Writable cgroup v1 folders of this process, by controller."""
+    found: dict[str, Path] = {}
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        _id, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            folder = Path("/sys/fs/cgroup") / controller / path.lstrip("/")
+            if controller in ("pids", "memory") and folder.is_dir() and os.access(folder, os.W_OK):
+                found[controller] = folder
+    return found
+
+
+def _bind_args(binds: Sequence[tuple[Path, str, bool]]) -> list[str]:
+    args: list[str] = []
+    for host, inside, read_only in sorted(binds, key=lambda b: b[1].count("/")):
+        args += ["--ro-bind" if read_only else "--bind", str(host), inside]
+    return args
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _copy_log(stream: IO[bytes], path: Path, tail: bytearray) -> None:
+    written = 0
+    with path.open("ab") as log:
+        for chunk in iter(lambda: stream.read(65536), b""):
+            tail.extend(chunk)
+            del tail[:-65536]
+            if written < MAX_LOG_BYTES:
+                piece = chunk[: MAX_LOG_BYTES - written]
+                log.write(piece)
+                written += len(piece)
+                if written >= MAX_LOG_BYTES:
+                    log.write(b"\n[datalux: the log is cut here, at 10 MiB]\n")
+                log.flush()
+
+
+def run(spec: SandboxSpec) -> SandboxResult:
+    """Run ``spec.argv`` in the sandbox and wait for it; never raises for the job's own
+    failures (the status says what happened)."""
+    checked = probe()
+    if not checked.ok:
+        return SandboxResult(Status.SANDBOX_UNAVAILABLE, detail=checked.reason)
+    limits = spec.limits
+    soft_cpu = max(1, limits.cpu_seconds)
+    inner = [
+        "/usr/bin/prlimit",
+        f"--as={limits.memory_bytes}",
+        f"--cpu={soft_cpu}:{soft_cpu + CPU_GRACE_SECONDS}",
+        f"--fsize={limits.output_bytes}",
+        "--nofile=1024",
+        "--core=0",
+        "--",
+        *spec.argv,
+    ]
+    env = {"PATH": _PATH, "HOME": SANDBOX_TMP, "TMPDIR": SANDBOX_TMP, "LANG": "C.UTF-8",
+           "USER": "nobody", "LOGNAME": "nobody", **spec.env}  # fmt: skip
+    args = [*_base_args(min(TMP_BYTES, limits.memory_bytes)), "--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    for path in spec.runtime.paths:
+        args += ["--ro-bind", str(path), str(path)]
+    args += [*_bind_args(spec.binds), "--chdir", spec.cwd, "--", *inner]
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    cgroup = _Cgroup(limits)
+    enforced = ["network", "filesystem", "rlimit:as", "rlimit:cpu", "rlimit:fsize", "wall-time",
+                "output-size", *cgroup.enforced]  # fmt: skip
+    started = time.monotonic()
+    gate_read, gate_write = os.pipe()
+    tail = bytearray()
+    try:
+        process = subprocess.Popen(  # noqa: S603 (argument list, no shell)
+            ["/bin/sh", "-c", 'read _ <&3; exec "$@"', "sh", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(gate_read,),
+            start_new_session=True,
+            env={"PATH": _PATH},
+        )
+    except OSError as exc:
+        os.close(gate_read)
+        os.close(gate_write)
+        cgroup.close()
+        return SandboxResult(Status.INTERNAL_ERROR, detail=f"could not start bubblewrap: {exc}")
+    os.close(gate_read)
+    cgroup.add(process.pid)  # before the job starts: every process it makes is counted
+    os.close(gate_write)  # open the gate: exec bubblewrap
+    assert process.stdout is not None
+    reader = threading.Thread(
+        target=_copy_log, args=(process.stdout, spec.log_path, tail), daemon=True
+    )
+    reader.start()
+    stopped: Status | None = None
+    try:
+        while True:
+            try:
+                process.wait(timeout=POLL_SECONDS)  # returns at once when the job ends
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            elapsed = time.monotonic() - started
+            if elapsed > limits.wall_seconds:
+                stopped = Status.TIMED_OUT
+            elif _folder_size(spec.output_dir) > limits.output_bytes:
+                stopped = Status.OUTPUT_TOO_LARGE
+            elif spec.cancelled is not None and spec.cancelled():
+                stopped = Status.CANCELLED
+            if stopped is not None:
+                _kill(process)
+                break
+        code = process.wait()
+    finally:
+        reader.join(timeout=5)
+        process.stdout.close()
+        oom = cgroup.oom_killed()
+        cgroup.close()
+    wall = round(time.monotonic() - started, 3)
+    result = functools.partial(
+        SandboxResult, exit_code=code, wall_seconds=wall, limits_enforced=tuple(enforced)
+    )
+    if stopped is not None:
+        return result(stopped)
+    if code == 0:
+        if _folder_size(spec.output_dir) > limits.output_bytes:
+            return result(Status.OUTPUT_TOO_LARGE)
+        return result(Status.SUCCEEDED)
+    if oom or any(marker in bytes(tail) for marker in _OOM_MARKERS):
+        return result(Status.OUT_OF_MEMORY)
+    if code in (128 + signal.SIGXCPU, 128 + signal.SIGKILL) and _cpu_spent(wall, limits):
+        return result(Status.TIMED_OUT)
+    if code == 128 + signal.SIGXFSZ or b"File too large" in bytes(tail):
+        return result(Status.OUTPUT_TOO_LARGE)
+    return result(Status.FAILED)
+
+
+def _cpu_spent(wall: float, limits: Limits) -> bool:
+    """A kill by SIGXCPU/SIGKILL after at least the CPU allowance (CPU time is at most wall
+    time times the cores, so a job shorter than that was not killed for CPU)."""
+    return wall * (os.cpu_count() or 1) >= limits.cpu_seconds
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL bubblewrap's session: --die-with-parent then takes every job process down."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+
+
+def describe(result: SandboxResult) -> dict[str, Any]:
+    return {**asdict(result), "status": result.status.value}

@@ -1,0 +1,319 @@
+"""The workspace of a permit: entry, code versions, jobs in the sandbox, dummy data, locking
+(issue 12). Jobs run in the real sandbox (bubblewrap), with this test run's Python."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from datalux.access import actions
+from datalux.audit.kinds import EventKind
+from datalux.audit.models import AuditEvent
+from datalux.privacy.keys import MASTER_KEY_ENV_VAR, MasterKey
+from datalux.spe import jobs, workjobs, workspaces
+from datalux.spe.models import CodeVersion, DataKind, Job, JobCode, JobState, Workspace
+from tests.access.world import World
+from tests.spe.test_plan import _permit, _store
+
+pytestmark = pytest.mark.django_db
+
+PROJECT = {
+    "project.yaml": """
+version: 1
+actions:
+  cohort:
+    run: python analysis/cohort.py
+    outputs:
+      highly_sensitive:
+        cohort: output/cohort.parquet
+  counts:
+    run: python analysis/counts.py
+    needs: [cohort]
+    outputs:
+      moderately_sensitive:
+        table: output/counts.csv
+""",
+    "analysis/cohort.py": """
+import os, duckdb
+from pathlib import Path
+data = Path(os.environ["DATALUX_DATA"])
+[table] = sorted(data.glob("*.parquet"))
+duckdb.sql(f"select person_id, age, diagnosis from read_parquet('{table}')").write_parquet(
+    "output/cohort.parquet")
+print("cohort written from", table.name)
+""",
+    "analysis/counts.py": """
+import duckdb
+rows = duckdb.sql(
+    "select diagnosis, count(*) n from 'output/cohort.parquet' group by 1 order by 1"
+).fetchall()
+with open("output/counts.csv", "w") as f:
+    f.write("diagnosis,n\\n")
+    for d, n in rows:
+        f.write(f"{d},{n}\\n")
+print("counts", rows)
+""",
+}
+
+
+def _zip(files: dict[str, str]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    buffer.seek(0)
+    buffer.name = "project.zip"
+    return buffer
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MASTER_KEY_ENV_VAR, MasterKey(b"w" * 32).to_base64())
+    monkeypatch.setattr(settings, "DATALUX_TTP_KEY_FILE", None)
+
+
+@pytest.fixture
+def permit(world: World) -> Any:
+    _store(world)
+    permit = _permit(world)
+    preparation = jobs.request_preparation(permit, enqueue=False)
+    jobs.run_preparation(preparation.pk)
+    actions.accept_terms(application=permit.application, by=world.applicant)
+    return permit
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _run_all(workspace: Workspace) -> None:
+    """The worker: run queued jobs in order until none is left (dispatch queues the next)."""
+    for _ in range(10):
+        queued = list(Job.objects.filter(workspace=workspace, state=JobState.QUEUED).order_by("pk"))
+        if not queued:
+            return
+        for job in queued:
+            workjobs.run_job(job.pk)
+
+
+def test_only_authorised_persons_who_accepted_the_terms_enter(world: World) -> None:
+    _store(world)
+    permit = _permit(world)
+    url = f"/spe/workspace/{permit.number}/"
+    assert Client().get(url).status_code == 302  # to the sign-in page
+    before = AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count()
+    refused = _client(world.applicant).get(url)
+    assert refused.status_code == 403 and "accept the terms of use" in refused.content.decode()
+    for outsider in (world.stranger, world.handler, world.reviewer):
+        assert _client(outsider).get(url).status_code == 403
+    assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() == before + 4
+    actions.accept_terms(application=permit.application, by=world.applicant)
+    page = _client(world.applicant).get(url)
+    assert page.status_code == 200
+    assert "Secure workspace of permit" in page.content.decode()
+    assert "no-store" in page["Cache-Control"] or "no-cache" in page["Cache-Control"]
+    assert AuditEvent.objects.filter(kind=EventKind.WORKSPACE_OPENED).count() == 1
+
+
+def test_code_versions_are_kept_with_their_sha256(world: World, permit: Any) -> None:
+    client = _client(world.applicant)
+    url = f"/spe/workspace/{permit.number}/code/"
+    response = client.post(url, {"archive": _zip(PROJECT), "note": "first"})
+    assert response.status_code == 302
+    version = CodeVersion.objects.get()
+    assert version.number == 1 and len(version.sha256) == 64
+    assert [a["name"] for a in version.actions] == ["cohort", "counts"]
+    stored = workspaces.code_dir(version)
+    assert (stored / "analysis" / "cohort.py").is_file() and (stored / "output").is_dir()
+    client.post(url, {"archive": _zip(PROJECT)})  # the same files: the same version
+    assert CodeVersion.objects.count() == 1
+    changed = {**PROJECT, "analysis/counts.py": PROJECT["analysis/counts.py"] + "\n# v2\n"}
+    client.post(url, {"archive": _zip(changed)})
+    assert list(CodeVersion.objects.values_list("number", flat=True)) == [2, 1]
+    event = AuditEvent.objects.filter(kind=EventKind.CODE_SUBMITTED).last()
+    assert event.details["sha256"] == CodeVersion.objects.get(number=2).sha256
+
+    bad = client.post(url, {"archive": _zip({**PROJECT, "project.yaml": "version: 3\n"})})
+    assert bad.status_code == 400 and "&#x27;version&#x27; must be 1" in bad.content.decode()
+    assert AuditEvent.objects.filter(kind=EventKind.CODE_REFUSED).count() == 1
+    not_zip = client.post(url, {"archive": io.BytesIO(b"hello")})
+    assert not_zip.status_code == 400 and "not a zip or tar archive" in not_zip.content.decode()
+    assert CodeVersion.objects.count() == 2
+
+
+def test_actions_run_in_the_sandbox_on_the_extract(world: World, permit: Any) -> None:
+    client = _client(world.applicant)
+    client.post(f"/spe/workspace/{permit.number}/code/", {"archive": _zip(PROJECT)})
+    run = client.post(
+        f"/spe/workspace/{permit.number}/run/",
+        {"code": 1, "action": ["counts"], "data": DataKind.EXTRACT},
+    )
+    assert run.status_code == 302
+    workspace = Workspace.objects.get(permit=permit)
+    cohort, counts = Job.objects.filter(workspace=workspace).order_by("pk")
+    assert (cohort.action, counts.action) == ("cohort", "counts")
+    assert list(counts.needs.all()) == [cohort]
+    _run_all(workspace)
+    cohort.refresh_from_db()
+    counts.refresh_from_db()
+    assert cohort.state == JobState.SUCCEEDED, (cohort.code, _log(cohort))
+    assert counts.state == JobState.SUCCEEDED, (counts.code, _log(counts))
+    [table] = counts.outputs
+    assert table["path"] == "output/counts.csv" and table["sensitivity"] == "moderately_sensitive"
+    shown = client.get(f"/spe/workspace/{permit.number}/jobs/{counts.pk}/files/output/counts.csv")
+    assert shown.status_code == 200
+    assert shown.content.decode().startswith("diagnosis,n\n")
+    assert "I50.0" in shown.content.decode()
+    hidden = client.get(
+        f"/spe/workspace/{permit.number}/jobs/{cohort.pk}/files/output/cohort.parquet"
+    )
+    assert hidden.status_code == 403
+    page = client.get(f"/spe/workspace/{permit.number}/jobs/{counts.pk}/").content.decode()
+    assert "counts [(" in page  # the log, in the workspace
+    kinds = list(AuditEvent.objects.values_list("kind", flat=True))
+    for kind in (EventKind.JOB_REQUESTED, EventKind.JOB_STARTED, EventKind.JOB_FINISHED,
+                 EventKind.WORKSPACE_FILE_VIEWED):  # fmt: skip
+        assert kind in kinds
+    # the same code on the dummy data: the same actions succeed, no real record used
+    jobs_before = Job.objects.count()
+    workspaces.request_jobs(
+        workspace=workspace, version=CodeVersion.objects.get(), actions=["counts"],
+        by=world.applicant, data=DataKind.DUMMY,
+    )  # fmt: skip
+    _run_all(workspace)
+    dummy_jobs = Job.objects.filter(data=DataKind.DUMMY)
+    assert Job.objects.count() == jobs_before + 2
+    assert {j.state for j in dummy_jobs} == {JobState.SUCCEEDED}, [
+        (j.action, j.code, _log(j)) for j in dummy_jobs
+    ]
+
+
+def _log(job: Job) -> str:
+    path = workspaces.job_dir(job) / "log.txt"
+    return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+def test_undeclared_outputs_fail_the_job_and_a_failure_stops_what_needs_it(
+    world: World, permit: Any
+) -> None:
+    broken = {
+        **PROJECT,
+        "analysis/cohort.py": "open('output/cohort.parquet', 'w').write('x')\n"
+        "open('output/notes.txt', 'w').write('undeclared')\n",
+    }
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(broken))
+    workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["counts"], by=world.applicant
+    )
+    _run_all(workspace)
+    cohort, counts = Job.objects.order_by("pk")
+    assert (cohort.state, cohort.code) == (JobState.FAILED, JobCode.UNMATCHED_OUTPUTS)
+    assert (counts.state, counts.code) == (JobState.FAILED, JobCode.DEPENDENCY_FAILED)
+
+
+def test_a_failing_script_fails_with_its_exit_code(world: World, permit: Any) -> None:
+    failing = {**PROJECT, "analysis/cohort.py": "raise SystemExit(3)\n"}
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(failing))
+    [job] = workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["cohort"], by=world.applicant
+    )
+    _run_all(workspace)
+    job.refresh_from_db()
+    assert (job.state, job.code, job.exit_code) == (JobState.FAILED, JobCode.NONZERO_EXIT, 3)
+
+
+def test_revoking_the_permit_locks_the_workspace(world: World, permit: Any) -> None:
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    queued = workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["counts"], by=world.applicant,
+        enqueue=False,
+    )  # fmt: skip
+    actions.revoke_permit(permit=permit, by=world.decider, reason="Breach of the conditions.")
+    workspace.refresh_from_db()
+    assert workspace.locked_at is not None
+    assert {(j.state, j.code) for j in Job.objects.filter(pk__in=[j.pk for j in queued])} == {
+        (JobState.FAILED, JobCode.WORKSPACE_LOCKED)
+    }
+    assert AuditEvent.objects.filter(kind=EventKind.WORKSPACE_LOCKED).count() == 1
+    page = _client(world.applicant).get(f"/spe/workspace/{permit.number}/")
+    assert page.status_code == 403
+
+
+def test_a_job_whose_worker_was_lost_is_queued_again(world: World, permit: Any) -> None:
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    [job] = workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
+        enqueue=False,
+    )  # fmt: skip
+    long_ago = timezone.now() - timedelta(hours=5)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, attempts=1, updated_at=long_ago)
+    (workspaces.job_dir(job) / "output").mkdir(parents=True)
+    (workspaces.job_dir(job) / "output" / "partial.tmp").write_text("half")
+    assert workjobs.requeue_stalled() == [job.pk]
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED and job.attempts == 2
+    assert not (workspaces.job_dir(job) / "output" / "partial.tmp").exists()
+    workjobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, _log(job)
+    assert AuditEvent.objects.filter(kind=EventKind.JOB_REQUEUED).count() == 1
+
+
+def test_queued_jobs_wait_for_the_workspace_limit(world: World, permit: Any) -> None:
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    Workspace.objects.filter(pk=workspace.pk).update(max_running_jobs=1)
+    workspace.refresh_from_db()
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    for _ in range(3):
+        workspaces.request_jobs(
+            workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
+            enqueue=False,
+        )  # fmt: skip
+    assert len(workjobs.dispatch(workspace, enqueue=False)) == 1
+    assert workjobs.dispatch(workspace, enqueue=False) == []  # one handed out: the limit
+
+
+def test_cancel_a_queued_job(world: World, permit: Any) -> None:
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    [job] = workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
+        enqueue=False,
+    )  # fmt: skip
+    response = _client(world.applicant).post(
+        f"/spe/workspace/{permit.number}/jobs/{job.pk}/cancel/"
+    )
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.state, job.code) == (JobState.FAILED, JobCode.CANCELLED)
+    assert (
+        _client(world.stranger)
+        .post(f"/spe/workspace/{permit.number}/jobs/{job.pk}/cancel/")
+        .status_code
+        == 403
+    )
+
+
+def test_dummy_data_download(world: World, permit: Any) -> None:
+    response = _client(world.applicant).get(f"/spe/workspace/{permit.number}/dummy.zip")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+    assert "dummy-manifest.json" in names and any(n.endswith(".parquet") for n in names)
+    assert AuditEvent.objects.filter(kind=EventKind.DUMMY_DOWNLOADED).count() == 1
+    assert (
+        _client(world.stranger).get(f"/spe/workspace/{permit.number}/dummy.zip").status_code == 403
+    )
