@@ -8,6 +8,7 @@ user their own notifications; anyone else's answers 404.
 from __future__ import annotations
 
 import csv
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -25,12 +26,17 @@ from datalux.access.models import Notification
 REGISTER_PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet set to French or German (Luxembourg's) splits a CSV file at ";" (and one told
+# so, at tabs), not at the commas it was written with: every piece of a value after one of
+# those starts a cell of its own. A piece that starts (after spaces or quotes) like a formula
+# gets the apostrophe that makes it text.
+_FORMULA_PIECE = re.compile(r"(?:^|(?<=[;\t]))(?=[ \"]*[=+\-@\t\r])")
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell that spreadsheet programs will not run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """A CSV cell that spreadsheet programs will not run as a formula, however they split it."""
+    if isinstance(value, str):
+        return _FORMULA_PIECE.sub("'", value)
     return value
 
 
