@@ -14,8 +14,10 @@ op or value), so a page can show it beside the row.
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,6 +31,10 @@ from datalux.dataplane.codelists import CodeList, UnknownCodeList, code_list
 EQUALITY = ("=", "!=", "in", "is_null", "not_null")
 ORDERED_TYPES = {"number", "integer", "date", "datetime", "time", "year", "yearmonth"}
 NO_VALUE = ("is_null", "not_null")
+# what the stored columns hold (datalux.dataplane.ingest): BIGINT whole numbers, years 0-9999
+BIGINT = (-(2**63), 2**63 - 1)
+YEARS = (0, 9999)
+_DURATION = re.compile(r"P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 
 
 class _Refused(Exception):
@@ -90,12 +96,26 @@ def _number(variable: Variable, value: Any) -> int | float:
             _("%(name)s is a number: give a number such as 18 or 2.5, not %(value)r")
             % {"name": variable.name, "value": value},
         )
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite or (not isinstance(value, int) and not math.isfinite(float(value))):
+        raise _Refused(
+            "value",
+            _("%(name)s is a number: give a finite number such as 18 or 2.5, not %(value)s")
+            % {"name": variable.name, "value": value},
+        )
     if variable.type in ("integer", "year"):
         if value != int(value):
             raise _Refused(
                 "value",
                 _("%(name)s holds whole numbers: give one such as 18, not %(value)s")
                 % {"name": variable.name, "value": value},
+            )
+        low, high = YEARS if variable.type == "year" else BIGINT
+        if not low <= int(value) <= high:
+            raise _Refused(
+                "value",
+                _("%(name)s holds whole numbers from %(low)s to %(high)s, not %(value)s")
+                % {"name": variable.name, "low": low, "high": high, "value": value},
             )
         return int(value)
     return int(value) if isinstance(value, int) else float(value)
@@ -114,7 +134,10 @@ def _temporal(variable: Variable, value: Any) -> str:
         if variable.type == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return date.fromisoformat(text).isoformat()
         if variable.type == "datetime" and re.match(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.fromisoformat(text).isoformat()
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is not None:  # stored as UTC without an offset
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            return moment.isoformat()
         if variable.type == "time" and re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", text):
             return time.fromisoformat(text).isoformat()
         if variable.type == "yearmonth" and re.fullmatch(r"\d{4}-\d{2}", text):
@@ -161,6 +184,51 @@ def _text(variable: Variable, value: Any) -> str:
     return text
 
 
+def _stored_text(variable: Variable, value: Any) -> str:
+    """A value of a variable stored as text of a given form: an ISO 8601 duration, a JSON
+    object or array, or anything (``any``: a text or a number, compared as text)."""
+    if variable.type == "any":
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _Refused(
+                "value",
+                _("%(name)s: give a text or a number, not %(value)r")
+                % {"name": variable.name, "value": value},
+            )
+        return str(value)
+    text = value.strip() if isinstance(value, str) else None
+    if variable.type == "duration":
+        if (
+            text
+            and text not in ("P", "PT")
+            and not text.endswith("T")
+            and _DURATION.fullmatch(text)
+        ):
+            return text
+        raise _Refused(
+            "value",
+            _("%(name)s is a duration: write it in ISO 8601, e.g. P3D or PT2H30M, not %(value)r")
+            % {"name": variable.name, "value": value},
+        )
+    kind = dict if variable.type == "object" else list
+    try:
+        parsed = json.loads(text) if text is not None else None
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, kind):
+        example = '{"a": 1}' if kind is dict else "[1, 2]"
+        raise _Refused(
+            "value",
+            _("%(name)s holds JSON %(kind)s: write one as text, e.g. %(example)s, not %(value)r")
+            % {
+                "name": variable.name,
+                "kind": _("objects") if kind is dict else _("arrays"),
+                "example": example,
+                "value": value,
+            },
+        )
+    return str(text)
+
+
 def _boolean(variable: Variable, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -183,8 +251,14 @@ def check_value(variable: Variable, value: Any) -> Any:
         clean = _boolean(variable, value)
     elif variable.type == "string":
         clean = _text(variable, value)
-    else:  # object, array, duration, any: not checked beyond being one value
-        clean = value
+    elif variable.type in ("duration", "object", "array", "any"):
+        clean = _stored_text(variable, value)
+    else:  # a type the dictionary does not know (refused when it is described)
+        raise _Refused(
+            "value",
+            _("%(name)s has the type %(type)s, which no filter can check")
+            % {"name": variable.name, "type": variable.type},
+        )
     if variable.allowed_values and clean not in variable.allowed_values:
         raise _Refused(
             "value",
