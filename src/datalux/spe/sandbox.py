@@ -5,8 +5,9 @@ A job runs under bubblewrap (Debian package ``bubblewrap``) with:
 - no network: new network namespace, not even loopback to the platform;
 - new user (uid/gid 65534, no capability, no nested user namespace), PID, IPC, UTS and cgroup
   namespaces; the job sees only its own processes;
-- a filesystem of ``/usr`` and the runtime's own folders read-only, a private ``/tmp``
-  (tmpfs, size-capped), ``/proc`` and a minimal ``/dev``, and the binds of the spec: the data
+- a read-only filesystem of ``/usr`` and the runtime's own folders, a private ``/tmp`` and
+  ``/dev/shm`` (tmpfs, size-capped), ``/proc`` and a minimal ``/dev``, and the binds of the
+  spec: the data
   and the code read-only, the job's output folder the only writable place. No database, no
   key file, no home folder, no other project: what is not bound does not exist inside;
 - limits: memory (``RLIMIT_AS``, and a memory cgroup where the host lets us make one), CPU
@@ -141,7 +142,8 @@ def _base_args(tmp_bytes: int = TMP_BYTES) -> list[str]:
                 "/etc/localtime"):  # fmt: skip
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", SANDBOX_TMP]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", SANDBOX_TMP,
+             "--size", str(tmp_bytes // 4), "--tmpfs", "/dev/shm"]  # fmt: skip
     return args
 
 
@@ -308,32 +310,29 @@ def run(spec: SandboxSpec) -> SandboxResult:
         args += ["--setenv", key, value]
     for path in spec.runtime.paths:
         args += ["--ro-bind", str(path), str(path)]
-    args += [*_bind_args(spec.binds), "--chdir", spec.cwd, "--", *inner]
+    # the root itself (bubblewrap's own tmpfs, holding the mount points) is made read-only last
+    args += [*_bind_args(spec.binds), "--remount-ro", "/", "--chdir", spec.cwd, "--", *inner]
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     cgroup = _Cgroup(limits)
     enforced = ["network", "filesystem", "rlimit:as", "rlimit:cpu", "rlimit:fsize", "wall-time",
                 "output-size", *cgroup.enforced]  # fmt: skip
     started = time.monotonic()
-    gate_read, gate_write = os.pipe()
     tail = bytearray()
     try:
         process = subprocess.Popen(  # noqa: S603 (argument list, no shell)
-            ["/bin/sh", "-c", 'read _ <&3; exec "$@"', "sh", *args],
-            stdin=subprocess.DEVNULL,
+            ["/bin/sh", "-c", 'read _; exec "$@" </dev/null', "sh", *args],
+            stdin=subprocess.PIPE,  # the gate: closed once the process is in its cgroup
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            pass_fds=(gate_read,),
             start_new_session=True,
             env={"PATH": _PATH},
         )
     except OSError as exc:
-        os.close(gate_read)
-        os.close(gate_write)
         cgroup.close()
         return SandboxResult(Status.INTERNAL_ERROR, detail=f"could not start bubblewrap: {exc}")
-    os.close(gate_read)
     cgroup.add(process.pid)  # before the job starts: every process it makes is counted
-    os.close(gate_write)  # open the gate: exec bubblewrap
+    assert process.stdin is not None
+    process.stdin.close()  # open the gate: the shell reads end-of-file and execs bubblewrap
     assert process.stdout is not None
     reader = threading.Thread(
         target=_copy_log, args=(process.stdout, spec.log_path, tail), daemon=True
@@ -373,6 +372,8 @@ def run(spec: SandboxSpec) -> SandboxResult:
         if _folder_size(spec.output_dir) > limits.output_bytes:
             return result(Status.OUTPUT_TOO_LARGE)
         return result(Status.SUCCEEDED)
+    if code == 1 and bytes(tail).startswith(b"bwrap: "):  # its own set-up failed, not the job
+        return result(Status.INTERNAL_ERROR, detail=bytes(tail[:500]).decode(errors="replace"))
     if oom or any(marker in bytes(tail) for marker in _OOM_MARKERS):
         return result(Status.OUT_OF_MEMORY)
     if code in (128 + signal.SIGXCPU, 128 + signal.SIGKILL) and _cpu_spent(wall, limits):
