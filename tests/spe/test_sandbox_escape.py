@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ import pytest
 from datalux.spe.sandbox import Limits, Runtime, SandboxResult, SandboxSpec, Status, probe, run
 
 SECRET = "datalux-secret-marker-7f3a"
+DEFAULT_LIMITS = {"cpu_seconds": 10, "wall_seconds": 15, "memory_bytes": 512 * 2**20,
+                  "max_processes": 32, "output_bytes": 5 * 2**20}  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,16 +61,7 @@ def _run(box: dict[str, Path], code: str, **limits: Any) -> tuple[SandboxResult,
             log_path=log,
             cwd="/project",
             env={"PATHS": f"{box['root']}|{box['other']}"},
-            limits=Limits(
-                **{
-                    "cpu_seconds": 10,
-                    "wall_seconds": 15,
-                    "memory_bytes": 512 * 2**20,
-                    "max_processes": 32,
-                    "output_bytes": 5 * 2**20,
-                    **limits,
-                }
-            ),  # fmt: skip
+            limits=Limits(**{**DEFAULT_LIMITS, **limits}),
         )
     )
     text = log.read_text(errors="replace") if log.exists() else ""
@@ -116,10 +110,16 @@ def test_no_connection_to_the_platform_nor_outside(box: dict[str, Path]) -> None
     watcher.start()
     result, log = _run(
         box,
-        "import socket\nfor host in [('127.0.0.1', %d), ('1.1.1.1', 443), ('::1', %d)]:\n"
-        "    try:\n        socket.create_connection(host, timeout=2)\n        print('CONNECTED', host)\n"
-        "    except OSError as exc:\n        print('refused', host, exc.errno)\n" % (port, port),
-    )  # fmt: skip
+        dedent(f"""
+            import socket
+            for host in [('127.0.0.1', {port}), ('1.1.1.1', 443), ('::1', {port})]:
+                try:
+                    socket.create_connection(host, timeout=2)
+                    print('CONNECTED', host)
+                except OSError as exc:
+                    print('refused', host, exc.errno)
+        """),
+    )
     watcher.join()
     server.close()
     assert result.status is Status.SUCCEEDED, log
@@ -145,7 +145,8 @@ def test_the_host_environment_home_and_tree_are_hidden(
         "print('home', os.path.exists('/home'), os.path.exists('/var'))\n"
         "for top in ('/root', '/work', '/etc'):\n"
         "    for folder, dirs, files in os.walk(top):\n"
-        "        print('file', folder, files) if files and 'site-packages' not in folder else None\n"
+        "        if files:\n"
+        "            print('file', folder, files)\n"
         "        dirs[:] = [d for d in dirs if d not in ('.venv', 'versions')]\n"
         "print('top', sorted(os.listdir('/')))\n"
         "print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n",
@@ -177,13 +178,19 @@ def test_nothing_outside_the_output_folder_is_writable(box: dict[str, Path]) -> 
 def test_mount_ptrace_and_unshare_are_refused(box: dict[str, Path]) -> None:
     result, log = _run(
         box,
-        "import ctypes, os, subprocess\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-        "r = libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)\nprint('mount', r, ctypes.get_errno())\n"
-        "r = libc.ptrace(16, %d, 0, 0)\nprint('ptrace-host', r, ctypes.get_errno())\n"
-        "r = libc.unshare(0x10000000)\nprint('unshare-user', r, ctypes.get_errno())\n"
-        "r = libc.unshare(0x40000000)\nprint('unshare-net', r, ctypes.get_errno())\n"
-        % os.getpid(),
-    )  # fmt: skip
+        dedent(f"""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            r = libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)
+            print('mount', r, ctypes.get_errno())
+            r = libc.ptrace(16, {os.getpid()}, 0, 0)  # attach to the host's test process
+            print('ptrace-host', r, ctypes.get_errno())
+            r = libc.unshare(0x10000000)  # CLONE_NEWUSER
+            print('unshare-user', r, ctypes.get_errno())
+            r = libc.unshare(0x40000000)  # CLONE_NEWNET
+            print('unshare-net', r, ctypes.get_errno())
+        """),
+    )
     assert result.status is Status.SUCCEEDED, log
     for call in ("mount", "ptrace-host", "unshare-user", "unshare-net"):
         line = next(row for row in log.splitlines() if row.startswith(call + " "))
@@ -217,8 +224,11 @@ def test_a_disk_fill_is_stopped(box: dict[str, Path]) -> None:
     result, log = _run(box, "with open('output/big', 'wb') as f:\n    while True:\n"
                             "        f.write(b'0' * 2**20)\n")  # fmt: skip
     assert result.status is Status.OUTPUT_TOO_LARGE, (result, log[-500:])
-    many, log = _run(box, "for i in range(100):\n    open(f'output/f{i}', 'wb').write(b'0' * 2**19)\n"
-                          "import time\ntime.sleep(3)\n")  # fmt: skip
+    many, log = _run(
+        box,
+        "import time\nfor i in range(100):\n    open(f'output/f{i}', 'wb').write(b'0' * 2**19)\n"
+        "time.sleep(3)\n",
+    )
     assert many.status is Status.OUTPUT_TOO_LARGE, (many, log[-500:])
     tmp, log = _run(box, "i = 0\nwhile True:\n    open(f'/tmp/f{i}', 'wb').write(b'0' * 2**22)\n"
                          "    i += 1\n", memory_bytes=256 * 2**20)  # fmt: skip

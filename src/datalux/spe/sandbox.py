@@ -46,6 +46,7 @@ TMP_BYTES = 512 * 1024 * 1024
 POLL_SECONDS = 0.1
 CPU_GRACE_SECONDS = 5  # between SIGXCPU and SIGKILL
 _PATH = "/usr/local/bin:/usr/bin:/bin"
+SANDBOX_SHM = "/dev/shm"  # noqa: S108 (also private to the sandbox)
 SANDBOX_TMP = "/tmp"  # noqa: S108 (the sandbox's own private tmpfs, not the host's /tmp)
 _OOM_MARKERS = (b"MemoryError", b"Cannot allocate memory", b"std::bad_alloc", b"Out of Memory")
 
@@ -143,7 +144,7 @@ def _base_args(tmp_bytes: int = TMP_BYTES) -> list[str]:
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", SANDBOX_TMP,
-             "--size", str(tmp_bytes // 4), "--tmpfs", "/dev/shm"]  # fmt: skip
+             "--size", str(tmp_bytes // 4), "--tmpfs", SANDBOX_SHM]  # fmt: skip
     return args
 
 
