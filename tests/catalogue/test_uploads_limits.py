@@ -21,6 +21,7 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.models import AuditEvent
 from datalux.catalogue.models import DatasetVersion
 from datalux.catalogue.uploads import UploadRejected, dataset_folder, upload_version
+from datalux.dataplane.ingest import ValidationReport, _parquet_within_caps
 from tests.catalogue.upload_fixtures import HEADER, NIDS, csv_text, make_dataset
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +274,23 @@ def test_the_api_names_the_cap(
     [problem] = error["details"]["errors"]
     assert problem["problem"] == "too_many_rows"
     assert "limited to 10 rows" in problem["message"]
+
+
+def test_a_parquet_file_that_cannot_be_counted_through_is_refused(
+    dataset: Any, steward: Any, tmp_path: Path
+) -> None:
+    """Readable metadata, damaged data pages: the caps are not skipped, the file is refused."""
+    path = zeros_parquet(tmp_path / "damaged.parquet", 50_000)
+    data = bytearray(path.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    for i in range(8, len(data) - footer, 7):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    assert pq.read_metadata(path).num_rows == 50_000  # the footer still reads
+    # the counting itself refuses (it does not leave the file to a reader without caps)
+    counted = ValidationReport(source="damaged.parquet", format="parquet")
+    assert not _parquet_within_caps(path, counted, 10**9, 10**12)
+    assert [p.problem for p in counted.errors] == ["unreadable"]
+    report = refusal(dataset, steward, path).report
+    assert [p.problem for p in report.errors] == ["unreadable"]
+    assert nothing_stored(dataset)

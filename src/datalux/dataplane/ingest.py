@@ -561,7 +561,8 @@ def _parquet_within_caps(
 ) -> bool:
     """Whether the Parquet file holds at most ``max_rows`` rows and ``max_bytes`` decoded bytes:
     first by its metadata, then counted batch by batch while it is decoded (stopping at the
-    cap). A file pyarrow cannot read passes here: the loader reports it unreadable."""
+    cap). A file that cannot be read through is refused as unreadable here: the caps are not
+    skipped for a file the counting could not finish."""
     if max_rows is None and max_bytes is None:
         return True
     try:
@@ -573,7 +574,8 @@ def _parquet_within_caps(
         )
         schema = meta.schema.to_arrow_schema()
     except (pa.ArrowException, OSError):
-        return True
+        _unreadable_parquet(report)
+        return False
     if _refused_over(report, declared_rows, declared_bytes, max_rows, max_bytes):
         return False
     text = [
@@ -594,7 +596,8 @@ def _parquet_within_caps(
                 if _refused_over(report, rows, size, max_rows, max_bytes):
                     return False
     except (pa.ArrowException, OSError):
-        return True
+        _unreadable_parquet(report)
+        return False
     return True
 
 
@@ -697,6 +700,16 @@ def _load_csv(
     return header, skipped
 
 
+def _unreadable_parquet(report: ValidationReport) -> None:
+    report.add(
+        Problem(
+            "unreadable",
+            "the file cannot be read as Parquet",
+            "export it again as Parquet, or upload a CSV file (UTF-8, with a header line)",
+        )
+    )
+
+
 def _load_parquet(
     con: duckdb.DuckDBPyConnection, src: Path, report: ValidationReport
 ) -> list[str] | None:
@@ -707,13 +720,7 @@ def _load_parquet(
         )
         con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_parquet(?)", [str(src)])
     except duckdb.Error:
-        report.add(
-            Problem(
-                "unreadable",
-                "the file cannot be read as Parquet",
-                "export it again as Parquet, or upload a CSV file (UTF-8, with a header line)",
-            )
-        )
+        _unreadable_parquet(report)
         return None
     return [str(row[0]) for row in described]
 
