@@ -317,3 +317,22 @@ def test_dummy_data_download(world: World, permit: Any) -> None:
     assert (
         _client(world.stranger).get(f"/spe/workspace/{permit.number}/dummy.zip").status_code == 403
     )
+
+
+def test_the_sample_project_is_offered_and_accepted(world: World, permit: Any) -> None:
+    client = _client(world.applicant)
+    sample = client.get(f"/spe/workspace/{permit.number}/sample-project.zip")
+    assert sample.status_code == 200
+    archive = io.BytesIO(sample.content)
+    archive.name = "sample-project.zip"
+    client.post(f"/spe/workspace/{permit.number}/code/", {"archive": archive})
+    version = CodeVersion.objects.get()
+    assert [a["name"] for a in version.actions] == ["describe", "stays", "length_of_stay"]
+    page = client.get(f"/spe/workspace/{permit.number}/").content.decode()
+    assert 'class="action-graph"' in page and "length_of_stay" in page
+    assert (
+        _client(world.stranger)
+        .get(f"/spe/workspace/{permit.number}/sample-project.zip")
+        .status_code
+        == 403
+    )

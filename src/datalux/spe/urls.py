@@ -13,6 +13,11 @@ urlpatterns: list[URLPattern] = [
     path("workspace/<str:number>/code/", views_workspace.upload, name="upload_code"),
     path("workspace/<str:number>/run/", views_workspace.run, name="run"),
     path("workspace/<str:number>/dummy.zip", views_workspace.dummy, name="dummy"),
+    path(
+        "workspace/<str:number>/sample-project.zip",
+        views_workspace.sample_project,
+        name="sample_project",
+    ),
     path("workspace/<str:number>/jobs/<int:job_id>/", views_workspace.job, name="job"),
     path("workspace/<str:number>/jobs/<int:job_id>/cancel/", views_workspace.cancel, name="cancel"),
     path(

@@ -29,7 +29,7 @@ from datalux.spe import code as code_files
 from datalux.spe import project as projects
 from datalux.spe import workspaces
 from datalux.spe.graph import svg
-from datalux.spe.models import CodeVersion, DataKind, Job, JobState
+from datalux.spe.models import CodeVersion, DataKind, Job
 
 PAGE_JOBS = 50
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
@@ -276,4 +276,26 @@ def dummy(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
-__all__ = ["JobState", "cancel", "dummy", "job", "output", "run", "upload", "workspace"]
+@require_GET
+@login_required
+def sample_project(request: HttpRequest, number: str) -> HttpResponse:
+    """The sample project shipped with the platform, as a zip to submit or to run at home."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    permit = _permit(number)
+    try:
+        workspaces.check_access(permit, request.user)
+    except NoAccess as exc:
+        return _refused(request, exc)
+    folder = Path(__file__).parent / "sample_project"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, f"sample-project/{path.relative_to(folder).as_posix()}")
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="sample-project.zip"'
+    return response
+
