@@ -68,6 +68,9 @@ class Config:
     # the dataset (PID) the trusted third party links tables without national numbers to
     # when the permit grants no dataset that has them (e.g. the population register)
     spe_linkage_spine: str = ""
+    # the operator's list of runtimes the workspace's jobs may use (JSON; unset: the platform's
+    # own Python)
+    spe_runtimes_file: Path | None = None
     # the Ed25519 key that signs audit checkpoints (outside the database; see ADR 0014) and
     # the folder where the signed checkpoints are published as files
     audit_signing_key: Path | None = None
@@ -200,6 +203,7 @@ def load(env: Env, base_dir: Path) -> Config:
         ttp_key_file=env.path("DATALUX_TTP_KEY_FILE", var_dir / "ttp" / "master.key"),
         spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
         spe_linkage_spine=env.optional("DATALUX_SPE_LINKAGE_SPINE") or "",
+        spe_runtimes_file=_optional_path(env, "DATALUX_SPE_RUNTIMES_FILE"),
         audit_signing_key=audit_signing_key_file(env, base_dir),
         audit_checkpoint_dir=env.path(
             "DATALUX_AUDIT_CHECKPOINT_DIR", var_dir / "audit" / "checkpoints"
@@ -304,3 +308,8 @@ def _whole_number(env: Env, name: str, default: int) -> int:
     if not raw.isdigit():
         raise SettingsError(name, f"is {raw!r}", f"set {name} to a whole number (0 or more)")
     return int(raw)
+
+
+def _optional_path(env: Env, name: str) -> Path | None:
+    value = env.optional(name)
+    return Path(value).expanduser() if value else None

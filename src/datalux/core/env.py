@@ -52,6 +52,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "DATALUX_TTP_KEY_FILE": "trusted third party's master key file (var/ttp/master.key)",
     "DATALUX_TTP_MASTER_KEY": "the master key itself in base64, when there is no key file",
     "DATALUX_SPE_RETENTION_DAYS": "days a locked extract is kept before deletion (default 90)",
+    "DATALUX_SPE_RUNTIMES_FILE": "JSON list of the runtimes workspace jobs may use (unset: the "
+    "platform's own Python)",
     "DATALUX_SPE_LINKAGE_SPINE": "PID of the dataset with national numbers that tables without "
     "them are linked to when the permit grants none (default: none)",
     "DATALUX_AUDIT_SIGNING_KEY": "Ed25519 key file signing audit checkpoints "

@@ -59,6 +59,7 @@ def run_action(
     runtime: sandbox.Runtime,
     limits: sandbox.Limits,
     inputs: Mapping[str, Path] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ActionResult:
     """Run ``action`` of the code in ``code_dir`` on ``data_dir``; ``output_dir`` (created,
     empty) receives what it writes; ``inputs`` maps ``output/...`` paths of needed actions'
@@ -86,6 +87,7 @@ def run_action(
             limits=limits,
             log_path=log_path,
             output_dir=output_dir,
+            cancelled=cancelled,
         )
     )
     _remove_mount_points(output_dir, inputs)
@@ -109,6 +111,7 @@ _CODES = {
     sandbox.Status.OUTPUT_TOO_LARGE: "output_too_large",
     sandbox.Status.SANDBOX_UNAVAILABLE: "sandbox_unavailable",
     sandbox.Status.INTERNAL_ERROR: "internal_error",
+    sandbox.Status.CANCELLED: "cancelled",
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,27 @@ def _run(job: Job) -> runner.ActionResult | None:
         runtime=runtimes[action.runtime],
         limits=limits,
         inputs=inputs,
+        cancelled=_cancel_check(job.pk),
     )
+
+
+def _cancel_check(job_id: int, every: float = 2.0) -> Callable[[], bool]:
+    """Whether the job was cancelled (or its workspace locked): asks the database at most
+    every ``every`` seconds, however often the sandbox polls."""
+    import time
+
+    state = {"at": 0.0, "cancelled": False}
+
+    def check() -> bool:
+        now = time.monotonic()
+        if not state["cancelled"] and now - state["at"] >= every:
+            state["at"] = now
+            state["cancelled"] = Job.objects.filter(
+                pk=job_id, cancel_requested_at__isnull=False
+            ).exists()
+        return bool(state["cancelled"])
+
+    return check
 
 
 @task()
