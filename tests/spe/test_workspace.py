@@ -336,3 +336,30 @@ def test_the_sample_project_is_offered_and_accepted(world: World, permit: Any) -
         .status_code
         == 403
     )
+
+
+def test_the_sql_console_runs_read_only_in_the_sandbox(world: World, permit: Any) -> None:
+    from datalux.spe.models import Query
+
+    client = _client(world.applicant)
+    url = f"/spe/workspace/{permit.number}/queries/"
+    extract = permit.preparations.get().manifest["tables"][0]["name"]
+    sql = f'select diagnosis, count(*) n from "{extract}" group by 1 order by 1'  # noqa: S608
+    done = client.post(url, {"sql": sql, "data": "extract"})
+    assert done.status_code == 302
+    query = Query.objects.get()
+    assert query.code == JobCode.SUCCEEDED, query.error
+    assert query.rows == 2 and len(query.sha256) == 64
+    page = client.get(done["Location"]).content.decode()
+    assert "I50.0" in page and "S72.0" in page
+    event = AuditEvent.objects.get(kind=EventKind.WORKSPACE_QUERY_RUN)
+    assert "group by" in event.details["sql"]
+    # nothing but the extract is readable, and nothing is written
+    client.post(url, {"sql": "select * from read_csv('/etc/passwd')", "data": "extract"})
+    failed = Query.objects.first()
+    assert failed.code == JobCode.NONZERO_EXIT and "disabled" in failed.error
+    client.post(url, {"sql": f'delete from "{extract}"', "data": "extract"})  # noqa: S608
+    assert Query.objects.first().code == JobCode.NONZERO_EXIT
+    assert _client(world.stranger).post(url, {"sql": "select 1"}).status_code == 403
+    empty = client.post(url, {"sql": "  "})
+    assert empty.status_code == 409

@@ -258,3 +258,27 @@ class Job(models.Model):
     @property
     def message(self) -> str:
         return str(JobCode(self.code).label) if self.code else ""
+
+
+class Query(models.Model):
+    """One SQL query of the workspace's console, run in the sandbox on the extract (or the
+    dummy data), read-only. The result stays in the workspace as a CSV file
+    (``queries/<id>/result.csv``), which a release request may later propose."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="queries")
+    sql = models.TextField()
+    data = models.CharField(max_length=8, choices=DataKind.choices, default=DataKind.EXTRACT)
+    code = models.CharField(max_length=24, choices=JobCode.choices, blank=True)
+    error = models.TextField(blank=True)  # the engine's message, shown in the workspace only
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    truncated = models.BooleanField(default=False)
+    sha256 = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"query {self.pk} ({self.code or 'running'})"

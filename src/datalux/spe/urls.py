@@ -19,6 +19,12 @@ urlpatterns: list[URLPattern] = [
         name="sample_project",
     ),
     path("workspace/<str:number>/jobs/<int:job_id>/", views_workspace.job, name="job"),
+    path("workspace/<str:number>/queries/", views_workspace.query, name="query"),
+    path(
+        "workspace/<str:number>/queries/<int:query_id>/",
+        views_workspace.query_result,
+        name="query_result",
+    ),
     path("workspace/<str:number>/jobs/<int:job_id>/cancel/", views_workspace.cancel, name="cancel"),
     path(
         "workspace/<str:number>/jobs/<int:job_id>/files/<path:path>",

@@ -103,6 +103,10 @@ def _render(
             {**a, "job": latest.get(a["name"])} for a in (chosen.actions if chosen else [])
         ],
         "jobs": space.jobs.select_related("code_version").order_by("-pk")[:PAGE_JOBS],
+        "queries": space.queries.order_by("-pk")[:10],
+        "tables": [
+            t["name"] for t in ((extract.manifest or {}).get("tables", []) if extract else [])
+        ],
         "extract": extract,
         "extract_ready": bool(extract and extract.available),
         "data_kinds": DataKind.choices,
@@ -299,3 +303,54 @@ def sample_project(request: HttpRequest, number: str) -> HttpResponse:
     response["Content-Disposition"] = 'attachment; filename="sample-project.zip"'
     return response
 
+
+@require_POST
+@login_required
+def query(request: HttpRequest, number: str) -> HttpResponse:
+    """Run an SQL query of the console in the sandbox; its result stays in the workspace."""
+    from datalux.spe.console import run_query
+
+    permit = _permit(number)
+    try:
+        workspaces.check_access(permit, request.user)
+    except NoAccess as exc:
+        return _refused(request, exc)
+    space = workspaces.workspace_of(permit)
+    try:
+        done = run_query(
+            workspace=space,
+            sql=request.POST.get("sql", ""),
+            by=request.user,
+            data=request.POST.get("data", DataKind.EXTRACT),
+        )
+    except Conflict as exc:
+        return _render(request, permit, space, error=str(exc), status=409)
+    return redirect("spe:query_result", number=permit.number, query_id=done.pk)
+
+
+@require_GET
+@login_required
+def query_result(request: HttpRequest, number: str, query_id: int) -> HttpResponse:
+    from datalux.spe.console import shown_rows
+    from datalux.spe.models import Query
+
+    permit = _permit(number)
+    try:
+        workspaces.check_access(permit, request.user)
+    except NoAccess as exc:
+        return _refused(request, exc)
+    item = get_object_or_404(Query, pk=query_id, workspace__permit=permit)
+    header, rows = shown_rows(item)
+    from datalux.audit.kinds import EventKind
+    from datalux.audit.log import record
+
+    record(
+        EventKind.WORKSPACE_FILE_VIEWED, actor=request.user, organisation=permit.organisation,
+        obj=permit, details={"query": item.pk, "file": "result.csv"},
+    )  # fmt: skip
+    response = render(
+        request, "spe/query.html",
+        {"permit": permit, "query": item, "header": header, "rows": rows},
+    )  # fmt: skip
+    add_never_cache_headers(response)
+    return response
