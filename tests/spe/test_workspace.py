@@ -363,3 +363,33 @@ def test_the_sql_console_runs_read_only_in_the_sandbox(world: World, permit: Any
     assert _client(world.stranger).post(url, {"sql": "select 1"}).status_code == 403
     empty = client.post(url, {"sql": "  "})
     assert empty.status_code == 409
+
+
+def test_every_workspace_page_refuses_all_but_the_authorised_persons(
+    world: World, permit: Any
+) -> None:
+    """The permission matrix of the workspace: anonymous → sign-in, others → audited 403."""
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    [job] = workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
+        enqueue=False,
+    )  # fmt: skip
+    base = f"/spe/workspace/{permit.number}"
+    pages = [
+        ("get", f"{base}/"), ("get", f"{base}/dummy.zip"), ("get", f"{base}/sample-project.zip"),
+        ("get", f"{base}/jobs/{job.pk}/"), ("get", f"{base}/jobs/{job.pk}/files/log.txt"),
+        ("post", f"{base}/code/"), ("post", f"{base}/run/"), ("post", f"{base}/queries/"),
+        ("post", f"{base}/jobs/{job.pk}/cancel/"),
+    ]  # fmt: skip
+    for method, url in pages:
+        anonymous = getattr(Client(), method)(url)
+        assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"], url
+        for outsider in (world.stranger, world.handler, world.decider, world.colleague):
+            before = AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count()
+            refused = getattr(_client(outsider), method)(url)
+            assert refused.status_code == 403, (url, outsider)
+            assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() > before
+    assert _client(world.applicant).get(f"{base}/").status_code == 200
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED  # no refused cancel went through
