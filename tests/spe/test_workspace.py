@@ -393,3 +393,28 @@ def test_every_workspace_page_refuses_all_but_the_authorised_persons(
     assert _client(world.applicant).get(f"{base}/").status_code == 200
     job.refresh_from_db()
     assert job.state == JobState.QUEUED  # no refused cancel went through
+
+
+def test_dummy_data_have_the_extracts_tables_and_columns(world: World, permit: Any) -> None:
+    import pyarrow.parquet as pq
+
+    from datalux.dataplane.codelists import code_list
+    from datalux.spe.dummydata import _earlier_partner, ensure_dummy
+
+    folder = ensure_dummy(permit, by=world.applicant)
+    for table in permit.preparations.get().manifest["tables"]:
+        dummy = pq.read_table(folder / table["file"])
+        assert dummy.column_names == table["columns"]
+        assert dummy.num_rows == min(table["rows"], 5000)
+        if "diagnosis" in dummy.column_names:  # codes, never free text where codes are expected
+            values = dummy.column("diagnosis").drop_null().to_pylist()
+            assert values and all(code_list("icd10").contains(v) for v in values), values[:5]
+    assert AuditEvent.objects.filter(kind=EventKind.DUMMY_GENERATED).count() == 1
+    ensure_dummy(permit, by=world.applicant)  # made once
+    assert AuditEvent.objects.filter(kind=EventKind.DUMMY_GENERATED).count() == 1
+    dates = {"admission_date": {"type": "date"}, "discharge_date": {"type": "date"},
+             "birth_date": {"type": "date"}, "death_date": {"type": "date"}}  # fmt: skip
+    names = list(dates)
+    assert _earlier_partner("discharge_date", names, dates) == ("admission_date", 30)
+    assert _earlier_partner("death_date", names, dates) == ("birth_date", 36500)
+    assert _earlier_partner("admission_date", names, dates) == (None, None)

@@ -28,14 +28,14 @@ from datalux.dataplane.dummy import ColumnSpec, DummySpec, TableSpec, write_dumm
 from datalux.dataplane.extract import PERSON_ID
 
 MAX_DUMMY_ROWS = 5_000
-# (later, earlier) pairs of name parts: a column named with the first follows its partner
+# (later, earlier, most days between): a column named with the first follows its partner
 _ORDER_WORDS = (
-    ("discharge", "admission"),
-    ("end", "start"),
-    ("death", "birth"),
-    ("exit", "entry"),
-    ("to", "from"),
-    ("stop", "start"),
+    ("discharge", "admission", 30),  # a hospital stay: days, rarely weeks
+    ("end", "start", 3 * 365),
+    ("death", "birth", 100 * 365),
+    ("exit", "entry", 3 * 365),
+    ("to", "from", 365),
+    ("stop", "start", 365),
 )
 
 
@@ -171,7 +171,11 @@ def _table_spec(table: dict[str, Any]) -> TableSpec:
                 values = tuple(sorted(listed.values)) if listed.exact else listed.examples
         completeness = stats.get("completeness")
         missing = 0.0 if completeness is None else max(0.0, min(1.0, 1 - float(completeness)))
-        after = _earlier_partner(name, names, dictionary) if kind in {"date", "datetime"} else None
+        after, gap = (
+            _earlier_partner(name, names, dictionary)
+            if kind in {"date", "datetime"}
+            else (None, None)
+        )
         columns.append(
             ColumnSpec(
                 name, kind, values=values,
@@ -179,7 +183,7 @@ def _table_spec(table: dict[str, Any]) -> TableSpec:
                 missing=round(missing, 3),
                 unique=bool(not values and (stats.get("uniqueness") or 0) >= 0.999
                             and stats.get("distinct", 0) > 1 and kind in {"string", "integer"}),
-                after=after, max_gap=365 if after else None,
+                after=after, max_gap=gap,
             )
         )  # fmt: skip
     return TableSpec(
@@ -187,13 +191,16 @@ def _table_spec(table: dict[str, Any]) -> TableSpec:
     )
 
 
-def _earlier_partner(name: str, names: list[str], dictionary: dict[str, Any]) -> str | None:
+def _earlier_partner(
+    name: str, names: list[str], dictionary: dict[str, Any]
+) -> tuple[str | None, int | None]:
+    """The date column ``name`` follows (by their names), and the most days between them."""
     lowered = name.lower()
-    for later, earlier in _ORDER_WORDS:
+    for later, earlier, days in _ORDER_WORDS:
         if later in lowered.split("_") or lowered.startswith(later):
             partner_name = lowered.replace(later, earlier, 1)
             for other in names:
                 if other != name and other.lower() == partner_name:
                     if dictionary.get(other, {}).get("type") in {"date", "datetime"}:
-                        return other
-    return None
+                        return other, days
+    return None, None
