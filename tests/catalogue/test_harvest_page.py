@@ -13,10 +13,17 @@ from django.urls import reverse
 
 from datalux.catalogue.harvest import HarvestError, run_harvest
 from datalux.catalogue.harvest_runs import recent_runs
-from tests.catalogue.test_harvest import RIVERS, holder, make_source, roads, write
+from tests.catalogue.test_harvest import (
+    RIVERS,
+    _harvest_settings,
+    holder,
+    make_source,
+    roads,
+    write,
+)
 
 pytestmark = pytest.mark.django_db
-__all__ = ["holder"]  # the fixture, imported for these tests
+__all__ = ["_harvest_settings", "holder"]  # the fixtures, imported for these tests
 
 PAGE = "/catalogue/harvest/"
 

@@ -48,7 +48,10 @@ def test_export_to_a_file_replaces_it_whole(tmp_path: Path) -> None:
     assert bad.exit_code == 2
 
 
-def test_harvest_by_name_and_clear_failures(tmp_path: Path, make_member: Any) -> None:
+def test_harvest_by_name_and_clear_failures(
+    tmp_path: Path, make_member: Any, settings: Any
+) -> None:
+    settings.DATALUX_HARVEST_FILE_DIR = tmp_path  # the only folder local files come from
     build_demo()
     path = tmp_path / "remote.ttl"
     path.write_text(PREFIXES + RIVERS)

@@ -27,7 +27,7 @@ def _operator(request: HttpRequest) -> Any:
 class SourceIn(Schema):
     name: str
     url: str
-    publisher: str  # organisation slug
+    publisher: str  # slug of the organisation every harvested record of the source belongs to
 
 
 class SourceOut(Schema):
@@ -62,7 +62,8 @@ def list_sources(request: HttpRequest) -> Any:
 
 @router.post("/sources", response={201: SourceOut})
 def create_source(request: HttpRequest, payload: SourceIn) -> Status:
-    """Register a remote DCAT-AP catalogue (URL or file path on the server)."""
+    """Register a remote DCAT-AP catalogue: an http(s) URL on a public address (or a host the
+    operator allowed), or a file in the server's harvest folder."""
     user = _operator(request)
     publisher = get_object_or_404(Organisation, slug=payload.publisher)
     source = register_source(

@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import gc
 import io
+import json
 import logging
 import re
 import warnings
@@ -54,6 +55,7 @@ from django.urls import NoReverseMatch, reverse
 from rdflib import Graph, Literal, URIRef
 
 from datalux.catalogue import vocabularies as vocab
+from datalux.catalogue.jsonld_contexts import resolve_contexts
 from datalux.catalogue.langtags import is_well_formed
 from datalux.catalogue.turtle import TurtleWriter
 from datalux.core.absolute import base_url
@@ -770,9 +772,15 @@ def parse(
 ) -> Graph:
     """Parse RDF into a graph (rdflib's JSON-LD parser warns about its own internals: muted).
 
-    Relative IRIs resolve against ``base`` (the document's own address).
+    Relative IRIs resolve against ``base`` (the document's own address). Nothing is ever
+    fetched: a JSON-LD ``@context`` given as an address comes from the packaged cache
+    (:mod:`datalux.catalogue.jsonld_contexts`, which refuses any other), RDF/XML external
+    entities are not expanded (the standard library's default, tested), and rdflib follows
+    no ``owl:imports``.
     """
     graph = graph if graph is not None else Graph()
+    if fmt == "json-ld":
+        data = json.dumps(resolve_contexts(json.loads(data), base))
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="ConjunctiveGraph is deprecated", category=DeprecationWarning

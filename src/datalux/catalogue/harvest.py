@@ -2,14 +2,22 @@
 
 A run, for one :class:`~datalux.catalogue.models.HarvestSource`:
 
-1. fetch the document (a local path, ``file://`` or ``http(s)://`` URL; size limit and
-   timeout), following Hydra ``next`` pages as udata and CKAN publish them, each page once;
+1. fetch the document (size limit and timeouts), following Hydra ``next`` pages as udata
+   and CKAN publish them, each page once. Only ``http(s)://`` URLs on public addresses
+   (checked at every connection and redirect by :mod:`datalux.catalogue.fetch`; an operator
+   may list internal hosts in ``DATALUX_HARVEST_ALLOWED_HOSTS``), or a file inside the one
+   folder an operator names in ``DATALUX_HARVEST_FILE_DIR``;
 2. parse it (Turtle, RDF/XML or JSON-LD, by content type, then extension, then first
-   character); a parse error stops the run with the line and column at fault;
+   character) without fetching anything (JSON-LD contexts from the packaged cache only); a
+   parse error stops the run with the line and column at fault, never quoting the document;
 3. map every ``dcat:Dataset`` to a Dataset record of the source's own catalogue, keyed by its
    remote id (the dataset IRI, or its ``dct:identifier`` when it is a blank node); records
    that are this platform's own (our URIs or PIDs, e.g. a remote re-publishing our catalogue)
-   are skipped, so two catalogues harvesting each other never loop;
+   are skipped, so two catalogues harvesting each other never loop. A harvested record
+   belongs to the source's organisation whatever publisher it names (one of ours, say), is
+   open data (a record restricted at its source is skipped: access to data held here is
+   granted here only), carries no legal basis or conditions of ours, and its pages show it as
+   harvested with its addresses as external links;
 4. in one transaction: create new records, update changed ones, withdraw those no longer in
    the source, validate them all against the DCAT-AP shapes (conforming records are
    published, the others stay drafts with their findings), store the report on the source and
@@ -22,11 +30,12 @@ Safe to repeat: a second run over an unchanged source changes nothing but ``last
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
-import urllib.error
+import os
+import re
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -43,7 +52,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_tasks import task
 from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, SKOS
+from rdflib.namespace import DCTERMS, OWL, SKOS
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import has_permission
@@ -52,6 +61,9 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue import vocabularies as vocab
 from datalux.catalogue.dcat import ADMS, DCAT, HYDRA, VCARD, parse
+from datalux.catalogue.fetch import AllowList, FetchError, address_problem, fetch_url
+from datalux.catalogue.jsonld_contexts import RemoteContextRefused
+from datalux.catalogue.langtags import primary_language
 from datalux.catalogue.models import (
     Catalogue,
     Dataset,
@@ -67,7 +79,8 @@ logger = logging.getLogger("datalux.catalogue.harvest")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # per page
 MAX_TOTAL_BYTES = 512 * 1024 * 1024  # per run
 MAX_PAGES = 2000
-TIMEOUT_SECONDS = 60
+TIMEOUT_SECONDS = 60  # per network operation
+DOCUMENT_SECONDS = 600  # per document, however slowly it comes
 USER_AGENT = "datalux-harvester/1"
 ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, */*;q=0.1"
 
@@ -121,7 +134,11 @@ class HarvestError(Exception):
 class Document:
     data: bytes
     content_type: str
-    location: str  # where it came from (URL or path), for messages
+    location: str  # what messages call it: the address the operator gave, or "page N of" it
+    base: str = ""  # where relative IRIs resolve (the final URL after redirects, or the path)
+
+    def __post_init__(self) -> None:
+        self.base = self.base or self.location
 
 
 @dataclass
@@ -186,10 +203,34 @@ def _is_own(url: str) -> bool:
     return False
 
 
+def _allow_list() -> AllowList:
+    return AllowList.parse(getattr(settings, "DATALUX_HARVEST_ALLOWED_HOSTS", ()) or ())
+
+
+def _check_host(location: str) -> None:
+    """Refuse at once an address given literally (or ``localhost``) that is not public; host
+    names are checked when the harvester connects (every address, at every redirect)."""
+    host = (urllib.parse.urlsplit(location).hostname or "").lower()
+    if not host:
+        raise HarvestError(f"{location} names no host: give the catalogue's full URL")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost" and not host.endswith(".localhost"):
+            return
+        address = ipaddress.ip_address("127.0.0.1")
+    problem = address_problem(address)
+    if problem and not _allow_list().allows(host, address):
+        raise HarvestError(
+            f"{location} is {problem}: the harvester only reaches public addresses; an "
+            "operator may list an internal catalogue in DATALUX_HARVEST_ALLOWED_HOSTS"
+        )
+
+
 def check_location(location: str) -> None:
     """Refuse locations the harvester cannot or must not read (with the reason and the fix)."""
     if not location or not location.strip():
-        raise HarvestError("give the URL or file path of a DCAT-AP document")
+        raise HarvestError("give the URL of a DCAT-AP document")
     scheme = urllib.parse.urlsplit(location).scheme.lower()
     if scheme in ("http", "https"):
         if _is_own(location):
@@ -197,12 +238,12 @@ def check_location(location: str) -> None:
                 f"{location} is this platform's own address ({base_url()}): harvesting our own "
                 "catalogue would loop; register the remote catalogue's address instead"
             )
+        _check_host(location)
         return
     if scheme in ("", "file") or len(scheme) == 1:  # a path (a Windows drive letter too)
+        _checked_local_path(location, must_exist=False)
         return
-    raise HarvestError(
-        f"cannot harvest a {scheme}: address; use an http(s):// URL or a local file path"
-    )
+    raise HarvestError(f"cannot harvest a {scheme}: address; use an http(s):// URL")
 
 
 def _local_path(location: str) -> Path:
@@ -211,55 +252,90 @@ def _local_path(location: str) -> Path:
     return Path(location)
 
 
+def _file_dir() -> Path | None:
+    folder = getattr(settings, "DATALUX_HARVEST_FILE_DIR", None)
+    return Path(folder).resolve() if folder else None
+
+
+def _checked_local_path(location: str, *, must_exist: bool = True) -> Path:
+    """The file a local location names, inside the operator's harvest folder only (symbolic
+    links resolved first); nothing is said about files elsewhere, existing or not."""
+    folder = _file_dir()
+    if folder is None:
+        raise HarvestError(
+            "local files are not harvested here: give the http(s):// URL of the catalogue "
+            "(an operator may name a folder of DCAT-AP files in DATALUX_HARVEST_FILE_DIR)"
+        )
+    path = _local_path(location)
+    if not path.is_absolute():
+        path = folder / path
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links
+        raise HarvestError(f"{path} is not a readable file: check the path") from None
+    if not resolved.is_relative_to(folder):
+        raise HarvestError(
+            f"{path} is outside the folder local files are harvested from ({folder}): put the "
+            "catalogue there, or give its http(s):// URL"
+        )
+    if must_exist and not resolved.is_file():
+        raise HarvestError(f"{path} is not a readable file: check the path")
+    return resolved
+
+
+def _read_local(path: Path, max_bytes: int, label: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        raise HarvestError(f"{label} is not a readable file: check the path") from None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise HarvestError(
+                f"{label} is {size} bytes, over the limit of {max_bytes}: split the catalogue"
+            )
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise HarvestError(f"{label} is over the limit of {max_bytes} bytes: split the catalogue")
+    return data
+
+
+def _not_own(url: str) -> None:
+    if _is_own(url):
+        raise FetchError(
+            "the address redirects to this platform: harvesting our own catalogue would loop"
+        )
+
+
 def fetch(
-    location: str, *, max_bytes: int = MAX_DOCUMENT_BYTES, timeout: float = TIMEOUT_SECONDS
+    location: str,
+    *,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    timeout: float = TIMEOUT_SECONDS,
+    label: str = "",
 ) -> Document:
-    """Read one document from a path or URL, refusing more than ``max_bytes``."""
+    """Read one document from an http(s) URL or a file in the harvest folder, refusing more
+    than ``max_bytes``; messages call it ``label`` (default: ``location``)."""
+    label = label or location
     check_location(location)
     scheme = urllib.parse.urlsplit(location).scheme.lower()
     if scheme not in ("http", "https"):
-        path = _local_path(location)
-        if not path.is_file():
-            raise HarvestError(f"{path} is not a readable file: check the path")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise HarvestError(
-                f"{path} is {size} bytes, over the limit of {max_bytes}: split the catalogue"
-            )
-        return Document(path.read_bytes(), "", str(path))
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        location, headers={"Accept": ACCEPT, "User-Agent": USER_AGENT}
-    )
+        path = _checked_local_path(location)
+        return Document(_read_local(path, max_bytes, label), "", label, str(path))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            final = response.geturl()
-            if final != location and _is_own(final):
-                raise HarvestError(
-                    f"{location} redirects to this platform ({final}): harvesting our own "
-                    "catalogue would loop"
-                )
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > max_bytes:
-                raise HarvestError(
-                    f"{location} announces {length} bytes, over the limit of {max_bytes}"
-                )
-            data = response.read(max_bytes + 1)
-            content_type = response.headers.get_content_type() or ""
-    except HarvestError:
-        raise
-    except urllib.error.HTTPError as exc:
-        raise HarvestError(
-            f"{location} answered HTTP {exc.code} {exc.reason}: check the address"
-        ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise HarvestError(
-            f"cannot read {location}: {reason} (timeout {timeout:g} s); check the address "
-            "and that the server answers"
-        ) from None
-    if len(data) > max_bytes:
-        raise HarvestError(f"{location} sent more than {max_bytes} bytes: over the limit")
-    return Document(data, content_type, location)
+        fetched = fetch_url(
+            location,
+            headers={"Accept": ACCEPT, "User-Agent": USER_AGENT},
+            max_bytes=max_bytes,
+            timeout=timeout,
+            total_timeout=DOCUMENT_SECONDS,
+            allowed_hosts=getattr(settings, "DATALUX_HARVEST_ALLOWED_HOSTS", ()) or (),
+            check=_not_own,
+            label=label,
+        )
+    except FetchError as exc:
+        raise HarvestError(str(exc)) from None
+    return Document(fetched.data, fetched.content_type, label, fetched.url)
 
 
 def detect_format(document: Document) -> str:
@@ -267,7 +343,7 @@ def detect_format(document: Document) -> str:
     by_type = _CONTENT_TYPES.get(document.content_type.split(";")[0].strip().lower())
     if by_type:
         return by_type
-    suffix = Path(urllib.parse.urlsplit(document.location).path).suffix.lower()
+    suffix = Path(urllib.parse.urlsplit(document.base).path).suffix.lower()
     if suffix in _EXTENSIONS:
         return _EXTENSIONS[suffix]
     start = document.data.lstrip()[:1]
@@ -292,24 +368,53 @@ def _where(exc: Exception, data: bytes) -> str:
     return ""
 
 
+# A quoted token in a parser's message is text of the document unless it is punctuation.
+_QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
+
+
+def _unquoted(message: str) -> str:
+    def keep(match: re.Match[str]) -> str:
+        token = match.group(1) if match.group(1) is not None else match.group(2)
+        safe = len(token) <= 3 and not any(c.isalnum() for c in token)
+        return match.group(0) if safe else "…"
+
+    return _QUOTED.sub(keep, message)[:200]
+
+
 def _reason(exc: Exception) -> str:
-    if hasattr(exc, "_why"):
-        return str(exc._why)
-    if hasattr(exc, "getMessage"):
+    """What the parser found wrong, in its own fixed words: never text of the document."""
+    if hasattr(exc, "_why"):  # rdflib Turtle: fixed messages, some quoting a token
+        return _unquoted(str(exc._why))
+    if isinstance(exc, SAXParseException):  # expat's fixed messages
         return str(exc.getMessage())
-    if hasattr(exc, "msg") and isinstance(exc.msg, str):
+    if isinstance(exc, json.JSONDecodeError):  # the json module's fixed messages
         return exc.msg
+    if isinstance(exc, RemoteContextRefused):
+        return str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return "the document is not UTF-8 text"
     if isinstance(exc, IndexError):
         return "the document ends in the middle of a statement"
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, RecursionError):
+        return "the document is nested too deeply"
+    return f"the parser refused it ({type(exc).__name__})"
 
 
 def _base(location: str) -> str:
     if urllib.parse.urlsplit(location).scheme.lower() in ("http", "https", "file"):
         return location
     return _local_path(location).resolve().as_uri()
+
+
+def _key(location: str) -> str:
+    """The same page, however it is written (a path or its ``file://`` URL)."""
+    if urllib.parse.urlsplit(location).scheme.lower() in ("http", "https"):
+        return location
+    path = _local_path(location)
+    folder = _file_dir()
+    if folder is not None and not path.is_absolute():
+        path = folder / path
+    return path.resolve().as_uri()
 
 
 def _same_origin(first: str, other: str) -> bool:
@@ -324,7 +429,7 @@ def parse_document(document: Document, graph: Graph | None = None) -> Graph:
     """Parse into ``graph``; a clear HarvestError naming the format, place and reason."""
     fmt = detect_format(document)
     try:
-        return parse(document.data, fmt, graph, base=_base(document.location))
+        return parse(document.data, fmt, graph, base=_base(document.base))
     except Exception as exc:  # every parser has its own error types
         where = _where(exc, document.data)
         place = f" at {where}" if where else ""
@@ -347,16 +452,19 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
     seen: set[str] = set()
     total = 0
     url: str | None = location
+    number = 1
     while url is not None:
-        key = _base(url)
+        # A next page's address comes from the remote: messages name it by its number.
+        label = location if number == 1 else f"page {number} of {location}"
+        key = _key(url)
         if key in seen:
-            report.problems.append(f"page {url} links back to a page already read: stopped")
+            report.problems.append(f"page {number - 1} links back to a page already read: stopped")
             break
         if len(seen) >= MAX_PAGES:
             report.problems.append(f"stopped after {MAX_PAGES} pages")
             break
         seen.add(key)
-        document = fetch(url, **limits)
+        document = fetch(url, label=label, **limits)
         total += len(document.data)
         if total > MAX_TOTAL_BYTES:
             raise HarvestError(f"the source is over {MAX_TOTAL_BYTES} bytes in all: too large")
@@ -367,20 +475,26 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
             if triple[1] not in (HYDRA.next, HYDRA.nextPage):
                 graph.add(triple)
         if url is not None and not _same_origin(_base(location), url):
-            report.problems.append(f"next page {url} is not on the source's server: not followed")
+            report.problems.append(
+                f"the next page of page {number} is not on the source's server: not followed"
+            )
             url = None
         if url is not None and url.startswith("file:"):
             url = _local_path(url).as_posix()
+        number += 1
     return graph
 
 
 # -- mapping --------------------------------------------------------------------------------
 def _texts(graph: Graph, node: Any, predicate: URIRef) -> dict[str, str]:
+    """Texts by language: the primary subtag of each literal's tag (``fr-LU`` is ``fr``),
+    English when untagged; a literal whose tag is not BCP 47 is left out."""
     texts: dict[str, str] = {}
     for value in graph.objects(node, predicate):
         if isinstance(value, Literal) and str(value).strip():
-            language = (value.language or "en")[:2].lower()
-            texts.setdefault(language, str(value).strip())
+            language = primary_language(value.language) if value.language else "en"
+            if language is not None:
+                texts.setdefault(language, str(value).strip())
     return texts
 
 
@@ -454,7 +568,6 @@ class Mapped:
     remote_id: str
     fields: dict[str, Any]
     distributions: list[dict[str, Any]]
-    publisher_name: str
 
 
 DISTRIBUTION_FIELDS = (
@@ -508,8 +621,6 @@ def map_dataset(graph: Graph, node: Any) -> Mapped | str:
     distribution_nodes = list(graph.objects(node, DCAT.distribution))
     contact = _first(graph, node, DCAT.contactPoint)
     period = _first(graph, node, DCTERMS.temporal)
-    publisher = _first(graph, node, DCTERMS.publisher)
-    publisher_name = str(_first(graph, publisher, FOAF.name) or "") if publisher else ""
     themes = sorted(
         {
             code
@@ -517,11 +628,15 @@ def map_dataset(graph: Graph, node: Any) -> Mapped | str:
             if (code := _code(value, f"{vocab.EU_AUTHORITY}/data-theme/", vocab.Theme.values))
         }
     )
-    rights = _code(
-        _first(graph, node, DCTERMS.accessRights),
-        f"{vocab.EU_AUTHORITY}/access-right/",
-        vocab.AccessRights.values,
-    )
+    stated = _first(graph, node, DCTERMS.accessRights)
+    rights = _code(stated, f"{vocab.EU_AUTHORITY}/access-right/", vocab.AccessRights.values)
+    if stated is not None and rights != vocab.AccessRights.PUBLIC:
+        # Access to data held here is granted here only: a record restricted (or with rights
+        # we cannot read) at its source would look like one of ours to request.
+        return (
+            f"{remote_id} is not open data at its source (its dct:accessRights is not "
+            "PUBLIC): only open records are harvested, skipped"
+        )
     frequency = _code(
         _first(graph, node, DCTERMS.accrualPeriodicity),
         f"{vocab.EU_AUTHORITY}/frequency/",
@@ -540,7 +655,9 @@ def map_dataset(graph: Graph, node: Any) -> Mapped | str:
         "description": _texts(graph, node, DCTERMS.description),
         "keywords": keywords,
         "themes": themes,
-        "access_rights": rights or vocab.AccessRights.PUBLIC,  # open-data portals omit it
+        "access_rights": vocab.AccessRights.PUBLIC,  # open-data portals often omit it
+        "legal_basis": "",  # never a legal basis or conditions of ours
+        "conditions_for_reuse": "",
         "licence": _licence(graph, [node, *distribution_nodes]),
         "contact_name": str(_first(graph, contact, VCARD.fn) or "")[:200] if contact else "",
         "contact_email": _email(_first(graph, contact, VCARD.hasEmail)) if contact else "",
@@ -555,7 +672,7 @@ def map_dataset(graph: Graph, node: Any) -> Mapped | str:
     }
     distributions = [_distribution(graph, d) for d in distribution_nodes]
     distributions.sort(key=lambda d: (d["access_url"], d["download_url"], str(d["title"])))
-    return Mapped(remote_id, fields, distributions, publisher_name)
+    return Mapped(remote_id, fields, distributions)
 
 
 def _identifiers(graph: Graph, node: Any) -> set[str]:
@@ -628,18 +745,6 @@ def register_source(
             details={"name": name, "url": url[:200]},
         )
     return source
-
-
-def _publishers(names: set[str]) -> dict[str, Organisation]:
-    """Remote publisher names matched (case-insensitively) to our organisations."""
-    wanted = {n.strip().lower() for n in names if n.strip()}
-    if not wanted:
-        return {}
-    matched = {}
-    for organisation in Organisation.objects.all().only("pk", "name", "kind", "slug"):
-        if organisation.name.lower() in wanted:
-            matched[organisation.name.lower()] = organisation
-    return matched
 
 
 def _slug(source: HarvestSource, mapped: Mapped) -> str:
@@ -789,7 +894,6 @@ def import_graph(source: HarvestSource, graph: Graph, report: HarvestReport) -> 
         d.remote_id: d
         for d in Dataset.objects.filter(harvest_source=source).select_related("publisher")
     }
-    publishers = _publishers({m.publisher_name for m in mapped_records})
     now = timezone.now()
     touched: list[Dataset] = []
     seen_ids: set[str] = set()
@@ -798,8 +902,10 @@ def import_graph(source: HarvestSource, graph: Graph, report: HarvestReport) -> 
             report.problems.append(f"{mapped.remote_id} appears twice: the first one is kept")
             continue
         seen_ids.add(mapped.remote_id)
-        publisher = publishers.get(mapped.publisher_name.strip().lower(), source.publisher)
-        dataset = _apply(source, mapped, existing.get(mapped.remote_id), publisher, now, report)
+        # Whatever publisher the remote names (one of ours, say), the record is the source's.
+        dataset = _apply(
+            source, mapped, existing.get(mapped.remote_id), source.publisher, now, report
+        )
         touched.append(dataset)
     _validate(touched, report)
     gone = [d for rid, d in existing.items() if rid not in seen_ids and d.status != "withdrawn"]
@@ -840,12 +946,10 @@ def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> Harv
         _record_failure(source, by, str(exc), started)
         raise
     except ValidationError as exc:
-        problems = (
-            [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]
-            if hasattr(exc, "error_dict")
-            else exc.messages
-        )
-        message = f"a harvested record was refused: {'; '.join(problems)[:500]}"
+        # Field names only: a validator's message may quote the harvested value.
+        fields = sorted(exc.message_dict) if hasattr(exc, "error_dict") else []
+        named = f" (invalid {', '.join(fields)})" if fields else ""
+        message = f"a harvested record was refused{named}"
         _record_failure(source, by, message, started)
         raise HarvestError(message + ". Nothing was imported.") from None
     logger.info("%s", report.summary())

@@ -25,12 +25,17 @@ from datalux.core.guards import require_permission
 class HarvestSourceForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     url = forms.CharField(
-        label=gettext_lazy("Address of the DCAT-AP document (URL or file path)"),
+        label=gettext_lazy(
+            "Address of the DCAT-AP document (URL, or a file in the harvest folder)"
+        ),
         max_length=500,
         help_text=gettext_lazy("e.g. https://data.public.lu/catalog.ttl"),
     )
     publisher = forms.ModelChoiceField(
-        label=gettext_lazy("Publisher of records without a known publisher"),
+        label=gettext_lazy("Organisation the harvested records belong to"),
+        help_text=gettext_lazy(
+            "Every record of the source belongs to it, whatever publisher the remote names."
+        ),
         queryset=Organisation.objects.order_by("name"),
     )
 
