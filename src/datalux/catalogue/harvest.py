@@ -365,7 +365,13 @@ def _where(exc: Exception, data: bytes) -> str:
         offset: int = exc._i
         column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
         return f"line {exc.lines + 1}, column {column}"
+    located = _RDFXML_PLACE.search(str(exc)) if type(exc).__name__ == "ParserError" else None
+    if located:  # rdflib RDF/XML: "SYSTEM-ID:LINE:COLUMN: message" (only the numbers are kept)
+        return f"line {located.group(1)}, column {int(located.group(2)) + 1}"
     return ""
+
+
+_RDFXML_PLACE = re.compile(r":(\d+):(\d+): ")
 
 
 # A quoted token in a parser's message is text of the document unless it is punctuation.
