@@ -21,6 +21,7 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import verify
 from datalux.audit.models import AuditEvent
 from tests.access.world import World
+from tests.factories.accounts import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -244,15 +245,19 @@ def test_a_decision_on_a_withdrawn_application_is_refused(world: World) -> None:
 
 
 def test_deciders_do_not_decide_on_applications_that_name_them(world: World) -> None:
+    # Staff cannot be named (tests/access/test_conflicts_of_interest.py): this person was named
+    # by e-mail and joined the authority as a decider once the case was under review.
     application = world.draft()
     actions.add_named_person(
-        application=application, by=world.applicant, name="D", email=world.decider.email
+        application=application, by=world.applicant, name="D", email="joins@example.lu"
     )
     actions.submit(application=application, by=world.applicant)
     actions.assign(application=application, by=world.handler, handler=world.handler)
     actions.start_review(application=application, by=world.handler)
+    decider = UserFactory(username="joins", email="Joins@example.lu")
+    MembershipFactory(user=decider, organisation=world.authority, role="decider")
     with pytest.raises(PermissionDenied, match="names you"):
-        actions.decide(application=application, by=world.decider, outcome="rejected", reasons="x")
+        actions.decide(application=application, by=decider, outcome="rejected", reasons="x")
 
 
 def test_a_rejection_issues_no_permit_and_gives_reasons_and_redress(world: World) -> None:

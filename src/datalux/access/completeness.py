@@ -26,6 +26,7 @@ WHAT = {
 class Gap:
     field: str
     message: str
+    code: str = ""  # e.g. "conflict_of_interest", for the audit of a refused submission
 
     def as_data(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
@@ -126,4 +127,14 @@ def check(application: Application) -> list[Gap]:
     persons = list(a.named_persons.all())
     if not persons:
         gap("named_persons", _("name at least one person who will access the data"))
+    from datalux.access.actions import conflicts
+
+    if staff := conflicts.staff_named(a):
+        gaps.append(
+            Gap(
+                "named_persons",
+                conflicts.staff_named_message(staff),
+                conflicts.CONFLICT_OF_INTEREST,
+            )
+        )
     return gaps

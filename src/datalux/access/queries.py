@@ -165,6 +165,7 @@ def allowed_actions(user: Any, application: Application) -> list[str]:
     """What ``user`` may do on ``application`` now: the pages offer these forms, the API lists
     them (the actions check again when asked)."""
     from datalux.access import actions
+    from datalux.access.actions import conflicts
 
     state = S(application.state)
     possible = set(allowed_application_actions(state))
@@ -204,12 +205,13 @@ def allowed_actions(user: Any, application: Application) -> list[str]:
         out.append("accept_terms")
     if state != S.WITHDRAWN and actions.can_comment(user, application):
         out.append("comment")
-    return out
+    return conflicts.allowed(user, application, out)  # nothing for those too close to it
 
 
 def permit_actions(user: Any, permit: Permit) -> list[str]:
     """What ``user`` may do with ``permit`` now (amend, extend, revoke, close, open_workspace)."""
     from datalux.access import actions
+    from datalux.access.actions import conflicts
 
     state = PermitState(permit.state)
     possible = set(allowed_permit_actions(state))
@@ -224,4 +226,4 @@ def permit_actions(user: Any, permit: Permit) -> list[str]:
     out = [a.value for a in PermitAction if a in possible and may.get(a)]
     if not actions.access_refusal(permit, user):
         out.append("open_workspace")
-    return out
+    return conflicts.allowed(user, permit.application, out, permit=True)

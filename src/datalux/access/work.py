@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from datalux.access.actions.conflicts import conflicted_applications
 from datalux.access.models import Application, NamedPerson, OpinionRequest, Permit
 from datalux.access.states import OPEN, ApplicationState, PermitState
 from datalux.accounts.permissions import has_permission, organisations_with
@@ -162,11 +163,16 @@ def _handler(user: Any, now: Any) -> list[Waiting | None]:
     if not has_permission(user, Permission.HANDLE_APPLICATIONS):
         return []
     open_cases = Application.objects.filter(state__in=sorted(OPEN)).select_related("procedure")
-    unassigned = open_cases.filter(state=S.SUBMITTED, handler__isnull=True).order_by(
-        "received_at", "pk"
+    # cases the handler is too close to are not offered (datalux.access.actions.conflicts)
+    unassigned = (
+        open_cases.filter(state=S.SUBMITTED, handler__isnull=True)
+        .exclude(conflicted_applications(user))
+        .order_by("received_at", "pk")
     )
     mine = open_cases.filter(handler=user).order_by("received_at", "pk")
-    watched = open_cases.filter(Q(handler=user) | Q(handler__isnull=True))
+    watched = open_cases.filter(Q(handler=user) | Q(handler__isnull=True)).exclude(
+        Q(handler__isnull=True) & conflicted_applications(user)
+    )
     soon = sorted(
         (a for a in watched if a.deadline is not None and a.deadline - now <= DEADLINE_WARNING),
         key=lambda a: (a.deadline, a.pk),
@@ -202,6 +208,7 @@ def _reviewer(user: Any) -> list[Waiting | None]:
         requests = requests.filter(organisation__in=orgs)
     requests = (
         requests.exclude(opinions__reviewer=user)
+        .exclude(application__in=Application.objects.filter(conflicted_applications(user)))
         .select_related("application", "organisation")
         .order_by("requested_at", "pk")
     )
@@ -232,8 +239,7 @@ def _decider(user: Any, now: Any) -> list[Waiting | None]:
         return []
     under_review = (
         Application.objects.filter(state=S.UNDER_REVIEW)
-        .exclude(applicant=user)
-        .exclude(named_persons__user=user)
+        .exclude(conflicted_applications(user))
         .select_related("procedure")
         .order_by("received_at", "pk")
     )

@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from datalux.access.actions.conflicts import refusal_code
 from datalux.access.models import Application, Notification, Permit
 from datalux.access.states import TransitionError
 from datalux.accounts.language import in_language_of
@@ -40,7 +41,8 @@ def _message(exc: Exception) -> str:
 def audited_refusals(action: str) -> Callable[[F], F]:
     """Record every refusal of ``action`` in the audit chain (after the rollback), then re-raise.
 
-    Permission refusals become ``access.denied``; state and rule refusals become
+    Permission refusals become ``access.denied``; state and rule refusals, and refusals for a
+    conflict of interest (``details.code``: ``conflict_of_interest``), become
     ``application.action_refused``. The action's own changes are rolled back first, so the
     refusal event is the only trace it leaves.
     """
@@ -52,18 +54,22 @@ def audited_refusals(action: str) -> Callable[[F], F]:
                 return func(*args, **kwargs)
             except (PermissionDenied, ValidationError, TransitionError) as exc:
                 target = kwargs.get("application") or kwargs.get("permit")
+                code = refusal_code(exc)
                 kind = (
                     EventKind.ACCESS_DENIED
-                    if isinstance(exc, PermissionDenied)
+                    if isinstance(exc, PermissionDenied) and not code
                     else EventKind.APPLICATION_ACTION_REFUSED
                 )
+                details = {"action": action, "reason": _message(exc)[:500]}
+                if code:
+                    details["code"] = code
                 record(
                     kind,
                     actor=kwargs.get("by"),
                     obj=target if isinstance(target, Application | Permit) else None,
                     object_type="" if target is not None else "access",
                     object_id="" if target is not None else action,
-                    details={"action": action, "reason": _message(exc)[:500]},
+                    details=details,
                 )
                 raise
 

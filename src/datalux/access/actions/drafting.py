@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from datalux.access.actions import conflicts
 from datalux.access.actions.common import (
     Text,
     audited_refusals,
@@ -287,11 +288,14 @@ def _touch(application: Application, by: User, changed: list[str]) -> None:
 def add_named_person(
     *, application: Application, by: User, name: str, email: str, role_in_project: str = ""
 ) -> NamedPerson:
-    """Name a person who will access the data; linked to their account when one exists."""
+    """Name a person who will access the data; linked to their account when one exists.
+
+    Staff of the data authority cannot be named (``conflicts.require_nameable``)."""
     require_applicant(by, application)
     email = email.strip()
     if "@" not in email or not name.strip():
         raise ValidationError({"email": _("give the person's name and e-mail address")})
+    conflicts.require_nameable(email)
     with transaction.atomic():
         lock(application)
         _editable(application)
@@ -463,6 +467,8 @@ def comment(
     leave internal notes that applicants do not see."""
     if not can_comment(by, application):
         raise PermissionDenied(_("you cannot comment on this application"))
+    if application.applicant_id != by.pk:
+        conflicts.require_no_conflict(by, application)
     if internal and application.applicant_id == by.pk:
         raise ValidationError({"internal": _("applicants cannot leave internal notes")})
     if not body.strip():

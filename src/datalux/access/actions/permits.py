@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from datalux.access.actions import conflicts
 from datalux.access.actions.common import (
     StrOrPromise,
     Text,
@@ -308,6 +309,7 @@ def amend_permit(
 ) -> Permit:
     """A new version with changed datasets (within the request), conditions or output rules."""
     require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders amend permits"))
+    conflicts.require_no_conflict(by, permit.application)
     if not reason.strip():
         raise ValidationError({"reason": _("say why the permit is amended")})
     with transaction.atomic():
@@ -343,6 +345,7 @@ def amend_permit(
 def extend_permit(*, permit: Permit, by: User, ends_on: Any, reason: str) -> Permit:
     """A new version with a later end date (an expired permit becomes active again)."""
     require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders extend permits"))
+    conflicts.require_no_conflict(by, permit.application)
     end = parse_date(ends_on, "ends_on")
     if not reason.strip():
         raise ValidationError({"reason": _("say why the permit is extended")})
@@ -379,6 +382,7 @@ def extend_permit(*, permit: Permit, by: User, ends_on: Any, reason: str) -> Per
 @audited_refusals("revoke_permit")
 def revoke_permit(*, permit: Permit, by: User, reason: str) -> Permit:
     require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders revoke permits"))
+    conflicts.require_no_conflict(by, permit.application)
     if not reason.strip():
         raise ValidationError({"reason": _("a revocation states its reasons")})
     with transaction.atomic():
@@ -412,6 +416,7 @@ def close_permit(*, permit: Permit, by: User, reason: str = "") -> Permit:
         or has_permission(by, Permission.HANDLE_APPLICATIONS)
     ):
         raise PermissionDenied(_("only the data authority closes permits"))
+    conflicts.require_no_conflict(by, permit.application)
     with transaction.atomic():
         lock(permit)
         check_permit(permit.state, PermitAction.CLOSE)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from datalux.access import completeness
+from datalux.access.actions import conflicts
 from datalux.access.actions.common import (
     Text,
     audited_refusals,
@@ -89,7 +90,7 @@ def _require_complete(application: Application) -> None:
     gaps = completeness.check(application)
     if gaps:
         raise ValidationError(
-            {g.field: g.message for g in gaps},
+            {g.field: ValidationError(g.message, code=g.code or None) for g in gaps},
         )
 
 
@@ -190,6 +191,7 @@ def withdraw(*, application: Application, by: User, reason: str = "") -> Applica
 def assign(*, application: Application, by: User, handler: User) -> Application:
     """A handler takes a case (or gives it to another handler)."""
     require(by, Permission.HANDLE_APPLICATIONS, why=_("only case handlers can assign applications"))
+    conflicts.require_no_conflict(by, application)
     if not has_permission(handler, Permission.HANDLE_APPLICATIONS):
         raise ValidationError(
             {
@@ -204,6 +206,7 @@ def assign(*, application: Application, by: User, handler: User) -> Application:
                 % {"reference": application.reference, "state": application.state}
             }
         )
+    conflicts.require_assignable(handler, application)
     with transaction.atomic():
         lock(application)
         previous = application.handler
@@ -237,6 +240,7 @@ def assign(*, application: Application, by: User, handler: User) -> Application:
 def return_application(*, application: Application, by: User, reasons: str) -> Application:
     """submitted/under review → returned: the applicant must complete or correct it."""
     require_handler(by, application)
+    conflicts.require_no_conflict(by, application)
     if not reasons.strip():
         raise ValidationError({"reasons": _("say what the applicant must complete or correct")})
     with transaction.atomic():
@@ -272,6 +276,7 @@ def start_review(*, application: Application, by: User) -> Application:
     """submitted → under review: the handler found it complete. Each holder of a requested
     dataset is asked for its opinion."""
     require_handler(by, application)
+    conflicts.require_no_conflict(by, application)
     with transaction.atomic():
         lock(application)
         check_application(application.state, A.START_REVIEW)
@@ -343,6 +348,7 @@ def request_opinion(
     *, application: Application, by: User, organisation: Organisation, question: str = ""
 ) -> OpinionRequest:
     require_handler(by, application)
+    conflicts.require_no_conflict(by, application)
     if organisation.kind not in (OrganisationKind.DATA_HOLDER, OrganisationKind.DATA_AUTHORITY):
         raise ValidationError(
             {
@@ -380,6 +386,7 @@ def give_opinion(
             _("your organisation was not asked for an opinion on %(reference)s")
             % {"reference": application.reference}
         )
+    conflicts.require_no_conflict(by, application)
     if vote not in Vote.values:
         raise ValidationError(
             {"vote": _("use one of %(votes)s") % {"votes": ", ".join(Vote.values)}}
@@ -426,6 +433,7 @@ def extend_deadline(*, application: Application, by: User, reason: str) -> Appli
     """Extend the decision deadline once, by the procedure's extension, before it passes; the
     reason goes to the applicant."""
     require_handler(by, application)
+    conflicts.require_no_conflict(by, application)
     if not reason.strip():
         raise ValidationError(
             {"reason": _("the applicant must be told why the deadline is extended")}
@@ -481,11 +489,10 @@ def decide(
     permit: dict[str, Any] | None = None,
 ) -> Decision:
     """under review → approved / approved with conditions / rejected. Only deciders decide,
-    never on their own application; an approval issues the permit (see ``issue_permit`` for
-    what ``permit`` may narrow or add)."""
+    never on an application they are too close to (``conflicts``); an approval issues the
+    permit (see ``issue_permit`` for what ``permit`` may narrow or add)."""
     require(by, Permission.DECIDE_APPLICATIONS, why=_("only deciders of the data authority decide"))
-    if application.applicant_id == by.pk or application.named_persons.filter(user=by).exists():
-        raise PermissionDenied(_("you cannot decide on an application that names you"))
+    conflicts.require_no_conflict(by, application)
     if not reasons.strip():
         raise ValidationError({"reasons": _("a decision states its reasons")})
     with transaction.atomic():

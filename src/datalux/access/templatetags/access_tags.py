@@ -54,3 +54,18 @@ def plain_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     return "" if value is None else str(value)
+
+
+@register.simple_tag
+def conflict_of_interest(application: Any, user: Any) -> str:
+    """Why ``user`` may not act on ``application`` (a conflict of interest), or ''. The
+    applicant sees nothing: acting on their own application is theirs to do."""
+    from datalux.access.actions.conflicts import conflict_of
+
+    conflict = conflict_of(user, application)
+    if conflict is None or conflict.reason == "applicant":
+        return ""
+    return _(
+        "Conflict of interest: %(why)s. You cannot act on this case; a colleague who is not "
+        "involved must (four-eyes rule)."
+    ) % {"why": conflict.for_you()}
