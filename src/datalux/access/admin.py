@@ -1,6 +1,7 @@
 """Django admin for the data authority: procedures are configured here; everything else is shown
 read-only, because every change of an application or a permit goes through an audited action
-(``datalux.access.actions``) and history is never edited."""
+(``datalux.access.actions``) and history is never edited. Changes of procedures write
+``admin.changed`` (:mod:`datalux.core.admin_audit`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from datalux.access.models import (
     Procedure,
     Snapshot,
 )
+from datalux.core.admin_audit import AuditedModelAdmin
 
 
 class ReadOnlyMixin:
@@ -45,13 +47,14 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-a
     show_change_link = False
 
 
-class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(ReadOnlyMixin, AuditedModelAdmin):
     pass
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The legal procedures: decision period, extension, clock start, reminders, redress."""
+class ProcedureAdmin(AuditedModelAdmin):
+    """The legal procedures: decision period, extension, clock start, reminders, redress.
+    Every change is recorded as ``admin.changed`` (old and new values)."""
 
     list_display = (
         "slug",

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from datalux.audit.models import AuditEvent
+from datalux.core.admin_audit import AuditedModelAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedModelAdmin):
     """Read-only: the table is append-only (the database refuses UPDATE and DELETE)."""
 
     list_display = (

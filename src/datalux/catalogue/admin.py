@@ -1,3 +1,6 @@
+"""Django admin for the catalogue. Every save and delete writes ``admin.changed`` in its
+transaction (:mod:`datalux.core.admin_audit`); stewards use the audited pages instead."""
+
 from django.contrib import admin
 
 from datalux.catalogue.models import (
@@ -10,20 +13,21 @@ from datalux.catalogue.models import (
     HarvestSource,
     Variable,
 )
+from datalux.core.admin_audit import AuditedModelAdmin
 
 
-class VariableInline(admin.TabularInline):
+class VariableInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Variable
     extra = 0
 
 
-class DistributionInline(admin.TabularInline):
+class DistributionInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Distribution
     extra = 0
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(AuditedModelAdmin):
     list_display = ("pid", "slug", "publisher", "access_rights", "status", "modified")
     list_filter = ("status", "access_rights", "publisher")
     search_fields = ("pid", "slug")
@@ -31,4 +35,6 @@ class DatasetAdmin(admin.ModelAdmin):
     inlines = [VariableInline, DistributionInline]
 
 
-admin.site.register([Catalogue, DataProduct, DatasetSeries, DataService, HarvestSource])
+admin.site.register(
+    [Catalogue, DataProduct, DatasetSeries, DataService, HarvestSource], AuditedModelAdmin
+)

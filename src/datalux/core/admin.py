@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from datalux.core.admin_audit import AuditedModelAdmin
 from datalux.core.models import PeriodicJob
 
 
 @admin.register(PeriodicJob)
-class PeriodicJobAdmin(admin.ModelAdmin):
-    """Operators may pause a job (``enabled``); the schedule itself is defined in code."""
+class PeriodicJobAdmin(AuditedModelAdmin):
+    """Operators may pause a job (``enabled``, recorded as ``admin.changed``); the schedule
+    itself is defined in code."""
 
     list_display = ["name", "task_path", "every_seconds", "enabled", "last_enqueued_at"]
     readonly_fields = [
