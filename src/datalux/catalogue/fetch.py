@@ -266,6 +266,7 @@ def fetch_url(
             content_type = response.headers.get_content_type() or ""
             return Fetched(data, content_type, current)
         finally:
+            response.close()  # an HTTP/1.0 answer is detached from its connection already
             connection.close()
     raise FetchError(f"{label} redirects more than {max_redirects} times: not followed")
 
