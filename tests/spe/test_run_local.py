@@ -51,6 +51,7 @@ def test_the_sample_project_runs_on_dummy_data(tmp_path: Path) -> None:
     with (work / "length_of_stay" / "output" / "length_of_stay_by_chapter.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert {r["icd10_chapter"] for r in rows} == {"E", "I", "J", "S"}
+    assert (work / "length_of_stay" / "output" / "length_of_stay_by_chapter.png").stat().st_size
     tables = (work / "describe" / "output" / "tables.csv").read_text()
     assert "health-hospital-stays,800,5" in tables
     assert not (SAMPLE / "output").exists()  # the project folder itself is left as it was

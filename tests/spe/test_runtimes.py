@@ -62,3 +62,30 @@ def test_a_running_job_stops_when_cancelled(tmp_path: Path) -> None:
         )
     )
     assert result.status is Status.CANCELLED and result.wall_seconds < 5
+
+
+def test_the_default_runtime_has_the_analysis_libraries(tmp_path: Path) -> None:
+    """Issue 12, item 4: pandas, DuckDB, statsmodels, scikit-learn and matplotlib, pinned by
+    the project's lock file, importable inside the sandbox (matplotlib writes a figure)."""
+    runtime = local_runtimes()["python"]
+    (tmp_path / "out").mkdir()
+    code = (
+        "import duckdb, pandas, statsmodels.api, sklearn.linear_model, matplotlib\n"
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2], [3, 4]); plt.savefig('/output/figure.png')\n"
+        "print('versions', duckdb.__version__, pandas.__version__, matplotlib.__version__)\n"
+    )
+    result = run(
+        SandboxSpec(
+            argv=(*runtime.command, "-c", code),
+            runtime=runtime,
+            binds=((tmp_path / "out", "/output", False),),
+            output_dir=tmp_path / "out",
+            log_path=tmp_path / "log.txt",
+            env={"MPLBACKEND": "Agg"},
+            limits=Limits(wall_seconds=120, cpu_seconds=120),
+        )
+    )
+    log = (tmp_path / "log.txt").read_text()
+    assert result.status is Status.SUCCEEDED, log
+    assert "versions" in log and (tmp_path / "out" / "figure.png").stat().st_size > 1000

@@ -8,8 +8,9 @@
 
 ``command`` runs the action's script (``command`` + script + arguments); ``paths`` are the
 host folders it needs besides ``/usr``, bound read-only at the same place. Without the file,
-one runtime is allowed: ``python``, the platform's own interpreter and environment (pandas,
-DuckDB, PyArrow, NumPy). ``datalux spe run-local`` uses the same default on the researcher's
+one runtime is allowed: ``python``, the platform's own interpreter and environment, pinned by
+the project's lock file (``uv.lock``): pandas, DuckDB, PyArrow, NumPy, statsmodels,
+scikit-learn, matplotlib. ``datalux spe run-local`` uses the same default on the researcher's
 machine, so a project that runs at home runs inside.
 """
 

@@ -3,6 +3,7 @@
 import argparse
 
 import duckdb
+import matplotlib.pyplot as plt
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--min-count", type=int, default=10)
@@ -29,4 +30,10 @@ with open("output/length_of_stay_by_chapter.csv", "w") as handle:
             handle.write(f"{chapter},<{args.min_count},\n")
         else:
             handle.write(f"{chapter},{stays},{mean}\n")
-print(f"{len(rows)} chapters written")
+shown = [(chapter, mean) for chapter, stays, mean in rows if stays >= args.min_count]
+figure, axes = plt.subplots(figsize=(8, 4))
+axes.bar([c for c, _ in shown], [m for _, m in shown])
+axes.set_xlabel("ICD-10 chapter")
+axes.set_ylabel("mean length of stay (days)")
+figure.savefig("output/length_of_stay_by_chapter.png", dpi=100, bbox_inches="tight")
+print(f"{len(rows)} chapters written, {len(shown)} shown in the figure")
