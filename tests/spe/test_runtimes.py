@@ -89,3 +89,4 @@ def test_the_default_runtime_has_the_analysis_libraries(tmp_path: Path) -> None:
     log = (tmp_path / "log.txt").read_text()
     assert result.status is Status.SUCCEEDED, log
     assert "versions" in log and (tmp_path / "out" / "figure.png").stat().st_size > 1000
+    assert "Fontconfig error" not in log  # the fonts' configuration is visible, read-only

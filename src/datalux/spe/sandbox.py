@@ -140,6 +140,7 @@ def _base_args(tmp_bytes: int = TMP_BYTES) -> list[str]:
         elif top.is_dir():
             args += ["--ro-bind", str(top), str(top)]
     for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+                "/etc/fonts",
                 "/etc/localtime"):  # fmt: skip
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
