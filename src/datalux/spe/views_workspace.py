@@ -57,6 +57,17 @@ def _refused(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     raise PermissionDenied(str(exc))
 
 
+def _entered(request: HttpRequest, number: str) -> Permit:
+    """The permit, when ``request.user`` may work in its workspace now (else an audited 403
+    naming the reason)."""
+    permit = _permit(number)
+    try:
+        workspaces.check_access(permit, request.user)
+    except NoAccess as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return permit
+
+
 def _denied(request: HttpRequest, reason: str) -> HttpResponse:
     """A refusal of the page itself: audited here."""
     raise deny(request, "spe.workspace", reason)
@@ -121,11 +132,7 @@ def _render(
 @require_POST
 @login_required
 def upload(request: HttpRequest, number: str) -> HttpResponse:
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    permit = _entered(request, number)
     space = workspaces.workspace_of(permit)
     archive = request.FILES.get("archive")
     if archive is None:
@@ -160,11 +167,7 @@ def _url(permit: Permit) -> str:
 @require_POST
 @login_required
 def run(request: HttpRequest, number: str) -> HttpResponse:
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    permit = _entered(request, number)
     space = workspaces.workspace_of(permit)
     version = get_object_or_404(CodeVersion, workspace=space, number=request.POST.get("code", 0))
     try:
@@ -192,11 +195,7 @@ def _job(permit: Permit, job_id: int) -> Job:
 @require_GET
 @login_required
 def job(request: HttpRequest, number: str, job_id: int) -> HttpResponse:
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    permit = _entered(request, number)
     item = _job(permit, job_id)
     template = "spe/_job_status.html" if request.headers.get("HX-Request") else "spe/job.html"
     response = render(
@@ -226,7 +225,7 @@ def _log_tail(job: Job, user: Any) -> str:
 @require_GET
 @login_required
 def output(request: HttpRequest, number: str, job_id: int, path: str) -> HttpResponse:
-    permit = _permit(number)
+    permit = _entered(request, number)
     item = _job(permit, job_id)
     entry = next((o for o in item.outputs if o["path"] == path), None)
     if entry is not None and entry["sensitivity"] != projects.Sensitivity.MODERATELY_SENSITIVE:
@@ -251,7 +250,7 @@ def output(request: HttpRequest, number: str, job_id: int, path: str) -> HttpRes
 @require_POST
 @login_required
 def cancel(request: HttpRequest, number: str, job_id: int) -> HttpResponse:
-    permit = _permit(number)
+    permit = _entered(request, number)
     item = _job(permit, job_id)
     try:
         workspaces.cancel_job(job=item, by=request.user)
@@ -270,11 +269,7 @@ def dummy(request: HttpRequest, number: str) -> HttpResponse:
     """The permit's dummy data as a zip: no real record, for writing code at home."""
     from datalux.spe.dummydata import dummy_zip
 
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    permit = _entered(request, number)
     response = HttpResponse(dummy_zip(permit, by=request.user), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{permit.number}-dummy.zip"'
     return response
@@ -288,11 +283,7 @@ def sample_project(request: HttpRequest, number: str) -> HttpResponse:
     import zipfile
     from pathlib import Path
 
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    _entered(request, number)  # the sample is offered inside a workspace only
     folder = Path(__file__).parent / "sample_project"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -310,11 +301,7 @@ def query(request: HttpRequest, number: str) -> HttpResponse:
     """Run an SQL query of the console in the sandbox; its result stays in the workspace."""
     from datalux.spe.console import run_query
 
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    permit = _entered(request, number)
     space = workspaces.workspace_of(permit)
     try:
         done = run_query(
@@ -334,11 +321,7 @@ def query_result(request: HttpRequest, number: str, query_id: int) -> HttpRespon
     from datalux.spe.console import shown_rows
     from datalux.spe.models import Query
 
-    permit = _permit(number)
-    try:
-        workspaces.check_access(permit, request.user)
-    except NoAccess as exc:
-        return _refused(request, exc)
+    permit = _entered(request, number)
     item = get_object_or_404(Query, pk=query_id, workspace__permit=permit)
     header, rows = shown_rows(item)
     from datalux.audit.kinds import EventKind
