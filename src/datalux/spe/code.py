@@ -90,11 +90,12 @@ def scan(folder: Path) -> list[CodeFile]:
             if path.is_symlink() or not path.is_file():
                 continue
             files.append(CodeFile(path.relative_to(folder).as_posix(), path.stat().st_size,
-                                  _sha256_file(path)))  # fmt: skip
+                                  sha256_file(path)))  # fmt: skip
     return files
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):

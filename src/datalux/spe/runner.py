@@ -18,7 +18,6 @@ and every declared pattern must match a file; otherwise the job fails ``unmatche
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from datalux.spe import sandbox
+from datalux.spe.code import sha256_file
 from datalux.spe.project import OUTPUT_DIR, Action, Project
 
 PROJECT_MOUNT = "/project"
 DATA_MOUNT = "/data"
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -135,19 +134,11 @@ def check_outputs(
                 "name": pattern.name,
                 "sensitivity": pattern.sensitivity.value,
                 "size": path.stat().st_size,
-                "sha256": _sha256(path),
+                "sha256": sha256_file(path),
             }
         )
     missing = [o.pattern for o in action.outputs if o.name not in used]
     return outputs, unmatched, missing
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _remove_mount_points(output_dir: Path, inputs: Mapping[str, Path]) -> None:
