@@ -90,3 +90,19 @@ def test_the_default_runtime_has_the_analysis_libraries(tmp_path: Path) -> None:
     assert result.status is Status.SUCCEEDED, log
     assert "versions" in log and (tmp_path / "out" / "figure.png").stat().st_size > 1000
     assert "Fontconfig error" not in log  # the fonts' configuration is visible, read-only
+
+
+def test_the_start_up_check_says_when_bubblewrap_cannot_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datalux.spe import checks, sandbox
+
+    assert checks.sandbox_runs_here() == []  # it runs here (make test installs it)
+    monkeypatch.setattr(sandbox, "BWRAP", "bwrap-not-installed")
+    sandbox.probe.cache_clear()
+    try:
+        [warning] = checks.sandbox_runs_here()
+    finally:
+        monkeypatch.undo()
+        sandbox.probe.cache_clear()
+    assert warning.id == "spe.W001" and "install the Debian package bubblewrap" in warning.msg

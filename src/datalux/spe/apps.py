@@ -8,4 +8,4 @@ class SpeConfig(AppConfig):
     verbose_name = _("Secure processing environment")
 
     def ready(self) -> None:
-        from datalux.spe import signals  # noqa: F401 - connects the permit lifecycle
+        from datalux.spe import checks, signals  # noqa: F401 - the probe, the permit lifecycle
