@@ -60,6 +60,10 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     if not settings.CONFIG.production:
         click.echo("development mode: set DATALUX_MODE=production (docs/deploy.md) for real use")
+    from datalux.spe.checks import sandbox_runs_here
+
+    for warning in sandbox_runs_here():  # said at start, before a job fails on it
+        click.echo(f"warning: {warning.msg}; {warning.hint}", err=True)
     from datalux.core.storage import restrict_new_files
 
     restrict_new_files()  # after collectstatic: the worker's and scheduler's files are private

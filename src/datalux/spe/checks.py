@@ -1,5 +1,6 @@
-"""The start-up probe: ``datalux manage check`` (run by ``datalux serve`` and ``make check``)
-says plainly when bubblewrap cannot run here, before any job fails ``sandbox_unavailable``."""
+"""The start-up probe: ``datalux serve`` prints it at start and ``datalux manage check`` (in
+``make check``) reports it, saying plainly when bubblewrap cannot run here, before any job
+fails ``sandbox_unavailable``."""
 
 from __future__ import annotations
 
