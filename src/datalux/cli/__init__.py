@@ -13,6 +13,7 @@ from datalux.cli.audit import audit
 from datalux.cli.backup import backup
 from datalux.cli.catalogue import catalogue
 from datalux.cli.demo import demo
+from datalux.cli.outputs import outputs
 from datalux.cli.platform import manage, migrate
 from datalux.cli.privacy import privacy
 from datalux.cli.scheduler import scheduler
@@ -29,6 +30,7 @@ def main() -> None:
 main.add_command(demo)
 main.add_command(audit)
 main.add_command(privacy)
+main.add_command(outputs)
 main.add_command(migrate)
 main.add_command(manage)
 main.add_command(catalogue)
