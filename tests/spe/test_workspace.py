@@ -169,6 +169,11 @@ def test_actions_run_in_the_sandbox_on_the_extract(world: World, permit: Any) ->
     assert counts.state == JobState.SUCCEEDED, (counts.code, _log(counts))
     [table] = counts.outputs
     assert table["path"] == "output/counts.csv" and table["sensitivity"] == "moderately_sensitive"
+    # the automatic disclosure checks ran as the job ended (100 stays per diagnosis: no small
+    # count, no identifier), stored with the file for the output checkers
+    assert table["checks"]["status"] == "pass", table["checks"]
+    assert {c["name"] for c in table["checks"]["checks"]} >= {"file_type", "identifiers", "rows"}
+    assert "checks" not in cohort.outputs[0]  # highly sensitive: never proposed, not checked
     shown = client.get(f"/spe/workspace/{permit.number}/jobs/{counts.pk}/files/output/counts.csv")
     assert shown.status_code == 200
     assert shown.content.decode().startswith("diagnosis,n\n")
@@ -418,3 +423,30 @@ def test_dummy_data_have_the_extracts_tables_and_columns(world: World, permit: A
     assert _earlier_partner("discharge_date", names, dates) == ("admission_date", 30)
     assert _earlier_partner("death_date", names, dates) == ("birth_date", 36500)
     assert _earlier_partner("admission_date", names, dates) == (None, None)
+
+
+def test_a_disclosive_output_is_flagged_as_the_job_ends(world: World, permit: Any) -> None:
+    leaky = {
+        **PROJECT,
+        "analysis/cohort.py": 'import duckdb\nduckdb.sql("copy (select 1 x) to '
+        "'output/cohort.parquet'\")\n",
+        "analysis/counts.py": "import os, duckdb\nfrom pathlib import Path\n"
+        "[t] = sorted(Path(os.environ['DATALUX_DATA']).glob('*.parquet'))\n"
+        "duckdb.sql(f\"copy (select person_id, count(*) n from read_parquet('{t}') group by 1 "
+        "limit 5) to 'output/counts.csv' (header)\")\n",
+    }
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(leaky))
+    workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["counts"], by=world.applicant
+    )
+    _run_all(workspace)
+    counts = Job.objects.get(action="counts")
+    assert counts.state == JobState.SUCCEEDED, _log(counts)
+    checks = counts.outputs[0]["checks"]
+    assert checks["status"] == "fail"
+    failed = {c["name"] for c in checks["checks"] if c["status"] == "fail"}
+    assert "identifiers" in failed  # a pseudonym column, named without its values
+    assert all(len(cell.get("column", "")) < 20 for c in checks["checks"] for cell in c["cells"])
+    page = _client(world.applicant).get(f"/spe/workspace/{permit.number}/jobs/{counts.pk}/")
+    assert "identifier or pseudonym columns: person_id" in page.content.decode()

@@ -117,12 +117,33 @@ def run_job(job_id: int) -> Job:
                 else result.code  # fmt: skip
             if workspace.permit.state != "active" and code != JobCode.SUCCEEDED:
                 code = JobCode.WORKSPACE_LOCKED
+            outputs = _checked(job, result.outputs) if code == JobCode.SUCCEEDED else []
             _finish(
-                job, code, exit_code=result.exit_code, outputs=result.outputs,
+                job, code, exit_code=result.exit_code, outputs=outputs,
                 limits={**job.limits, **result.limits},
             )  # fmt: skip
     dispatch(workspace)
     return Job.objects.get(pk=job.pk)
+
+
+def _checked(job: Job, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The automatic disclosure checks of each moderately sensitive output, run as the job ends
+    (evidence for the output checkers; the release request gates on them), under the permit's
+    minimum count."""
+    from datalux.privacy.output_checks import Rules, check_file
+
+    rules = Rules(min_count=int(job.workspace.permit.output_rules.get("threshold", 10)))
+    checked = []
+    for output in outputs:
+        if output["sensitivity"] == "moderately_sensitive":
+            verdict = check_file(job_dir(job) / output["path"], rules)
+            output = {**output, "checks": {
+                "status": verdict.status,
+                "checks": [{"name": c.name, "status": c.status, "detail": c.detail,
+                            "cells": c.cells} for c in verdict.checks],
+            }}  # fmt: skip
+        checked.append(output)
+    return checked
 
 
 def _run(job: Job) -> runner.ActionResult | None:
