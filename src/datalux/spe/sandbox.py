@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -88,6 +90,7 @@ class Limits:
     wall_seconds: int = 7200
     max_processes: int = 64
     output_bytes: int = 1024**3
+    output_files: int = 10_000  # files and folders under the output folder (inodes)
 
     def as_data(self) -> dict[str, int]:
         return asdict(self)
@@ -113,6 +116,7 @@ class SandboxResult:
     wall_seconds: float = 0.0
     limits_enforced: tuple[str, ...] = ()
     detail: str = ""  # for operators' logs; never shown to the researcher as an error
+    cpu_seconds: float | None = None  # all the job's processes (where a cgroup counts them)
 
 
 @dataclass(frozen=True)
@@ -149,18 +153,95 @@ def _base_args(tmp_bytes: int = TMP_BYTES) -> list[str]:
     return args
 
 
+# Kernel interfaces a job has no use for, refused with EPERM by a seccomp filter (as Flatpak
+# does) on top of the dropped capabilities: tracing (a job that stopped the sandbox's own init
+# with ptrace hung until its wall time), mounts and namespaces, the kernel keyring, eBPF, perf,
+# userfaultfd and io_uring (kernel attack surface), modules, kexec, swap, reboot, host names,
+# handle-based opens. Numbers from the kernel's unistd tables.
+_DENIED = ("ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+           "chroot", "unshare", "setns", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount",
+           "open_tree", "mount_setattr", "keyctl", "add_key", "request_key", "bpf",
+           "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
+           "io_uring_register", "init_module", "finit_module", "delete_module", "kexec_load",
+           "kexec_file_load", "swapon", "swapoff", "reboot", "sethostname", "setdomainname",
+           "acct", "quotactl", "lookup_dcookie", "open_by_handle_at",
+           "name_to_handle_at")  # fmt: skip
+_SHARED = {"fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "move_mount": 429,
+           "open_tree": 428, "mount_setattr": 442, "io_uring_setup": 425,
+           "io_uring_enter": 426, "io_uring_register": 427}  # fmt: skip
+_SYSCALLS = {  # machine: (AUDIT_ARCH_*, numbers)
+    "x86_64": (0xC000003E, {**_SHARED, "ptrace": 101, "process_vm_readv": 310,
+        "process_vm_writev": 311, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
+        "unshare": 272, "setns": 308, "keyctl": 250, "add_key": 248, "request_key": 249,
+        "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "init_module": 175,
+        "finit_module": 313, "delete_module": 176, "kexec_load": 246, "kexec_file_load": 320,
+        "swapon": 167, "swapoff": 168, "reboot": 169, "sethostname": 170, "setdomainname": 171,
+        "acct": 163, "quotactl": 179, "lookup_dcookie": 212, "open_by_handle_at": 304,
+        "name_to_handle_at": 303}),
+    "aarch64": (0xC00000B7, {**_SHARED, "ptrace": 117, "process_vm_readv": 270,
+        "process_vm_writev": 271, "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51,
+        "unshare": 97, "setns": 268, "keyctl": 219, "add_key": 217, "request_key": 218,
+        "bpf": 280, "perf_event_open": 241, "userfaultfd": 282, "init_module": 105,
+        "finit_module": 273, "delete_module": 106, "kexec_load": 104, "kexec_file_load": 294,
+        "swapon": 224, "swapoff": 225, "reboot": 142, "sethostname": 161, "setdomainname": 162,
+        "acct": 89, "quotactl": 60, "lookup_dcookie": 18, "open_by_handle_at": 265,
+        "name_to_handle_at": 264}),
+}  # fmt: skip
+
+
+def _seccomp_filter(machine: str | None = None) -> bytes | None:
+    """The classic-BPF program for bubblewrap's ``--seccomp``: another architecture's system
+    calls (a 32-bit entry, x32) kill the process, the :data:`_DENIED` calls fail with EPERM,
+    every other call is allowed. None on a machine whose numbers are not listed here."""
+    found = _SYSCALLS.get(machine or platform.machine())
+    if found is None:
+        return None
+    arch, numbers = found
+    denied = sorted({numbers[name] for name in _DENIED})
+    n = len(denied)
+
+    def op(code: int, jt: int, jf: int, k: int) -> bytes:
+        return struct.pack("=HBBI", code, jt, jf, k)
+
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE, BPF_RET
+    program = [op(load, 0, 0, 4), op(jeq, 1, 0, arch), op(ret, 0, 0, 0x80000000), op(load, 0, 0, 0)]
+    if arch == 0xC000003E:  # the x32 ABI: numbers with bit 30 set
+        program.append(op(jge, n + 1, 0, 0x40000000))
+    program += [op(jeq, n - i, 0, nr) for i, nr in enumerate(denied)]
+    program += [op(ret, 0, 0, 0x7FFF0000), op(ret, 0, 0, 0x00050000 | 1)]  # ALLOW, ERRNO(EPERM)
+    return b"".join(program)
+
+
+def _seccomp_args(pass_fds: list[int]) -> list[str]:
+    """``--seccomp FD`` with the filter in a pipe (read by bubblewrap, closed before the job
+    starts); nothing where the architecture is not listed."""
+    program = _seccomp_filter()
+    if program is None:
+        return []
+    read, write = os.pipe()
+    os.write(write, program)  # a few hundred bytes: fits in the pipe
+    os.close(write)
+    pass_fds.append(read)
+    return ["--seccomp", str(read)]
+
+
 @functools.cache
 def probe() -> Probe:
     """Whether bubblewrap runs here with the sandbox's namespaces (cached per process)."""
     if shutil.which(BWRAP) is None:
         return Probe(False, "bubblewrap is not installed: install the Debian package bubblewrap "
                             "(scripts/system-deps sandbox)")  # fmt: skip
+    fds: list[int] = []
     try:
         done = subprocess.run(  # noqa: S603 (fixed arguments)
-            [*_base_args(), "--", "/usr/bin/true"], capture_output=True, timeout=20, check=False
-        )
+            [*_base_args(), *_seccomp_args(fds), "--", "/usr/bin/true"],
+            capture_output=True, timeout=20, check=False, pass_fds=fds,
+        )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Probe(False, f"bubblewrap could not start: {exc}")
+    finally:
+        for fd in fds:
+            os.close(fd)
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip().splitlines()
         return Probe(
@@ -172,18 +253,22 @@ def probe() -> Probe:
 
 
 class _Cgroup:
-    """A per-job cgroup for the ``pids`` and ``memory`` limits: cgroup v2 where the unified
-    hierarchy lets us make a child, else v1 controllers; nothing where neither is writable."""
+    """A per-job cgroup (v1 controllers) for the ``pids`` and ``memory`` limits and the job's
+    total CPU time (``cpuacct``); nothing where the host gives us no writable one. Not yet
+    cgroup v2 (a delegated unified hierarchy): there a job runs on the rlimit fallback."""
 
     def __init__(self, limits: Limits) -> None:
         self.dirs: list[Path] = []
         self.enforced: list[str] = []
+        self.cpuacct: Path | None = None
+        self.folders: dict[str, Path] = {}
         name = f"datalux-job-{os.getpid()}-{secrets.token_hex(4)}"
         v1 = _v1_paths()
         for controller, files in (
             ("pids", {"pids.max": str(limits.max_processes)}),
             ("memory", {"memory.limit_in_bytes": str(limits.memory_bytes),
                         "memory.memsw.limit_in_bytes": str(limits.memory_bytes)}),
+            ("cpuacct", {}),  # no limit to write: the total CPU time is read while it runs
         ):  # fmt: skip
             base = v1.get(controller)
             if base is None:
@@ -194,6 +279,7 @@ class _Cgroup:
             except OSError:
                 continue
             self.dirs.append(folder)
+            self.folders[controller] = folder
             for file, value in files.items():
                 try:
                     (folder / file).write_text(value)
@@ -202,13 +288,27 @@ class _Cgroup:
                         break
             else:
                 self.enforced.append(f"cgroup:{controller}")
+                if controller == "cpuacct":
+                    self.cpuacct = folder
 
     def add(self, pid: int) -> None:
-        for folder in self.dirs:
+        """Move ``pid`` in; a controller that refuses it is no longer claimed as enforced."""
+        for controller, folder in self.folders.items():
             try:
                 (folder / "cgroup.procs").write_text(str(pid))
             except OSError:
-                pass
+                self.enforced = [e for e in self.enforced if e != f"cgroup:{controller}"]
+                if folder == self.cpuacct:
+                    self.cpuacct = None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of every process the job made so far (``cpuacct.usage``, nanoseconds)."""
+        if self.cpuacct is None:
+            return None
+        try:
+            return int((self.cpuacct / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
 
     def oom_killed(self) -> bool:
         for folder in self.dirs:
@@ -249,7 +349,11 @@ def _v1_paths() -> dict[str, Path]:
         _id, controllers, path = line.split(":", 2)
         for controller in controllers.split(","):
             folder = Path("/sys/fs/cgroup") / controller / path.lstrip("/")
-            if controller in ("pids", "memory") and folder.is_dir() and os.access(folder, os.W_OK):
+            if (
+                controller in ("pids", "memory", "cpuacct")
+                and folder.is_dir()
+                and os.access(folder, os.W_OK)
+            ):
                 found[controller] = folder
     return found
 
@@ -261,15 +365,26 @@ def _bind_args(binds: Sequence[tuple[Path, str, bool]]) -> list[str]:
     return args
 
 
-def _folder_size(folder: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(folder):
+def _output_usage(folder: Path, max_entries: int) -> tuple[int, int]:
+    """Bytes of the files and number of entries (files, folders, links) under ``folder``;
+    counting stops past ``max_entries`` when it is positive (a job making millions of empty
+    files must not make every check slower)."""
+    total = entries = 0
+    for root, dirs, files in os.walk(folder):
+        entries += len(dirs) + len(files)
+        if 0 < max_entries < entries:
+            break
         for name in files:
             try:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
                 pass
-    return total
+    return total, entries
+
+
+def _over(folder: Path, limits: Limits) -> bool:
+    size, entries = _output_usage(folder, limits.output_files)
+    return size > limits.output_bytes or entries > limits.output_files
 
 
 def _copy_log(stream: IO[bytes], path: Path, tail: bytearray) -> None:
@@ -295,9 +410,15 @@ def run(spec: SandboxSpec) -> SandboxResult:
         return SandboxResult(Status.SANDBOX_UNAVAILABLE, detail=checked.reason)
     limits = spec.limits
     soft_cpu = max(1, limits.cpu_seconds)
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    cgroup = _Cgroup(limits)
+    # RLIMIT_AS counts reserved address space, not memory: pandas and DuckDB reserve about
+    # 1 GiB before they use 150 MiB, and crashed (SIGSEGV) under a 1 GiB permit. So it is the
+    # memory limit only where no memory cgroup holds the real one.
+    memory_cgroup = "cgroup:memory" in cgroup.enforced
     inner = [
         "/usr/bin/prlimit",
-        f"--as={limits.memory_bytes}",
+        *([] if memory_cgroup else [f"--as={limits.memory_bytes}"]),
         f"--cpu={soft_cpu}:{soft_cpu + CPU_GRACE_SECONDS}",
         f"--fsize={limits.output_bytes}",
         "--nofile=1024",
@@ -313,11 +434,12 @@ def run(spec: SandboxSpec) -> SandboxResult:
     for path in spec.runtime.paths:
         args += ["--ro-bind", str(path), str(path)]
     # the root itself (bubblewrap's own tmpfs, holding the mount points) is made read-only last
-    args += [*_bind_args(spec.binds), "--remount-ro", "/", "--chdir", spec.cwd, "--", *inner]
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    cgroup = _Cgroup(limits)
-    enforced = ["network", "filesystem", "rlimit:as", "rlimit:cpu", "rlimit:fsize", "wall-time",
-                "output-size", *cgroup.enforced]  # fmt: skip
+    pass_fds: list[int] = []
+    args += [*_bind_args(spec.binds), "--remount-ro", "/", "--chdir", spec.cwd,
+             *_seccomp_args(pass_fds), "--", *inner]  # fmt: skip
+    enforced = ["network", "filesystem", *(["seccomp"] if pass_fds else []),
+                *([] if memory_cgroup else ["rlimit:as"]), "rlimit:cpu", "rlimit:fsize",
+                "wall-time", "output-size", *cgroup.enforced]  # fmt: skip
     started = time.monotonic()
     tail = bytearray()
     try:
@@ -328,11 +450,16 @@ def run(spec: SandboxSpec) -> SandboxResult:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={"PATH": _PATH},
+            pass_fds=pass_fds,
         )
     except OSError as exc:
         cgroup.close()
         return SandboxResult(Status.INTERNAL_ERROR, detail=f"could not start bubblewrap: {exc}")
+    finally:
+        for fd in pass_fds:
+            os.close(fd)
     cgroup.add(process.pid)  # before the job starts: every process it makes is counted
+    enforced = [e for e in enforced if not e.startswith("cgroup:") or e in cgroup.enforced]
     assert process.stdin is not None
     process.stdin.close()  # open the gate: the shell reads end-of-file and execs bubblewrap
     assert process.stdout is not None
@@ -349,9 +476,10 @@ def run(spec: SandboxSpec) -> SandboxResult:
             except subprocess.TimeoutExpired:
                 pass
             elapsed = time.monotonic() - started
-            if elapsed > limits.wall_seconds:
+            cpu = cgroup.cpu_seconds()  # every process together (RLIMIT_CPU is per process)
+            if elapsed > limits.wall_seconds or (cpu is not None and cpu > limits.cpu_seconds):
                 stopped = Status.TIMED_OUT
-            elif _folder_size(spec.output_dir) > limits.output_bytes:
+            elif _over(spec.output_dir, limits):
                 stopped = Status.OUTPUT_TOO_LARGE
             elif spec.cancelled is not None and spec.cancelled():
                 stopped = Status.CANCELLED
@@ -363,15 +491,20 @@ def run(spec: SandboxSpec) -> SandboxResult:
         reader.join(timeout=5)
         process.stdout.close()
         oom = cgroup.oom_killed()
+        cpu = cgroup.cpu_seconds()
         cgroup.close()
     wall = round(time.monotonic() - started, 3)
     result = functools.partial(
-        SandboxResult, exit_code=code, wall_seconds=wall, limits_enforced=tuple(enforced)
+        SandboxResult,
+        exit_code=code,
+        wall_seconds=wall,
+        limits_enforced=tuple(enforced),
+        cpu_seconds=None if cpu is None else round(cpu, 3),
     )
     if stopped is not None:
         return result(stopped)
     if code == 0:
-        if _folder_size(spec.output_dir) > limits.output_bytes:
+        if _over(spec.output_dir, limits):
             return result(Status.OUTPUT_TOO_LARGE)
         return result(Status.SUCCEEDED)
     if code == 1 and bytes(tail).startswith(b"bwrap: "):  # its own set-up failed, not the job
