@@ -450,3 +450,21 @@ def test_a_disclosive_output_is_flagged_as_the_job_ends(world: World, permit: An
     assert all(len(cell.get("column", "")) < 20 for c in checks["checks"] for cell in c["cells"])
     page = _client(world.applicant).get(f"/spe/workspace/{permit.number}/jobs/{counts.pk}/")
     assert "identifier or pseudonym columns: person_id" in page.content.decode()
+
+
+def test_the_workspace_is_deleted_with_the_last_extract(world: World, permit: Any) -> None:
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    workspaces.request_jobs(
+        workspace=workspace, version=version, actions=["counts"], by=world.applicant
+    )
+    _run_all(workspace)
+    folder = workspaces.root(permit)
+    assert (folder / "code" / "v1" / "project.yaml").is_file()
+    actions.revoke_permit(permit=permit, by=world.decider, reason="Breach of the conditions.")
+    assert jobs.delete_expired() == [] and folder.exists()  # kept during the retention period
+    later = timezone.now() + timedelta(days=settings.DATALUX_SPE_RETENTION_DAYS + 1)
+    assert jobs.delete_expired(later) == [f"{permit.number} v1"]
+    assert not folder.exists()  # code, outputs and logs gone, read-only code folders included
+    assert Job.objects.filter(workspace=workspace).count() == 2  # the record of what ran stays
+    assert AuditEvent.objects.filter(kind=EventKind.WORKSPACE_DELETED).count() == 1

@@ -79,6 +79,7 @@ class EventKind(StrEnum):
     PERMIT_ACCESS_GRANTED = "permit.access_granted"
     WORKSPACE_OPENED = "workspace.opened"
     WORKSPACE_LOCKED = "workspace.locked"
+    WORKSPACE_DELETED = "workspace.deleted"
     WORKSPACE_FILE_VIEWED = "workspace.file_viewed"
     WORKSPACE_QUERY_RUN = "workspace.query_run"
     CODE_SUBMITTED = "workspace.code_submitted"
@@ -205,6 +206,10 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.WORKSPACE_LOCKED: _(
         "A workspace was locked because its permit stopped being active; no job starts there."
+    ),
+    EventKind.WORKSPACE_DELETED: _(
+        "A workspace's code, job outputs, logs, query results and dummy data were deleted with "
+        "the permit's last extract, at the end of the retention period."
     ),
     EventKind.WORKSPACE_FILE_VIEWED: _(
         "Someone viewed or downloaded a file of a workspace (a log, an output, a query result)."

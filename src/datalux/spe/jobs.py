@@ -259,7 +259,26 @@ def delete_expired(now: datetime | None = None) -> list[str]:
         ended = permit.state != "active"
         if ended and not permit.preparations.filter(deleted_at=None).exists():
             shred(project_domain(permit), reason=f"permit {permit.number} {permit.state}")
+            _delete_workspace(permit)
     return deleted
+
+
+def _delete_workspace(permit: Any) -> None:
+    """The workspace goes with the last extract: code, job outputs and logs (derived from the
+    data), query results and dummy data. The rows stay (who ran what, with the SHA-256)."""
+    from datalux.spe.workspaces import root
+
+    folder = root(permit)
+    if not folder.exists():
+        return
+    _set_tree_writable(folder, True)
+    shutil.rmtree(folder)
+    record(
+        EventKind.WORKSPACE_DELETED,
+        organisation=permit.organisation,
+        obj=permit,
+        details={"retention_days": settings.DATALUX_SPE_RETENTION_DAYS},
+    )
 
 
 def resume_stalled(now: datetime | None = None) -> list[int]:
