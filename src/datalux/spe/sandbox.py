@@ -10,13 +10,16 @@ A job runs under bubblewrap (Debian package ``bubblewrap``) with:
   spec: the data
   and the code read-only, the job's output folder the only writable place. No database, no
   key file, no home folder, no other project: what is not bound does not exist inside;
-- limits: memory (``RLIMIT_AS``, and a memory cgroup where the host lets us make one), CPU
-  seconds (``RLIMIT_CPU``: SIGXCPU, then SIGKILL), size of any file written (``RLIMIT_FSIZE``)
-  and of the output folder in all (watched while it runs), open files, wall time (killed), and
-  the number of processes: a ``pids`` cgroup where the host allows one. ``RLIMIT_NPROC`` does
-  not hold here (the job's uid maps to the worker's, root in a container), so without a
-  cgroup a fork bomb is held only by the wall-time kill and the PID namespace:
-  :attr:`SandboxResult.limits_enforced` says which limits held for each job.
+- a seccomp filter: tracing, mounts, namespaces, the keyring, eBPF, perf, userfaultfd,
+  io_uring, modules... fail with EPERM; another ABI's system calls kill the job;
+- limits: memory (a memory cgroup where the host lets us make one, else ``RLIMIT_AS``), CPU
+  seconds (``RLIMIT_CPU`` per process: SIGXCPU, then SIGKILL; all processes together from a
+  ``cpuacct`` cgroup), size of any file written (``RLIMIT_FSIZE``) and of the output folder in
+  all, with its number of files (watched while it runs), open files, wall time (killed), and
+  the number of processes: a ``pids`` cgroup where the host allows one (cgroup v1 only, yet).
+  ``RLIMIT_NPROC`` does not hold here (the job's uid maps to the worker's, root in a
+  container), so without a cgroup a fork bomb is held only by the wall-time kill and the PID
+  namespace: :attr:`SandboxResult.limits_enforced` says which limits held for each job.
 
 ``probe()`` says plainly whether bubblewrap can run here (it cannot inside some containers).
 See docs/adr/0015-spe-sandbox.md.
