@@ -89,6 +89,15 @@ def permit(world: World) -> Any:
     return permit
 
 
+def _submitted(
+    world: World, permit: Any, files: dict[str, str] = PROJECT
+) -> tuple[Workspace, CodeVersion]:
+    """The applicant enters the workspace and submits ``files`` as a code version."""
+    workspace = workspaces.enter(permit=permit, by=world.applicant)
+    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(files))
+    return workspace, version
+
+
 def _client(user: Any) -> Client:
     client = Client()
     client.force_login(user)
@@ -215,8 +224,7 @@ def test_undeclared_outputs_fail_the_job_and_a_failure_stops_what_needs_it(
         "analysis/cohort.py": "open('output/cohort.parquet', 'w').write('x')\n"
         "open('output/notes.txt', 'w').write('undeclared')\n",
     }
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(broken))
+    workspace, version = _submitted(world, permit, broken)
     workspaces.request_jobs(
         workspace=workspace, version=version, actions=["counts"], by=world.applicant
     )
@@ -228,8 +236,7 @@ def test_undeclared_outputs_fail_the_job_and_a_failure_stops_what_needs_it(
 
 def test_a_failing_script_fails_with_its_exit_code(world: World, permit: Any) -> None:
     failing = {**PROJECT, "analysis/cohort.py": "raise SystemExit(3)\n"}
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(failing))
+    workspace, version = _submitted(world, permit, failing)
     [job] = workspaces.request_jobs(
         workspace=workspace, version=version, actions=["cohort"], by=world.applicant
     )
@@ -239,8 +246,7 @@ def test_a_failing_script_fails_with_its_exit_code(world: World, permit: Any) ->
 
 
 def test_revoking_the_permit_locks_the_workspace(world: World, permit: Any) -> None:
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    workspace, version = _submitted(world, permit)
     queued = workspaces.request_jobs(
         workspace=workspace, version=version, actions=["counts"], by=world.applicant,
         enqueue=False,
@@ -257,8 +263,7 @@ def test_revoking_the_permit_locks_the_workspace(world: World, permit: Any) -> N
 
 
 def test_a_job_whose_worker_was_lost_is_queued_again(world: World, permit: Any) -> None:
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    workspace, version = _submitted(world, permit)
     [job] = workspaces.request_jobs(
         workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
         enqueue=False,
@@ -292,8 +297,7 @@ def test_queued_jobs_wait_for_the_workspace_limit(world: World, permit: Any) -> 
 
 
 def test_cancel_a_queued_job(world: World, permit: Any) -> None:
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    workspace, version = _submitted(world, permit)
     [job] = workspaces.request_jobs(
         workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
         enqueue=False,
@@ -374,8 +378,7 @@ def test_every_workspace_page_refuses_all_but_the_authorised_persons(
     world: World, permit: Any
 ) -> None:
     """The permission matrix of the workspace: anonymous → sign-in, others → audited 403."""
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    workspace, version = _submitted(world, permit)
     [job] = workspaces.request_jobs(
         workspace=workspace, version=version, actions=["cohort"], by=world.applicant,
         enqueue=False,
@@ -435,8 +438,7 @@ def test_a_disclosive_output_is_flagged_as_the_job_ends(world: World, permit: An
         "duckdb.sql(f\"copy (select person_id, count(*) n from read_parquet('{t}') group by 1 "
         "limit 5) to 'output/counts.csv' (header)\")\n",
     }
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(leaky))
+    workspace, version = _submitted(world, permit, leaky)
     workspaces.request_jobs(
         workspace=workspace, version=version, actions=["counts"], by=world.applicant
     )
@@ -453,8 +455,7 @@ def test_a_disclosive_output_is_flagged_as_the_job_ends(world: World, permit: An
 
 
 def test_the_workspace_is_deleted_with_the_last_extract(world: World, permit: Any) -> None:
-    workspace = workspaces.enter(permit=permit, by=world.applicant)
-    version = workspaces.submit_code(workspace=workspace, by=world.applicant, archive=_zip(PROJECT))
+    workspace, version = _submitted(world, permit)
     workspaces.request_jobs(
         workspace=workspace, version=version, actions=["counts"], by=world.applicant
     )
