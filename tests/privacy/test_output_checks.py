@@ -400,3 +400,23 @@ def test_the_cli_checks_differencing_against_earlier_files(tmp_path: Path) -> No
     assert check["status"] == "fail" and "all.csv" in check["detail"]
     assert verdict["earlier"] == [{"file": "all.csv", "sha256": verdict["earlier"][0]["sha256"]}]
     assert "--earlier" in CliRunner().invoke(main, ["outputs", "check", "--help"]).output
+
+
+def test_dominance_from_the_evidence_agrees_with_the_disclosure_rules(tmp_path: Path) -> None:
+    """Small whole-number contributions put many cells exactly on the p% and (n,k) thresholds
+    (e.g. a p-ratio of 0.1); the verdicts must be those of datalux.privacy.disclosure."""
+    from datalux.privacy.disclosure import CellStats, RuleSet, evaluate
+
+    rng = np.random.default_rng(7)
+    cells = [list(rng.integers(1, 12, size=rng.integers(2, 14))) for _ in range(400)]
+    data = pa.table({"cell": [f"c{i:03d}" for i, c in enumerate(cells) for _ in c],
+                     "stay": [int(v) for c in cells for v in c]})  # fmt: skip
+    table = write_table(data, ["cell"], tmp_path / "t.csv", value="stay")
+    checks = _by_name(check_file(table, Rules(min_count=1)))
+    expected = evaluate(CellStats.from_contributions(cells), RuleSet(threshold=1))
+    for name in ("nk_dominance", "p_percent"):
+        wanted = int(expected[name].sum())
+        assert wanted > 0
+        assert f" in {wanted} cell(s) of sum_stay " in checks[name].detail, name
+        named = {c["row"] - 1 for c in checks[name].cells}
+        assert all(expected[name][i] for i in named)

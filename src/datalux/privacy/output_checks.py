@@ -44,17 +44,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from datalux.privacy.disclosure.rules import (
     NEGATIVE,
     NK_DOMINANCE,
     P_PERCENT,
-    CellStats,
     RuleError,
     RuleSet,
-    nk_fails,
-    p_percent_fails,
 )
 from datalux.privacy.national_id import is_valid_national_id
 from datalux.privacy.output_evidence import (
@@ -526,8 +521,11 @@ def _class_disclosure(table: _Table, layout: _Layout) -> Check | None:
 
 
 def _dominance(evidence: Evidence, rules: Rules) -> list[Check]:
-    """The (n,k) and p% rules on the evidence's shares, through the disclosure module's rules
-    applied to each cell normalised to a total of 1 (so only ratios are ever needed)."""
+    """The (n,k) and p% rules on the evidence's ratios, which :func:`write_table` computed from
+    the contributions as the disclosure module's rules do (``sum(top n) / total`` and
+    ``(total - x1 - x2) / x1``); here each is compared with its threshold as there
+    (``>= k``, ``< p``). Contributions are not rebuilt from the ratios: that loses exactness
+    at the threshold (a p-ratio of exactly 0.1 would come back as 0.0999...)."""
     column = evidence.value_column
     if column is None or (rules.nk is None and rules.p is None):
         return []
@@ -536,16 +534,6 @@ def _dominance(evidence: Evidence, rules: Rules) -> list[Check]:
     ]
     negative = [i for i in published if (evidence.rows[i].get("negatives") or 0) > 0]
     rated = [i for i in published if (evidence.rows[i].get("negatives") or 0) == 0]
-    shares = np.zeros((len(rated), TOP_SHARES))
-    total = np.zeros(len(rated))
-    for j, i in enumerate(rated):
-        top = evidence.rows[i].get("top_shares")
-        if top:
-            shares[j] = [float(s or 0.0) for s in top[:TOP_SHARES]]
-            total[j] = 1.0
-    stats = CellStats(count=np.ones(len(rated), dtype=np.int64), total=total,
-                      top=np.diff(shares, axis=1, prepend=0.0),
-                      negatives=np.zeros(len(rated), dtype=np.int64))  # fmt: skip
     checks = []
     if rules.nk is not None:
         n, k = rules.nk
@@ -553,12 +541,12 @@ def _dominance(evidence: Evidence, rules: Rules) -> list[Check]:
             detail = f"the evidence holds the {TOP_SHARES} largest shares only: the ({n}, {k}) "
             checks.append(Check(NK_DOMINANCE, REVIEW, detail + "rule needs a checker"))
         else:
-            fails = [rated[j] for j in np.flatnonzero(nk_fails(stats, n, float(k)))]
+            fails = [i for i in rated if _share(evidence.rows[i], n) >= float(k)]
             what = f"(n,k)-dominance: the {n} largest contributions make {k:.0%} or more of "
             ok = f"no cell has its {n} largest contributions at {k:.0%} or more of the total"
             checks.append(_rule_check(NK_DOMINANCE, fails, column, what + "the total", ok))
     if rules.p is not None:
-        fails = [rated[j] for j in np.flatnonzero(p_percent_fails(stats, float(rules.p)))]
+        fails = [i for i in rated if _p_ratio(evidence.rows[i]) < float(rules.p)]
         what = "p% rule: the second-largest contributor could estimate the largest within "
         ok = f"in every cell the smaller contributions exceed {rules.p:.0%} of the largest"
         checks.append(_rule_check(P_PERCENT, fails, column, what + f"{rules.p:.0%}", ok))
@@ -570,6 +558,19 @@ def _dominance(evidence: Evidence, rules: Rules) -> list[Check]:
         )
         checks.append(Check(NEGATIVE, REVIEW, detail, cells[:_MAX_CELLS_NAMED]))
     return checks
+
+
+def _share(row: Mapping[str, Any], n: int) -> float:
+    """The share of a cell's ``n`` largest contributions; NaN (never failing) for a cell whose
+    total is 0, as in the disclosure module."""
+    shares = row.get("top_shares")
+    value = shares[n - 1] if isinstance(shares, list) and len(shares) >= n else None
+    return float(value) if isinstance(value, (int, float)) else float("nan")
+
+
+def _p_ratio(row: Mapping[str, Any]) -> float:
+    value = row.get("p_ratio")
+    return float(value) if isinstance(value, (int, float)) else float("nan")
 
 
 def _rows_named(rows: list[int]) -> str:
