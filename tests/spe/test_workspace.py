@@ -16,13 +16,12 @@ from django.utils import timezone
 from datalux.access import actions
 from datalux.audit.kinds import EventKind
 from datalux.audit.models import AuditEvent
-from datalux.privacy.keys import MASTER_KEY_ENV_VAR, MasterKey
 from datalux.spe import jobs, workjobs, workspaces
 from datalux.spe.models import CodeVersion, DataKind, Job, JobCode, JobState, Workspace
 from tests.access.world import World
 from tests.spe.test_plan import _permit, _store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("workspace_key")]
 
 PROJECT = {
     "project.yaml": """
@@ -71,22 +70,6 @@ def _zip(files: dict[str, str]) -> io.BytesIO:
     buffer.seek(0)
     buffer.name = "project.zip"
     return buffer
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(MASTER_KEY_ENV_VAR, MasterKey(b"w" * 32).to_base64())
-    monkeypatch.setattr(settings, "DATALUX_TTP_KEY_FILE", None)
-
-
-@pytest.fixture
-def permit(world: World) -> Any:
-    _store(world)
-    permit = _permit(world)
-    preparation = jobs.request_preparation(permit, enqueue=False)
-    jobs.run_preparation(preparation.pk)
-    actions.accept_terms(application=permit.application, by=world.applicant)
-    return permit
 
 
 def _submitted(

@@ -91,6 +91,20 @@ class EventKind(StrEnum):
     JOB_FINISHED = "job.finished"
     JOB_CANCELLED = "job.cancelled"
     JOB_REQUEUED = "job.requeued"
+    RELEASE_CREATED = "release.created"
+    RELEASE_EDITED = "release.edited"
+    RELEASE_SUBMITTED = "release.submitted"
+    RELEASE_REFUSED = "release.refused"
+    RELEASE_REVIEWED = "release.reviewed"
+    RELEASE_CONSOLIDATED = "release.consolidated"
+    RELEASE_RETURNED = "release.returned"
+    RELEASE_APPROVED = "release.approved"
+    RELEASE_REJECTED = "release.rejected"
+    RELEASE_WITHDRAWN = "release.withdrawn"
+    RELEASE_RELEASED = "release.released"
+    RELEASE_FILE_VIEWED = "release.file_viewed"
+    RELEASE_FILE_DOWNLOADED = "release.file_downloaded"
+    RELEASE_PUBLISHED = "release.published"
     ADMIN_CHANGED = "admin.changed"
 
 
@@ -236,6 +250,32 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.JOB_CANCELLED: _("A queued or running job was cancelled."),
     EventKind.JOB_REQUEUED: _(
         "A job whose worker was lost was queued again (its partial outputs were removed)."
+    ),
+    EventKind.RELEASE_CREATED: _("A named person started a request to release output files."),
+    EventKind.RELEASE_EDITED: _(
+        "A release request's files or their context changed (the file and its SHA-256)."
+    ),
+    EventKind.RELEASE_SUBMITTED: _(
+        "A release request was submitted for output checking (the automatic checks' verdicts)."
+    ),
+    EventKind.RELEASE_REFUSED: _(
+        "A release request's submission was refused because an automatic check failed."
+    ),
+    EventKind.RELEASE_REVIEWED: _("An output checker submitted a review of a release request."),
+    EventKind.RELEASE_CONSOLIDATED: _(
+        "An output checker decided the files on which the two reviews disagreed."
+    ),
+    EventKind.RELEASE_RETURNED: _("A release request was returned to the researcher for changes."),
+    EventKind.RELEASE_APPROVED: _("Both reviews (or the consolidation) approved every file."),
+    EventKind.RELEASE_REJECTED: _("An output checker rejected a release request, with reasons."),
+    EventKind.RELEASE_WITHDRAWN: _("The researcher withdrew a release request."),
+    EventKind.RELEASE_RELEASED: _(
+        "An output checker released the approved files (their SHA-256 are recorded)."
+    ),
+    EventKind.RELEASE_FILE_VIEWED: _("An output checker opened a file proposed for release."),
+    EventKind.RELEASE_FILE_DOWNLOADED: _("A named person downloaded a released file."),
+    EventKind.RELEASE_PUBLISHED: _(
+        "Released results, their code versions and a summary were published as a data product."
     ),
     EventKind.PERMIT_ACCESS_GRANTED: _(
         "A named person entered the project's secure workspace under a permit."

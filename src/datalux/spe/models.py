@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from datalux.spe.release_states import OPEN, RELEASE_STATE_LABELS, ReleaseState
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -282,3 +284,131 @@ class Query(models.Model):
 
     def __str__(self) -> str:
         return f"query {self.pk} ({self.code or 'running'})"
+
+
+class ReleaseRequest(models.Model):
+    """A request to take output files out of a workspace (STYLE.md 5: the state machine is
+    :mod:`datalux.spe.release_states`). ``round`` counts the review rounds: each submission
+    opens one, in which two output checkers review every file."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="releases")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)  # what the outputs show, for the results summary
+    state = models.CharField(
+        max_length=16,
+        choices=[(s.value, label) for s, label in RELEASE_STATE_LABELS.items()],
+        default=ReleaseState.DRAFT.value,
+    )
+    round = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)  # the latest (re)submission
+    first_submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)  # released, rejected or withdrawn
+    reasons = models.TextField(blank=True)  # of a rejection, or why it was returned
+    released_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    data_product = models.ForeignKey(
+        "catalogue.DataProduct", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="releases",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "requested_by"],
+                condition=models.Q(state__in=sorted(s.value for s in OPEN)),
+                name="spe_one_open_release",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"release request {self.pk} of {self.workspace.permit.number} ({self.state})"
+
+    def owning_organisation_id(self) -> int | None:
+        return self.workspace.permit.organisation_id  # type: ignore[no-any-return]
+
+
+class FileDecision(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    CHANGES = "changes", _("Request changes")
+
+
+class ReleaseFile(models.Model):
+    """One output file proposed for release, with the researcher's context and the automatic
+    checks (with the file's SHA-256 and the rules used). ``decision`` is the outcome of the
+    round (both checkers' votes, or the consolidation)."""
+
+    request = models.ForeignKey(ReleaseRequest, on_delete=models.CASCADE, related_name="files")
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="+")
+    path = models.CharField(max_length=300)  # the output's path in the job (output/...)
+    name = models.CharField(max_length=200)  # the output's name in project.yaml
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    description = models.TextField(blank=True)  # what it shows
+    underlying_counts = models.TextField(blank=True)  # the counts behind every rate or figure
+    controls = models.TextField(blank=True)  # disclosure controls applied
+    count_columns = models.JSONField(default=list)
+    magnitude_columns = models.JSONField(default=list)
+    checks = models.JSONField(default=dict)  # the verdict: {status, checks, rules, sha256}
+    checked_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=8, choices=FileDecision.choices, blank=True)
+    released_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "job", "path"], name="spe_release_file_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} of job {self.job_id}"
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+class Review(models.Model):
+    """One output checker's review of one round of a request: a vote per file. Until
+    ``submitted_at`` it is the checker's draft; the other checker's votes stay hidden until
+    both reviews of the round are submitted. ``consolidation`` marks the decision taken on
+    disagreement."""
+
+    request = models.ForeignKey(ReleaseRequest, on_delete=models.CASCADE, related_name="reviews")
+    round = models.PositiveSmallIntegerField()
+    checker = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    consolidation = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["round", "started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "round", "checker", "consolidation"], name="spe_review_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"review of request {self.request_id} round {self.round} by {self.checker_id}"
+
+
+class Vote(models.Model):
+    """A checker's vote on one file, with a comment for the checkers only and one for the
+    researcher."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="votes")
+    file = models.ForeignKey(ReleaseFile, on_delete=models.CASCADE, related_name="votes")
+    decision = models.CharField(max_length=8, choices=FileDecision.choices)
+    private_comment = models.TextField(blank=True)
+    public_comment = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["review", "file"], name="spe_vote_once")]
+
+    def __str__(self) -> str:
+        return f"{self.decision} on file {self.file_id}"
