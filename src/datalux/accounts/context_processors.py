@@ -39,6 +39,10 @@ def _access_entries(user: Any) -> list[dict[str, str]]:
         entries.append({"title": _("Cases"), "url": "/access/cases/", "slug": "cases"})
     if may_operate(user):
         entries.append({"title": _("Extracts"), "url": reverse("spe:queue"), "slug": "extracts"})
+    if has_permission(user, Permission.CHECK_OUTPUTS):
+        entries.append(
+            {"title": _("Output checking"), "url": reverse("spe:checking_queue"), "slug": "outputs"}
+        )
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     title = _("Inbox (%(n)d unread)") % {"n": unread} if unread else _("Inbox")
     entries.append({"title": title, "url": reverse("access:inbox"), "slug": "inbox"})

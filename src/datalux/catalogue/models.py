@@ -335,6 +335,11 @@ class DataProduct(models.Model):
     )
     datasets = models.ManyToManyField(Dataset, related_name="data_products", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A result of reuse published from the secure processing environment: the permit it was
+    # made under, the exact code versions that produced it and its released files.
+    permit_number = models.CharField(max_length=24, blank=True)
+    code_versions = models.JSONField(default=list, blank=True)  # [{number, sha256, files}]
+    outputs = models.JSONField(default=list, blank=True)  # [{name, sha256, size, description}]
 
     objects = RestrictedQuerySet.as_manager()
 

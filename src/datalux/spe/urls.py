@@ -2,11 +2,31 @@
 
 from django.urls import URLPattern, path
 
-from datalux.spe import views, views_workspace
+from datalux.spe import views, views_release, views_workspace
 
 app_name = "spe"
 urlpatterns: list[URLPattern] = [
     path("", views.queue, name="queue"),
+    path("outputs/", views_release.checking_queue, name="checking_queue"),
+    path("outputs/<int:request_id>/", views_release.check, name="check"),
+    path("outputs/<int:request_id>/review/", views_release.check_review, name="check_review"),
+    path(
+        "outputs/<int:request_id>/consolidate/",
+        views_release.check_consolidate,
+        name="check_consolidate",
+    ),
+    path("outputs/<int:request_id>/reject/", views_release.check_reject, name="check_reject"),
+    path("outputs/<int:request_id>/release/", views_release.check_release, name="check_release"),
+    path(
+        "outputs/<int:request_id>/files/<int:file_id>/",
+        views_release.check_file,
+        name="check_file",
+    ),
+    path(
+        "released/<int:file_id>/<str:filename>",
+        views_release.released_file,
+        name="released_file",
+    ),
     path("<str:number>/", views.preparation, name="preparation"),
     path("<str:number>/prepare/", views.prepare, name="prepare"),
     path("workspace/<str:number>/", views_workspace.workspace, name="workspace"),
@@ -19,6 +39,37 @@ urlpatterns: list[URLPattern] = [
         name="sample_project",
     ),
     path("workspace/<str:number>/jobs/<int:job_id>/", views_workspace.job, name="job"),
+    path("workspace/<str:number>/releases/", views_release.release_list, name="releases"),
+    path(
+        "workspace/<str:number>/releases/<int:request_id>/",
+        views_release.release,
+        name="release",
+    ),
+    path(
+        "workspace/<str:number>/releases/<int:request_id>/files/",
+        views_release.release_add,
+        name="release_add",
+    ),
+    path(
+        "workspace/<str:number>/releases/<int:request_id>/files/<int:file_id>/remove/",
+        views_release.release_remove,
+        name="release_remove",
+    ),
+    path(
+        "workspace/<str:number>/releases/<int:request_id>/submit/",
+        views_release.release_submit,
+        name="release_submit",
+    ),
+    path(
+        "workspace/<str:number>/releases/<int:request_id>/withdraw/",
+        views_release.release_withdraw,
+        name="release_withdraw",
+    ),
+    path(
+        "workspace/<str:number>/releases/<int:request_id>/publish/",
+        views_release.release_publish,
+        name="release_publish",
+    ),
     path("workspace/<str:number>/queries/", views_workspace.query, name="query"),
     path(
         "workspace/<str:number>/queries/<int:query_id>/",
