@@ -56,11 +56,12 @@ GROUPINGS = [
     ("commune", "nationality", "sex"),
 ]
 # (by, value, statistic): ten frequency tables, five sums of income, five means of stay
-SPECS: list[tuple[tuple[str, ...], str | None, str]] = (
-    [(g, None, "count") for g in GROUPINGS]
-    + [(GROUPINGS[i], "income", "sum") for i in (0, 2, 4, 5, 9)]
-    + [(GROUPINGS[i], "stay", "mean") for i in (1, 3, 6, 7, 8)]
-)
+Spec = tuple[tuple[str, ...], str | None, str]
+SPECS: list[Spec] = [
+    *((g, None, "count") for g in GROUPINGS),
+    *((GROUPINGS[i], "income", "sum") for i in (0, 2, 4, 5, 9)),
+    *((GROUPINGS[i], "stay", "mean") for i in (1, 3, 6, 7, 8)),
+]
 _SMALL = re.compile(r"^(\d+) count cell\(s\) under")
 _RULE = re.compile(r" in (\d+) cell\(s\) of ")
 
@@ -78,7 +79,7 @@ def _data(n: int, seed: int = 0) -> pa.Table:
     return pa.table(columns)
 
 
-def _name(i: int, spec: tuple[tuple[str, ...], str | None, str]) -> str:
+def _name(i: int, spec: Spec) -> str:
     by, value, statistic = spec
     return f"t{i:02d}_{statistic}_{value or 'n'}_by_{'_'.join(by)}.csv"
 
