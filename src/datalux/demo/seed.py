@@ -84,6 +84,9 @@ OTHER_USERS: list[DemoUser] = [
         staff=True,
     ),
     DemoUser("checker", "Olga Output-Checker", "output_checker", "Secure Processing Centre (demo)"),
+    DemoUser(
+        "checker2", "Oscar Output-Checker", "output_checker", "Secure Processing Centre (demo)"
+    ),
     DemoUser("handler", "Hélène Handler", "handler", "Data Authority Luxembourg (demo)"),
     DemoUser("reviewer", "Raoul Reviewer", "reviewer", "Data Authority Luxembourg (demo)"),
     DemoUser("decider", "Diane Decider", "decider", "Data Authority Luxembourg (demo)"),
