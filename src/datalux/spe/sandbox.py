@@ -80,9 +80,17 @@ class Runtime:
 
     @classmethod
     def current_python(cls, name: str = "python") -> Runtime:
-        """This interpreter and its environment (the platform's own virtual environment)."""
+        """This interpreter and its environment (the platform's own virtual environment), with
+        the folder holding the ``datalux`` package when it lies outside it (an editable install:
+        ``src/``), so that a job can import the platform's helpers such as
+        ``datalux.privacy.output_checks.write_table``; bound read-only like the rest."""
+        import datalux
+
         prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
                     Path(sys.exec_prefix).resolve()}  # fmt: skip
+        package_root = Path(datalux.__file__).resolve().parents[1]
+        if not any(_under(package_root, p) for p in prefixes):
+            prefixes.add(package_root)
         paths = tuple(sorted(p for p in prefixes if not _under(p, Path("/usr"))))
         return cls(name, (sys.executable,), paths, f"Python {sys.version.split()[0]}")
 
