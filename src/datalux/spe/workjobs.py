@@ -129,10 +129,10 @@ def run_job(job_id: int) -> Job:
 def _checked(job: Job, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The automatic disclosure checks of each moderately sensitive output, run as the job ends
     (evidence for the output checkers; the release request gates on them), under the permit's
-    minimum count."""
+    output rules."""
     from datalux.privacy.output_checks import Rules, check_file
 
-    rules = Rules(min_count=int(job.workspace.permit.output_rules.get("threshold", 10)))
+    rules = Rules.from_permit(job.workspace.permit.output_rules or {})
     checked = []
     for output in outputs:
         if output["sensitivity"] == "moderately_sensitive":
