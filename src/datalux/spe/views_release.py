@@ -75,6 +75,17 @@ def _public_comments(item: ReleaseRequest) -> dict[int, list[str]]:
     return comments
 
 
+def _columns(file: ReleaseFile) -> list[str]:
+    """A table's column names (its header row), to help declare the count columns."""
+    import csv
+
+    path = releases.source_path(file)
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return next(csv.reader([handle.readline(4096)]), [])
+
+
 # --- the researcher ------------------------------------------------------------------------
 
 
@@ -127,6 +138,7 @@ def _render_release(
     comments = _public_comments(item)
     for f in files:
         f.public_comments = comments.get(f.pk, [])  # type: ignore[attr-defined]
+        f.columns = _columns(f)  # type: ignore[attr-defined]
     proposed = {(f.job_id, f.path) for f in files}
     mine = item.requested_by_id == request.user.pk
     offer = []
