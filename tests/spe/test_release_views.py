@@ -46,6 +46,7 @@ def test_the_researcher_requests_a_release_through_the_pages(world: World, permi
     )
     page = client.get(reverse("spe:release", args=[permit.number, item.pk]))
     assert b"output/by_region.csv" in page.content and b"check-pass" in page.content
+    assert b"<code>region, n</code>" in page.content  # the columns, to declare the counts
     client.post(reverse("spe:release_submit", args=[permit.number, item.pk]))
     item.refresh_from_db()
     assert item.state == "submitted"
