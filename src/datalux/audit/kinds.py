@@ -105,6 +105,8 @@ class EventKind(StrEnum):
     RELEASE_FILE_VIEWED = "release.file_viewed"
     RELEASE_FILE_DOWNLOADED = "release.file_downloaded"
     RELEASE_PUBLISHED = "release.published"
+    AGGREGATE_QUERY_RUN = "aggregate.query_run"
+    AGGREGATE_QUERY_REFUSED = "aggregate.query_refused"
     ADMIN_CHANGED = "admin.changed"
 
 
@@ -305,6 +307,15 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.PROJECT_KEY_SHREDDED: _(
         "A project's pseudonym secret was destroyed: its pseudonyms can never be derived again."
+    ),
+    EventKind.AGGREGATE_QUERY_RUN: _(
+        "The aggregate-only service released a table of an aggregate permit (the query, the "
+        "method, the cells published and suppressed, and any privacy budget spent are "
+        "recorded; no value)."
+    ),
+    EventKind.AGGREGATE_QUERY_REFUSED: _(
+        "The aggregate-only service refused a query (not an aggregate permit, a column that is "
+        "not allowed, too many cells, the privacy budget spent); the reason is recorded."
     ),
     EventKind.ADMIN_CHANGED: _(
         "An operator added, changed or deleted a record in the Django admin (the model, the "

@@ -412,3 +412,45 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} on file {self.file_id}"
+
+
+class AggregateStatus(models.TextChoices):
+    RELEASED = "released", _("Released")
+    REFUSED = "refused", _("Refused")
+
+
+class AggregateMethod(models.TextChoices):
+    CHECKED = "checked", _("Disclosure checks (suppression and rounding)")
+    DP = "dp", _("Differential privacy")
+
+
+class AggregateQuery(models.Model):
+    """One query of the aggregate-only service of an aggregate permit: the typed spec (no SQL),
+    how it was protected, and what was released: the checked or differentially private table
+    and its report (never a row, never the value of a suppressed cell), or why it was refused.
+    ``epsilon_spent`` is what a DP query charged to the project's budget ledger."""
+
+    permit = models.ForeignKey(
+        "access.Permit", on_delete=models.PROTECT, related_name="aggregate_queries"
+    )
+    permit_version = models.PositiveSmallIntegerField()
+    spec = models.JSONField(default=dict)
+    method = models.CharField(
+        max_length=8, choices=AggregateMethod.choices, default=AggregateMethod.CHECKED
+    )
+    status = models.CharField(max_length=8, choices=AggregateStatus.choices)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    epsilon_spent = models.FloatField(null=True, blank=True)
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"aggregate query {self.pk} of {self.permit_id} ({self.status})"
+
+    def owning_organisation_id(self) -> int | None:
+        return self.permit.organisation_id  # type: ignore[no-any-return]
