@@ -187,16 +187,44 @@ class DistributionOut(Schema):
     download_url: str | None
 
 
+class CodeFileOut(Schema):
+    path: str
+    sha256: str
+
+
+class CodeVersionOut(Schema):
+    number: int
+    sha256: str
+    files: list[CodeFileOut]
+
+
+class ReleasedOutputOut(Schema):
+    """A released file, described (never its content)."""
+
+    name: str
+    sha256: str
+    size: int | None
+    description: str
+
+
 class DataProductOut(Schema):
     id: int
     kind: str
     title: str
     description: str
     url: str
+    page: str = Field(description="The data product's public page.")
     licence: str
     organisation: str
     datasets: list[str]
     created_at: datetime
+    permit_number: str = Field(description="The permit it was made under ('' if none).")
+    code_versions: list[CodeVersionOut] = Field(
+        description="The exact code versions that produced a result of reuse."
+    )
+    outputs: list[ReleasedOutputOut] = Field(
+        description="The released files of a result of reuse, by name, size and SHA-256."
+    )
 
 
 class DataProductPageOut(Schema):
@@ -392,6 +420,35 @@ def dataset_distributions(request: HttpRequest, pid: str) -> list[dict[str, Any]
     return [_distribution(d, dataset, request) for d in dataset.distributions.all()]
 
 
+def _code_versions(stored: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": v["number"] if isinstance(v.get("number"), int) else 0,
+            "sha256": str(v.get("sha256", "")),
+            "files": [
+                {"path": str(f.get("path", "")), "sha256": str(f.get("sha256", ""))}
+                for f in v.get("files") or []
+                if isinstance(f, dict)
+            ],
+        }
+        for v in stored or []
+        if isinstance(v, dict)
+    ]
+
+
+def _outputs(stored: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": str(o.get("name", "")),
+            "sha256": str(o.get("sha256", "")),
+            "size": o["size"] if isinstance(o.get("size"), int) else None,
+            "description": str(o.get("description", "")),
+        }
+        for o in stored or []
+        if isinstance(o, dict)
+    ]
+
+
 @router.get("/data-products", response=DataProductPageOut, auth=_reader)
 def data_products(
     request: HttpRequest,
@@ -430,6 +487,10 @@ def data_products(
             "organisation": p.organisation.slug,
             "datasets": links.get(p.pk, []),
             "created_at": p.created_at,
+            "page": absolute(reverse("catalogue:data_product", args=[p.pk]), request),
+            "permit_number": p.permit_number,
+            "code_versions": _code_versions(p.code_versions),
+            "outputs": _outputs(p.outputs),
         }
         for p in products
     ]

@@ -601,7 +601,8 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> list[str]:
     in an ``rdfs:comment`` of the root catalogue).
 
     The root is the local catalogue; harvested catalogues are ``dcat:catalog`` parts of it,
-    each listing its own datasets. Data services are described on the first page (or in the
+    each listing its own datasets. Data services and the results of reuse
+    (:mod:`datalux.catalogue.dcat_products`) are described on the first page (or in the
     unpaged export); dataset series wherever one of their datasets is.
     """
     from datalux.catalogue.models import Catalogue, DataService
@@ -642,6 +643,11 @@ def build_catalogue(sink: Sink, page: Page | None = None) -> list[str]:
             served[service_id].append(URIRef(f"{builder.base}/id/dataset/{pid}"))
         for service in service_rows:
             services.append(builder.service(service, served.get(service.pk, [])))
+        if root is not None:  # results of reuse (data products) in the platform's catalogue
+            from datalux.catalogue.dcat_products import add_results
+
+            described = {str(uri) for uris in by_catalogue.values() for uri in uris}
+            by_catalogue[root.pk].extend(add_results(builder, described))
     harvested: list[URIRef] = []
     for catalogue in catalogues:
         if catalogue is root:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from datalux.catalogue import views, views_download
+from datalux.catalogue import views, views_download, views_products
 
 app_name = "catalogue"
 urlpatterns = [
@@ -18,4 +18,6 @@ urlpatterns = [
         name="distribution_download",
     ),
     path("organisations/<slug:slug>/", views.organisation_page, name="organisation"),
+    path("data-products/", views_products.data_product_list, name="data_products"),
+    path("data-products/<int:pk>/", views_products.data_product_page, name="data_product"),
 ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("id/dataset/<str:pid>", views_dcat.dataset_dcat, name="dataset"),
     path("id/dataset/<str:pid>/schema", views_dcat.dataset_schema, name="dataset_schema"),
     path("id/catalogue/<slug:slug>", views_dcat.catalogue_uri, name="catalogue_uri"),
+    path("id/data-product/<int:pk>", views_dcat.data_product_dcat, name="data_product"),
     path("catalogue/harvest/", views_harvest.harvest_sources, name="harvest_sources"),
     path("catalogue/harvest/<int:pk>/run", views_harvest.harvest_run, name="harvest_run"),
 ]

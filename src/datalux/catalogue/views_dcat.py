@@ -8,7 +8,8 @@ Anyone may read the catalogue, so its pages are bounded and cached: an anonymous
 at most ``ANONYMOUS_MAX_PAGE_SIZE`` datasets a page (signed-in users ``MAX_PAGE_SIZE``), and
 an anonymous page is served from the cache for ``DATALUX_DCAT_CACHE_SECONDS``. The cache key
 holds the number of published datasets, their newest change and the highest and the sum of
-their ids, so a publication, an edit or a withdrawal is seen at the next request; only
+their ids (and the same of the results of reuse), so a publication, an edit or a withdrawal is
+seen at the next request; only
 services and catalogue descriptions wait for the cache to expire. Records left out of a page
 (stored metadata that cannot be exported, see :func:`datalux.catalogue.dcat.build_catalogue`)
 are counted in the ``X-Datalux-Skipped-Records`` header.
@@ -137,7 +138,7 @@ def catalogue_dcat(request: HttpRequest) -> HttpResponse:
     if number > page.last:
         raise Http404(f"there are {page.last} pages of {size} datasets")
     seconds = int(getattr(settings, "DATALUX_DCAT_CACHE_SECONDS", 0))
-    key = _cache_key(fmt, page, state) if anonymous and seconds > 0 else None
+    key = _cache_key(fmt, page, state | _results_state()) if anonymous and seconds > 0 else None
     cached = cache.get(key) if key else None
     if cached is not None:
         body, skipped = cached
@@ -152,6 +153,18 @@ def catalogue_dcat(request: HttpRequest) -> HttpResponse:
     if key:
         patch_cache_control(response, public=True, max_age=seconds)
     return response
+
+
+def _results_state() -> dict[str, object]:
+    """What changes when a result of reuse is published (or removed): part of the cache key."""
+    from datalux.catalogue.dcat_products import published_results
+
+    products = (
+        published_results()
+        .order_by()
+        .aggregate(results=Count("pk"), results_top=Max("pk"), results_ids=Sum("pk"))
+    )
+    return dict(products)
 
 
 def _cache_key(fmt: str, page: dcat.Page, state: dict[str, object]) -> str:
@@ -212,6 +225,25 @@ def dataset_schema(request: HttpRequest, pid: str) -> HttpResponse:
     if not variables:
         raise Http404("this dataset has no data dictionary yet")
     return JsonResponse(to_table_schema(variables), content_type="application/schema+json")
+
+
+@require_safe
+def data_product_dcat(request: HttpRequest, pk: int) -> HttpResponse:
+    """A result of reuse's persistent URI: its page for browsers, DCAT-AP otherwise."""
+    from datalux.catalogue.dcat_products import product_graph, published_results
+
+    try:
+        fmt = _negotiate(request, html=True)
+    except NotAcceptable as exc:
+        return _not_acceptable(exc)
+    product = get_object_or_404(published_results(), pk=pk)
+    if fmt == "html":
+        response: HttpResponse = HttpResponseRedirect(
+            reverse("catalogue:data_product", args=[product.pk])
+        )
+        patch_vary_headers(response, ["Accept"])
+        return response
+    return _rdf_response(dcat.serialize(product_graph(product), fmt), fmt)
 
 
 @require_safe
