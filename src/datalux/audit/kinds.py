@@ -68,6 +68,7 @@ class EventKind(StrEnum):
     PERMIT_REVOKED = "permit.revoked"
     PERMIT_EXPIRED = "permit.expired"
     PERMIT_CLOSED = "permit.closed"
+    PERMIT_PUBLICATION_REMINDED = "permit.publication_reminded"
     EXTRACT_PREPARED = "extract.prepared"
     EXTRACT_REFUSED = "extract.refused"
     EXTRACT_REQUESTED = "extract.requested"
@@ -217,6 +218,10 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.PERMIT_REVOKED: _("A permit was revoked: access is cut."),
     EventKind.PERMIT_EXPIRED: _("A permit reached its end date: the scheduled job cut access."),
     EventKind.PERMIT_CLOSED: _("A permit was closed."),
+    EventKind.PERMIT_PUBLICATION_REMINDED: _(
+        "The named persons of a permit were reminded that its results are to be published "
+        "(30 days before the publication deadline, or once it has passed)."
+    ),
     EventKind.WORKSPACE_OPENED: _(
         "An authorised person opened a permit's workspace (each visit of its page)."
     ),
