@@ -1,6 +1,6 @@
-"""Background tasks of the data authority (enqueued hourly by ``datalux scheduler``).
+"""Background tasks of the data authority (enqueued by ``datalux scheduler``).
 
-Both are safe to run as often as you like: the actions they call change only what is due and
+All are safe to run as often as you like: the actions they call change only what is due and
 record what they did; each run also records a ``task.finished`` audit event.
 """
 
@@ -35,5 +35,21 @@ def send_reminders() -> dict[str, object]:
         object_type="task",
         object_id="access.send_reminders",
         details={"reminders": sent},
+    )
+    return {"reminders": sent}
+
+
+@task()
+def send_publication_reminders() -> dict[str, object]:
+    """Remind the people of permits that must publish their results of the deadline (30 days
+    before, and once passed), while no data product carries the permit's number."""
+    from datalux.access.actions.publication import send_publication_reminders as send
+
+    sent = send()
+    record(
+        EventKind.TASK_FINISHED,
+        object_type="task",
+        object_id="access.publication_reminders",
+        details={"reminders": len(sent), "sent": sent[:100]},
     )
     return {"reminders": sent}

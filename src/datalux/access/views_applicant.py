@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from datalux.access import actions, completeness, queries
+from datalux.access.actions import publication
 from datalux.access.forms import (
     SECTIONS,
     ApplicationForm,
@@ -803,6 +804,8 @@ def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
         "spec_json": json.dumps(spec, indent=2, ensure_ascii=False),
         "extract": extract,
         "extract_tables": extract_tables(extract.manifest) if extract and extract.available else [],
+        "publication_deadline": publication.publication_deadline(permit),
+        "published": publication.is_published(permit),
     }
     return render(request, "access/applicant/permit.html", context)
 

@@ -21,8 +21,9 @@ from datalux.cli.runtime import setup_django
 def scheduler(once: bool, interval: float) -> None:
     """Enqueue each periodic job once per period (several schedulers may run at once).
 
-    The jobs (expire permits and deadline reminders hourly, audit-chain verification nightly)
-    run in the worker: `datalux manage db_worker`. Stops cleanly on Ctrl-C or SIGTERM.
+    The jobs (expire permits, deadline and publication reminders hourly, audit-chain
+    verification nightly) run in the worker: `datalux manage db_worker`. Stops cleanly on
+    Ctrl-C or SIGTERM.
     """
     setup_django()
     from datalux.core.scheduler import JOBS, run

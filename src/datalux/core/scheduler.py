@@ -68,6 +68,13 @@ JOBS: tuple[Job, ...] = (
         description="remind handlers and deciders of near or passed decision deadlines",
     ),
     Job(
+        "access.publication_reminders",
+        "datalux.access.tasks.send_publication_reminders",
+        HOUR,
+        description="remind permits' named persons to publish their results (30 days before "
+        "the deadline, and once it has passed)",
+    ),
+    Job(
         "spe.lifecycle",
         "datalux.spe.jobs.lifecycle_task",
         HOUR,
