@@ -28,6 +28,12 @@ class RegisterDatasetOut(Schema):
     holder_slug: str
 
 
+class RegisterProductOut(Schema):
+    id: int
+    title: str
+    kind: str
+
+
 class RegisterEntryOut(Schema):
     reference: str
     title: str
@@ -43,6 +49,9 @@ class RegisterEntryOut(Schema):
     decided_on: date | None
     starts_on: date | None
     ends_on: date | None
+    data_products: list[RegisterProductOut] = Field(
+        description="The data products published from the permit (results of reuse)."
+    )
 
 
 class RefusalCountOut(Schema):

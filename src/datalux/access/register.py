@@ -2,7 +2,8 @@
 
 An approved project is published with what OpenSAFELY and Findata publish: reference, title,
 lay summary, organisation, the datasets the permit grants (title, PID and holder), purpose,
-form of the data, the permit's number and state, the decision date and the permit's period.
+form of the data, the permit's number and state, the decision date and the permit's period,
+and the data products published from it (results of reuse, linked to their catalogue pages).
 
 Refused applications are never listed: the register only counts them, per year of decision
 and per purpose category. No title, name, organisation or reference of a refused application
@@ -11,7 +12,7 @@ leaves this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,7 @@ from datalux.access.models import Application
 from datalux.access.states import APPROVED, ApplicationState, PermitState
 from datalux.access.vocabularies import DataForm, PurposeCategory
 from datalux.accounts.models import Organisation
+from datalux.catalogue.models import DataProduct
 
 MAX_QUERY = 200
 DECISIONS = {
@@ -48,6 +50,15 @@ class RegisterDataset:
 
 
 @dataclass(frozen=True)
+class RegisterProduct:
+    """A data product published from the permit (its page: ``catalogue:data_product``)."""
+
+    id: int
+    title: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class RegisterEntry:
     reference: str
     title: str
@@ -67,6 +78,7 @@ class RegisterEntry:
     decided_on: date | None
     starts_on: date | None
     ends_on: date | None
+    data_products: list[RegisterProduct] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,9 +133,26 @@ def approved_projects(*, q: str = "", holder: str = "", year: int | None = None)
     )
 
 
-def entry(application: Application) -> RegisterEntry:
+def products_by_permit(numbers: list[str]) -> dict[str, list[RegisterProduct]]:
+    """The data products published from each of these permits, oldest first (one query)."""
+    found: dict[str, list[RegisterProduct]] = {}
+    rows = (
+        DataProduct.objects.filter(permit_number__in=[n for n in numbers if n])
+        .order_by("created_at", "pk")
+        .values_list("permit_number", "pk", "title", "kind")
+    )
+    for number, pk, title, kind in rows:
+        found.setdefault(number, []).append(RegisterProduct(id=pk, title=title, kind=kind))
+    return found
+
+
+def entry(
+    application: Application, products: dict[str, list[RegisterProduct]] | None = None
+) -> RegisterEntry:
     """The published facts of one approved application (the permit's datasets, as granted)."""
     permit = getattr(application, "permit", None)
+    if products is None:
+        products = products_by_permit([permit.number] if permit is not None else [])
     granted = permit.datasets.all() if permit is not None else application.datasets.all()
     datasets = sorted(
         (
@@ -156,11 +185,15 @@ def entry(application: Application) -> RegisterEntry:
         decided_on=timezone.localdate(application.decided_at) if application.decided_at else None,
         starts_on=permit.starts_on if permit else None,
         ends_on=permit.ends_on if permit else None,
+        data_products=products.get(permit.number, []) if permit else [],
     )
 
 
 def entries(projects: Any) -> list[RegisterEntry]:
-    return [entry(a) for a in projects]
+    projects = list(projects)
+    numbers = [a.permit.number for a in projects if getattr(a, "permit", None) is not None]
+    products = products_by_permit(numbers)
+    return [entry(a, products) for a in projects]
 
 
 def refusals() -> Refusals:
