@@ -181,6 +181,7 @@ from datalux.catalogue.api_harvest import router as harvest_router  # noqa: E402
 from datalux.catalogue.api_upload import router as upload_router  # noqa: E402
 from datalux.holdings.api import router as holdings_router  # noqa: E402
 from datalux.spe.api import router as spe_router  # noqa: E402
+from datalux.spe.api_aggregate import router as aggregate_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/access", access_router)
@@ -191,3 +192,4 @@ api.add_router("/catalogue", upload_router)
 api.add_router("/harvest", harvest_router)
 api.add_router("/holdings", holdings_router)
 api.add_router("/spe", spe_router)
+api.add_router("/spe", aggregate_router)

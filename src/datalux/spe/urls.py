@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from datalux.spe import views, views_release, views_workspace
+from datalux.spe import views, views_aggregate, views_release, views_workspace
 
 app_name = "spe"
 urlpatterns: list[URLPattern] = [
@@ -29,6 +29,7 @@ urlpatterns: list[URLPattern] = [
     ),
     path("<str:number>/", views.preparation, name="preparation"),
     path("<str:number>/prepare/", views.prepare, name="prepare"),
+    path("aggregate/<str:number>/", views_aggregate.aggregate_page, name="aggregate"),
     path("workspace/<str:number>/", views_workspace.workspace, name="workspace"),
     path("workspace/<str:number>/code/", views_workspace.upload, name="upload_code"),
     path("workspace/<str:number>/run/", views_workspace.run, name="run"),

@@ -1,0 +1,536 @@
+"""The aggregate-only query service of permits of the *aggregate* form (or whose output rules
+say ``aggregate_only``): counts, sums, means, cross-tabulations and quantiles, released only
+after the disclosure checks or with differential privacy, never a row.
+
+The researcher sends a typed request (:class:`AggregateSpec`), never SQL: a table of the
+permit's data, a statistic, a value column, up to three grouping columns, the method. It is
+checked against the table's columns (identifiers and pseudonyms such as ``person_id`` are
+refused), computed by :mod:`datalux.spe.aggregate_compute` on the data of
+:mod:`datalux.spe.aggregate_data`, stored as an :class:`~datalux.spe.models.AggregateQuery`
+and audited (``aggregate.query_run``; every refusal ``aggregate.query_refused``, or
+``access.denied`` when the person may not work with the permit's data now).
+
+A DP query spends the project's privacy budget: an append-only, hash-chained ledger at
+``<storage>/spe/<permit>/budget.jsonl`` (:class:`~datalux.privacy.disclosure.LedgerFile`),
+made on the first DP query with the permit's output rule ``epsilon`` when it has one, else
+:data:`DEFAULT_EPSILON`. A query the budget cannot pay is refused before any noise is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from datalux.access.models import Permit
+from datalux.audit.kinds import EventKind
+from datalux.audit.log import record
+from datalux.core.errors import Conflict
+from datalux.dataplane.extract import PERSON_ID
+from datalux.privacy.disclosure import (
+    BudgetExceededError,
+    BudgetState,
+    LedgerError,
+    LedgerFile,
+)
+from datalux.privacy.errors import PrivacyError
+from datalux.spe import aggregate_compute as compute
+from datalux.spe.aggregate_data import DataSource, SourceTable, Unavailable, source_for
+from datalux.spe.models import AggregateMethod, AggregateQuery, AggregateStatus
+from datalux.spe.workspaces import check_access
+
+__all__ = [
+    "DEFAULT_EPSILON",
+    "AggregateSpec",
+    "NotAggregate",
+    "budget_ledger",
+    "budget_state",
+    "is_aggregate",
+    "require_service",
+    "run_aggregate",
+]
+
+STATISTICS = ("count", "sum", "mean", "quantile")
+METHODS = tuple(AggregateMethod.values)
+MAX_BY = 3
+MAX_LEVELS = 100  # levels named per grouping column of a DP table
+MAX_ROWS_PER_PERSON = 10
+#: The project's total epsilon when the permit's output rules set none (the permit's
+#: decision does not take an ``epsilon`` rule yet: every aggregate project gets this).
+DEFAULT_EPSILON = 1.0
+#: Names that identify a person (or are a pseudonym), never a grouping or value column.
+IDENTIFIERS = frozenset(
+    {PERSON_ID, "national_id", "matricule", "ssn", "record_id", "patient_id", "name",
+     "given_name", "surname", "full_name", "email", "address", "street_address", "birth_date",
+     "date_of_birth", "datalux_national_id", "datalux_linked_national_id",
+     "datalux_linked_record_key"}
+)  # fmt: skip
+
+
+class NotAggregate(Conflict):
+    """The permit is not of the aggregate form: it gives a workspace instead."""
+
+
+def is_aggregate(permit: Permit) -> bool:
+    return permit.data_form == "aggregate" or bool(
+        (permit.output_rules or {}).get("aggregate_only")
+    )
+
+
+def _invalid(field_name: str, message: str) -> ValidationError:
+    return ValidationError({field_name: message})
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _invalid(key, _("%(key)s must be a column name (text)") % {"key": key})
+    return value.strip()[:200] or None
+
+
+def _number(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _invalid(key, _("%(key)s must be a number") % {"key": key})
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _invalid(key, _("%(key)s must be a number") % {"key": key}) from None
+    if not math.isfinite(number):
+        raise _invalid(key, _("%(key)s must be a finite number") % {"key": key})
+    return number
+
+
+def _level(value: Any) -> str:
+    """A level as the data's text form (as Arrow casts values to text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class AggregateSpec:
+    """One request to the service. ``value`` is the numeric column of a sum, mean or
+    quantile; ``by`` up to three grouping columns; ``q`` the quantile in (0, 1). A ``dp``
+    request gives ``epsilon``, ``bounds`` (lower, upper) for a sum or mean, the ``levels`` of
+    each grouping column and ``max_rows_per_person``."""
+
+    table: str
+    statistic: str
+    value: str | None = None
+    by: tuple[str, ...] = ()
+    q: float | None = None
+    method: str = "checked"
+    epsilon: float | None = None
+    bounds: tuple[float, float] | None = None
+    levels: dict[str, list[str]] = field(default_factory=dict)
+    max_rows_per_person: int = 1
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AggregateSpec:
+        """Parse a request (the API's body or the form's fields); :class:`ValidationError`
+        names the field and what to fix."""
+        known = {"table", "statistic", "value", "by", "q", "method", "epsilon", "bounds",
+                 "levels", "max_rows_per_person"}  # fmt: skip
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise _invalid(
+                "__all__",
+                _("unknown field(s) %(names)s; use %(known)s")
+                % {"names": ", ".join(unknown[:10]), "known": ", ".join(sorted(known))},
+            )
+        table = _text(data, "table")
+        if table is None:
+            raise _invalid("table", _("choose a table of the permit's data"))
+        statistic = _text(data, "statistic") or "count"
+        if statistic not in STATISTICS:
+            raise _invalid(
+                "statistic",
+                _("choose a statistic: %(choices)s") % {"choices": ", ".join(STATISTICS)},
+            )
+        method = _text(data, "method") or "checked"
+        if method not in METHODS:
+            raise _invalid("method", _("choose the method checked or dp"))
+        raw_by = data.get("by") or []
+        if isinstance(raw_by, str):
+            raw_by = [b for b in raw_by.split(",")]
+        if not isinstance(raw_by, (list, tuple)) or not all(isinstance(b, str) for b in raw_by):
+            raise _invalid("by", _("by is a list of column names"))
+        by = tuple(b.strip() for b in raw_by if b.strip())
+        if len(by) > MAX_BY:
+            raise _invalid(
+                "by", _("group by at most %(n)s columns, not %(m)s") % {"n": MAX_BY, "m": len(by)}
+            )
+        if len(set(by)) != len(by):
+            raise _invalid("by", _("a grouping column is named twice"))
+        value = _text(data, "value")
+        q = _number(data, "q")
+        if statistic == "count" and value is not None:
+            raise _invalid("value", _("a count takes no value column: leave value empty"))
+        if statistic != "count" and value is None:
+            raise _invalid(
+                "value",
+                _("a %(statistic)s needs a numeric value column") % {"statistic": statistic},
+            )
+        if value is not None and value in by:
+            raise _invalid("value", _("the value column is also a grouping column"))
+        if statistic == "quantile":
+            if q is None or not 0 < q < 1:
+                raise _invalid(
+                    "q", _("a quantile needs q between 0 and 1, e.g. 0.5 for the median")
+                )
+        elif q is not None:
+            raise _invalid("q", _("q is for quantiles only: leave it empty"))
+        epsilon = _number(data, "epsilon")
+        bounds = _bounds(data.get("bounds"))
+        levels = _levels(data.get("levels"))
+        per_person = data.get("max_rows_per_person") or 1
+        if isinstance(per_person, str) and per_person.strip().isdigit():
+            per_person = int(per_person)
+        if method == AggregateMethod.DP:
+            if statistic == "quantile":
+                raise _invalid("method", _("quantiles are released with the method checked only"))
+            if epsilon is None or epsilon <= 0:
+                raise _invalid("epsilon", _("a DP query needs epsilon > 0, e.g. 0.1"))
+            if statistic in ("sum", "mean") and bounds is None:
+                raise _invalid(
+                    "bounds",
+                    _("a DP %(statistic)s needs bounds [lower, upper] of the value, e.g. [0, 120]")
+                    % {"statistic": statistic},
+                )
+            missing = [b for b in by if not levels.get(b)]
+            if missing:
+                raise _invalid(
+                    "levels",
+                    _(
+                        "a DP table's cells must not come from the data: name the levels of "
+                        "%(columns)s (e.g. diagnosis: I50.0, S72.0)"
+                    )
+                    % {"columns": ", ".join(missing)},
+                )
+            extra = sorted(set(levels) - set(by))
+            if extra:
+                raise _invalid(
+                    "levels",
+                    _("levels are given for %(columns)s, which the query does not group by")
+                    % {"columns": ", ".join(extra)},
+                )
+            if (
+                isinstance(per_person, bool)
+                or not isinstance(per_person, int)
+                or not 1 <= per_person <= MAX_ROWS_PER_PERSON
+            ):
+                raise _invalid(
+                    "max_rows_per_person",
+                    _("max_rows_per_person is a whole number from 1 to %(n)s")
+                    % {"n": MAX_ROWS_PER_PERSON},
+                )
+        else:
+            for name, given in (("epsilon", epsilon), ("bounds", bounds), ("levels", levels)):
+                if given:
+                    raise _invalid(
+                        name,
+                        _("%(name)s is for the method dp only: leave it empty") % {"name": name},
+                    )
+            per_person = 1
+        return cls(
+            table=table, statistic=statistic, value=value, by=by, q=q, method=method,
+            epsilon=epsilon, bounds=bounds, levels=levels, max_rows_per_person=per_person,
+        )  # fmt: skip
+
+    def check(self, table: SourceTable) -> None:
+        """Refuse identifiers, unknown and non-numeric columns of ``table``."""
+        for name in (*self.by, *([self.value] if self.value else [])):
+            if name.lower() in IDENTIFIERS:
+                where = "value" if name == self.value else "by"
+                raise _invalid(
+                    where,
+                    _(
+                        "%(column)s identifies persons (an identifier or pseudonym): it is never "
+                        "grouped or summed; choose another column"
+                    )
+                    % {"column": name},
+                )
+        usable = [c.name for c in table.columns if c.name.lower() not in IDENTIFIERS]
+        unknown = [b for b in self.by if table.column(b) is None]
+        if unknown:
+            raise _invalid(
+                "by",
+                _("%(table)s has no column %(columns)s; its columns: %(known)s")
+                % {"table": table.name, "columns": ", ".join(unknown), "known": ", ".join(usable)},
+            )
+        if self.value is not None:
+            column = table.column(self.value)
+            if column is None:
+                raise _invalid(
+                    "value",
+                    _("%(table)s has no column %(column)s; its columns: %(known)s")
+                    % {"table": table.name, "column": self.value, "known": ", ".join(usable)},
+                )
+            if not column.numeric:
+                numeric = [c.name for c in table.columns if c.numeric and c.name in usable]
+                raise _invalid(
+                    "value",
+                    _("%(column)s is not numeric; numeric columns: %(known)s")
+                    % {"column": self.value, "known": ", ".join(numeric) or "-"},
+                )
+        if self.method == AggregateMethod.DP:
+            for b, values in self.levels.items():
+                if len(values) > MAX_LEVELS:
+                    raise _invalid(
+                        "levels",
+                        _("name at most %(n)s levels of %(column)s")
+                        % {"n": MAX_LEVELS, "column": b},
+                    )
+
+    def as_data(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["by"] = list(self.by)
+        data["bounds"] = list(self.bounds) if self.bounds else None
+        return data
+
+
+def _bounds(value: Any) -> tuple[float, float] | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _invalid("bounds", _("bounds are two numbers [lower, upper], e.g. [0, 120]"))
+    low, high = (_number({"bounds": v}, "bounds") for v in value)
+    if low is None or high is None or low >= high:
+        raise _invalid("bounds", _("bounds need lower < upper, e.g. [0, 120]"))
+    return low, high
+
+
+def _levels(value: Any) -> dict[str, list[str]]:
+    if value is None or value == "" or value == {}:
+        return {}
+    if isinstance(value, str):  # the form: one "column: a, b, c" per line
+        parsed: dict[str, list[str]] = {}
+        for line in value.splitlines():
+            if not line.strip():
+                continue
+            column, sep, rest = line.partition(":")
+            if not sep or not column.strip():
+                raise _invalid("levels", _("write one line per column: column: level, level, ..."))
+            parsed[column.strip()] = [v for v in rest.split(",") if v.strip()]
+        value = parsed
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, (list, tuple)) for k, v in value.items()
+    ):
+        raise _invalid("levels", _('levels map each grouping column to a list: {"column": [...]}'))
+    out: dict[str, list[str]] = {}
+    for column, items in value.items():
+        if len(items) > MAX_LEVELS:
+            raise _invalid(
+                "levels",
+                _("name at most %(n)s levels of %(column)s") % {"n": MAX_LEVELS, "column": column},
+            )
+        names = list(dict.fromkeys(_level(v) for v in items if v is not None and _level(v)))
+        if not names:
+            raise _invalid(
+                "levels", _("name at least one level of %(column)s") % {"column": column}
+            )
+        out[column.strip()] = names
+    return out
+
+
+# --- the budget ----------------------------------------------------------------------------
+
+
+def ledger_path(permit: Permit) -> Path:
+    return Path(settings.DATALUX_STORAGE) / "spe" / permit.number / "budget.jsonl"
+
+
+def total_epsilon(permit: Permit) -> float:
+    value = (permit.output_rules or {}).get("epsilon")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return DEFAULT_EPSILON
+
+
+def budget_ledger(permit: Permit) -> LedgerFile:
+    """The project's budget ledger, made on first use."""
+    path = ledger_path(permit)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            LedgerFile.create(path, project=permit.number, epsilon=total_epsilon(permit))
+        except LedgerError:
+            pass  # made meanwhile by another query
+    return LedgerFile(path)
+
+
+def budget_state(permit: Permit) -> BudgetState | None:
+    """The budget spent and left (None before the first DP query)."""
+    path = ledger_path(permit)
+    return LedgerFile(path).state() if path.is_file() else None
+
+
+# --- the action ----------------------------------------------------------------------------
+
+
+def _safe(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a refused request is kept: the known fields, short."""
+
+    def short(v: Any) -> Any:
+        if isinstance(v, (int, float, bool)) or v is None:
+            return v
+        if isinstance(v, (list, tuple)):
+            return [short(x) for x in list(v)[:20]]
+        if isinstance(v, Mapping):
+            return {str(k)[:100]: short(x) for k, x in list(v.items())[:5]}
+        return str(v)[:200]
+
+    keys = ("table", "statistic", "value", "by", "q", "method", "epsilon", "bounds", "levels")
+    return {k: short(data[k]) for k in keys if k in data}
+
+
+def _message(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v)
+                         for k, v in exc.message_dict.items())  # fmt: skip
+    return " ".join(exc.messages)
+
+
+def _spec_text(spec: dict[str, Any]) -> str:
+    """The request as the audit event holds it: JSON text (no float, no column as a key)."""
+    return json.dumps(spec, sort_keys=True, default=str)[:2000]
+
+
+def _refuse(
+    permit: Permit, by: Any, *, code: str, reason: str, spec: dict[str, Any] | None
+) -> AggregateQuery | None:
+    """Audit a refusal; a request on an aggregate permit is kept with its reason."""
+    with transaction.atomic():
+        query = None
+        if spec is not None:
+            query = AggregateQuery.objects.create(
+                permit=permit, permit_version=permit.version, spec=spec,
+                method=spec.get("method") if spec.get("method") in METHODS else "checked",
+                status=AggregateStatus.REFUSED, error=reason[:2000], requested_by=by,
+                finished_at=timezone.now(),
+            )  # fmt: skip
+        record(
+            EventKind.AGGREGATE_QUERY_REFUSED,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"query": query.pk if query else None, "code": code,
+                     "reason": reason[:1000], "spec": _spec_text(spec or {})},
+        )  # fmt: skip
+    return query
+
+
+def _query_label(spec: AggregateSpec) -> str:
+    grouped = f" by {', '.join(spec.by)}" if spec.by else ""
+    of = f" of {spec.value}" if spec.value else ""
+    return f"aggregate {spec.statistic}{of} in {spec.table}{grouped}"
+
+
+def _compute(permit: Permit, spec: AggregateSpec, source: DataSource) -> dict[str, Any]:
+    table = source.tables.get(spec.table)
+    if table is None:
+        raise _invalid(
+            "table",
+            _("the permit's data have no table %(table)s; its tables: %(known)s")
+            % {"table": spec.table, "known": ", ".join(sorted(source.tables))},
+        )
+    spec.check(table)
+    columns = [*spec.by, *([spec.value] if spec.value else [])]
+    if table.persons:
+        columns.append(PERSON_ID)
+    data = source.read(spec.table, columns)
+    rules = permit.output_rules or {}
+    if spec.method == AggregateMethod.DP:
+        assert spec.epsilon is not None
+        return compute.dp(
+            data, statistic=spec.statistic, by=spec.by, levels=spec.levels, value=spec.value,
+            epsilon=spec.epsilon, bounds=spec.bounds,
+            max_rows_per_person=spec.max_rows_per_person, persons=table.persons,
+            budget=budget_ledger(permit), query=_query_label(spec),
+        )  # fmt: skip
+    if spec.statistic == "quantile":
+        assert spec.value is not None and spec.q is not None
+        return compute.quantile(
+            data, by=spec.by, value=spec.value, q=spec.q, persons=table.persons,
+            output_rules=rules,
+        )  # fmt: skip
+    return compute.checked(
+        data, statistic=spec.statistic, by=spec.by, value=spec.value, persons=table.persons,
+        output_rules=rules,
+    )  # fmt: skip
+
+
+def require_service(permit: Permit, by: Any) -> None:
+    """Refuse (audited) unless ``by`` may use the aggregate service of ``permit`` now: an
+    authorised person who may work with its data (``access.denied`` otherwise), on a permit of
+    the aggregate form (:class:`NotAggregate`, ``aggregate.query_refused``)."""
+    check_access(permit, by)
+    if not is_aggregate(permit):
+        _refuse(permit, by, code="not_aggregate", reason="the permit gives a workspace", spec=None)
+        raise NotAggregate(_("this permit gives a workspace, not the aggregate service"))
+
+
+def run_aggregate(*, permit: Permit, by: Any, data: Mapping[str, Any]) -> AggregateQuery:
+    """Run one request of the service for ``by`` on ``permit`` and keep what was released.
+
+    Raises :class:`~datalux.access.actions.permits.NoAccess` (audited ``access.denied``) when
+    ``by`` may not work with the permit's data now, :class:`NotAggregate` (409) for a permit
+    of another form, :class:`ValidationError` (the request, with what to fix) and
+    :class:`~datalux.core.errors.Conflict` (the budget, the data not readable now); each of
+    these is audited ``aggregate.query_refused``."""
+    require_service(permit, by)
+    kept = _safe(data)
+    try:
+        spec = AggregateSpec.from_data(data)
+        kept = spec.as_data()
+        result = _compute(permit, spec, source_for(permit))
+    except ValidationError as exc:
+        _refuse(permit, by, code="invalid", reason=_message(exc), spec=kept)
+        raise
+    except BudgetExceededError as exc:
+        _refuse(permit, by, code="budget_exceeded", reason=str(exc), spec=kept)
+        raise Conflict(str(exc)) from None
+    except Unavailable as exc:
+        _refuse(permit, by, code=exc.code, reason=exc.detail or str(exc), spec=kept)
+        raise
+    except PrivacyError as exc:  # rules out of range, no complementary cell found...
+        _refuse(permit, by, code="not_released", reason=str(exc)[:500], spec=kept)
+        raise Conflict(
+            _("the table cannot be released: %(reason)s") % {"reason": str(exc)[:500]}
+        ) from None
+    audit = result.pop("audit", {})
+    spent = audit.get("epsilon")
+    with transaction.atomic():
+        query = AggregateQuery.objects.create(
+            permit=permit, permit_version=permit.version, spec=kept, method=spec.method,
+            status=AggregateStatus.RELEASED, result=result, epsilon_spent=spent,
+            requested_by=by, finished_at=timezone.now(),
+        )  # fmt: skip
+        record(
+            EventKind.AGGREGATE_QUERY_RUN,
+            actor=by,
+            organisation=permit.organisation,
+            obj=permit,
+            details={"query": query.pk, "spec": _spec_text(kept), "method": spec.method,
+                     **result["summary"], **audit,
+                     "epsilon": None if spent is None else f"{spent:.6g}"},
+        )  # fmt: skip
+    return query

@@ -1,0 +1,411 @@
+"""The aggregate-only query service: counts, sums, means and quantiles of an aggregate permit,
+released after the disclosure checks (suppression, rounding) or with differential privacy
+from the project's budget ledger; never a row, never to anyone else (audited)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from datalux.access import actions
+from datalux.access.actions.permits import NoAccess
+from datalux.accounts.actions import create_api_token
+from datalux.audit.kinds import EventKind
+from datalux.audit.models import AuditEvent
+from datalux.catalogue.models import DatasetVersion
+from datalux.core.errors import Conflict
+from datalux.holdings.models import DataFile
+from datalux.privacy.disclosure import LedgerFile
+from datalux.spe import aggregate
+from datalux.spe.aggregate import NotAggregate, run_aggregate
+from datalux.spe.aggregate_compute import OTHER
+from datalux.spe.models import AggregateQuery, AggregateStatus
+from datalux.spe.plan import table_name
+from tests.access.world import World
+from tests.factories.catalogue import VariableFactory
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1/spe"
+HUGE = 1_000_000.0
+COMMUNES = ("Esch", "Luxembourg", "Differdange")
+
+
+def _rows() -> list[dict[str, Any]]:
+    """62 stays for heart failure, 41 for hip fractures, 3 for pneumonia (a small cell); one
+    person in Esch with a cost that dominates Esch's total."""
+    diagnoses = ["I50.0"] * 62 + ["S72.0"] * 41 + ["J18.9"] * 3
+    rows = []
+    for i, diagnosis in enumerate(diagnoses):
+        rows.append(
+            {
+                "national_id": f"1980010{i:06d}",
+                "age": 18 + i % 60,
+                "diagnosis": diagnosis,
+                "commune": COMMUNES[i % 3],
+                "cost": HUGE if i == 0 else 100.0 + i % 50,
+                "admission_date": date(2020 + i % 5, 1 + i % 12, 1),
+            }
+        )
+    return rows
+
+
+def _store(world: World) -> None:
+    VariableFactory(dataset=world.stays, name="admission_date", type="date", period=True)
+    VariableFactory(dataset=world.stays, name="cost", type="number")
+    relative = "holders/health/stays-v1.parquet"
+    path = Path(settings.DATALUX_STORAGE) / relative
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(_rows()), path)
+    data_file = DataFile.objects.create(
+        organisation=world.holder, table="stays", title="stays", relative_path=relative,
+        rows=len(_rows()), sha256="0" * 64, size_bytes=path.stat().st_size,
+    )  # fmt: skip
+    DatasetVersion.objects.create(dataset=world.stays, number=1, data_file=data_file)
+
+
+def _decided(world: World, form: str, **permit: Any) -> Any:
+    application = world.draft(data_form=form)
+    actions.request_dataset(
+        application=application, by=world.applicant, dataset=world.stays,
+        variables=["age", "diagnosis", "commune", "cost"],
+        time_start="2020-01-01", time_end="2024-12-31",
+        filters=[{"variable": "age", "op": ">=", "value": 18}],
+    )  # fmt: skip
+    application = actions.submit(application=application, by=world.applicant)
+    actions.assign(application=application, by=world.handler, handler=world.handler)
+    application = actions.start_review(application=application, by=world.handler)
+    actions.decide(
+        application=application, by=world.decider, outcome="approved",
+        reasons="Meets the criteria of Art. 5.", permit=permit or None,
+    )  # fmt: skip
+    application.refresh_from_db()
+    actions.accept_terms(application=application, by=world.applicant)
+    return application.permit
+
+
+@pytest.fixture
+def other(world: World) -> Any:
+    """An active permit of the pseudonymised form, its terms accepted (no data needed)."""
+    application = world.approved()
+    actions.accept_terms(application=application, by=world.applicant)
+    return application.permit
+
+
+@pytest.fixture
+def agg(world: World, workspace_key: None) -> Any:
+    """An active permit of the aggregate form on the stays (no extract: computed in memory)."""
+    _store(world)
+    return _decided(world, "aggregate")
+
+
+def _table(world: World) -> str:
+    return table_name(world.stays)
+
+
+def _run(permit: Any, user: Any, **spec: Any) -> AggregateQuery:
+    return run_aggregate(permit=permit, by=user, data=spec)
+
+
+def _cells(query: AggregateQuery, column: str) -> dict[Any, dict[str, Any]]:
+    return {row[column]: row for row in query.result["rows"]}
+
+
+def _no_rows(query: AggregateQuery, cells: int) -> None:
+    """Nothing row-level: at most one row per cell, no person_id, no national number."""
+    result = query.result
+    assert len(result["rows"]) <= result["summary"]["cells"] == cells
+    text = json.dumps(result)
+    assert "person_id" not in text
+    assert not any(row["national_id"] in text for row in _rows())
+
+
+def test_a_small_cell_comes_back_suppressed_and_the_others_rounded(world: World, agg: Any) -> None:
+    query = _run(agg, world.applicant, table=_table(world), statistic="count", by=["diagnosis"])
+    assert query.status == AggregateStatus.RELEASED
+    cells = _cells(query, "diagnosis")
+    # the rare diagnosis is not even named: pooled with the other rare levels, suppressed
+    assert "J18.9" not in json.dumps(query.result)
+    assert cells[OTHER] == {"diagnosis": OTHER, "count": None, "status": "suppressed"}
+    # a lone suppressed cell would be the total minus the others: one more is suppressed
+    assert cells["S72.0"]["count"] is None and cells["S72.0"]["status"] == "suppressed"
+    assert cells["I50.0"] == {"diagnosis": "I50.0", "count": 60, "status": "published"}  # 62
+    assert query.result["report"]["parameters"]["rounding"] == {
+        "base": 5,
+        "method": "conventional",
+    }
+    _no_rows(query, 3)
+    # the researcher is not told which rule a cell failed, nor primary from secondary
+    assert "threshold" not in json.dumps(query.result["rows"])
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_RUN)
+    assert event.details["query"] == query.pk and event.details["suppressed"] == 2
+    assert event.details["primary"] == 1 and event.details["failed_by_rule"] == {"threshold": 1}
+
+
+def test_the_data_s_rare_values_never_become_keys(world: World, agg: Any) -> None:
+    query = _run(agg, world.applicant, table=_table(world), statistic="count", by=["cost"])
+    assert [row["cost"] for row in query.result["rows"]] == [OTHER]  # 1-2 persons per amount
+    assert query.result["rows"][0]["count"] == 105  # all the permitted rows
+    assert query.result["report"]["parameters"]["rare_levels_pooled"] == ["cost"]
+    assert str(HUGE) not in json.dumps(query.result) and "1000000" not in json.dumps(query.result)
+
+
+def test_one_huge_contributor_suppresses_the_sum_of_its_cell(world: World, agg: Any) -> None:
+    query = _run(
+        agg, world.applicant, table=_table(world), statistic="sum", value="cost", by=["commune"]
+    )
+    cells = _cells(query, "commune")
+    assert cells["Esch"]["sum"] is None and cells["Esch"]["status"] == "suppressed"
+    published = [c for c in cells.values() if c["status"] == "published"]
+    assert len(published) == 1 and published[0]["sum"] < HUGE and published[0]["count"] >= 10
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_RUN)
+    assert event.details["failed_by_rule"].get("nk_dominance") == 1
+    _no_rows(query, 3)
+
+
+def test_a_mean_is_over_the_records_and_published_with_the_sum(world: World, agg: Any) -> None:
+    query = _run(
+        agg, world.applicant, table=_table(world), statistic="mean", value="age", by=["diagnosis"]
+    )
+    cells = _cells(query, "diagnosis")
+    ages = [r["age"] for r in _rows() if r["diagnosis"] == "I50.0"]
+    assert cells["I50.0"]["mean"] == pytest.approx(sum(ages) / len(ages))
+    assert cells[OTHER]["mean"] is None
+    assert query.result["columns"] == ["diagnosis", "count", "mean"]
+
+
+def test_a_quantile_of_a_small_cell_is_refused(world: World, agg: Any) -> None:
+    query = _run(
+        agg, world.applicant, table=_table(world), statistic="quantile", value="age",
+        by=["diagnosis"], q=0.5,
+    )  # fmt: skip
+    cells = _cells(query, "diagnosis")
+    assert cells[OTHER] == {"diagnosis": OTHER, "quantile": None, "status": "suppressed"}
+    ages = sorted(r["age"] for r in _rows() if r["diagnosis"] == "I50.0")
+    median = (ages[30] + ages[31]) / 2
+    assert cells["I50.0"]["quantile"] == aggregate.compute.round_significant(median)
+    assert cells["I50.0"]["status"] == "published"
+    _no_rows(query, 3)
+    # an extreme quantile needs more contributors on its short side than a cell of 41 has
+    extreme = _run(
+        agg, world.applicant, table=_table(world), statistic="quantile", value="age",
+        by=["diagnosis"], q=0.05,
+    )  # fmt: skip
+    assert all(row["quantile"] is None for row in extreme.result["rows"])
+
+
+def test_significant_digits() -> None:
+    assert aggregate.compute.round_significant(1234.0) == 1200
+    assert aggregate.compute.round_significant(47.6) == 48
+    assert aggregate.compute.round_significant(0.04567) == pytest.approx(0.046)
+
+
+def test_dp_spends_the_budget_and_is_refused_once_it_is_spent(world: World, agg: Any) -> None:
+    spec = {
+        "table": _table(world), "statistic": "count", "by": ["diagnosis"], "method": "dp",
+        "epsilon": 0.6, "levels": {"diagnosis": ["I50.0", "S72.0", "X99.9"]},
+    }  # fmt: skip
+    query = run_aggregate(permit=agg, by=world.applicant, data=spec)
+    assert query.epsilon_spent == pytest.approx(0.6)
+    cells = _cells(query, "diagnosis")
+    assert set(cells) == {"I50.0", "S72.0", "X99.9"}  # the named levels, not the data's
+    assert all(isinstance(c["count"], int) and c["count"] >= 0 for c in cells.values())
+    budget = query.result["report"]["budget"]
+    assert budget["epsilon_total"] == aggregate.DEFAULT_EPSILON
+    assert budget["epsilon_remaining"] == pytest.approx(0.4)
+    _no_rows(query, 3)
+    with pytest.raises(Conflict, match=r"privacy budget .* exceeded"):
+        run_aggregate(permit=agg, by=world.applicant, data=spec)
+    ledger = LedgerFile(aggregate.ledger_path(agg)).state()
+    assert len(ledger.spends) == 1 and ledger.epsilon_spent == pytest.approx(0.6)
+    refused = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
+    assert refused.details["code"] == "budget_exceeded"
+    assert AggregateQuery.objects.filter(status=AggregateStatus.REFUSED).count() == 1
+
+
+def test_a_dp_table_needs_levels_and_bounds(world: World, agg: Any) -> None:
+    base = {"table": _table(world), "method": "dp", "epsilon": 0.1}
+    with pytest.raises(ValidationError, match="must not come from the data"):
+        run_aggregate(permit=agg, by=world.applicant, data={**base, "by": ["diagnosis"]})
+    with pytest.raises(ValidationError, match="needs bounds"):
+        run_aggregate(
+            permit=agg, by=world.applicant, data={**base, "statistic": "mean", "value": "age"}
+        )
+    mean = run_aggregate(
+        permit=agg, by=world.applicant,
+        data={**base, "statistic": "mean", "value": "age", "bounds": [18, 80]},
+    )  # fmt: skip
+    [row] = mean.result["rows"]
+    assert 18 <= row["mean"] <= 80 and mean.result["columns"] == ["mean"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "message"),
+    [
+        ({"by": ["person_id"]}, "by", "identifies persons"),
+        ({"by": ["national_id"]}, "by", "identifies persons"),
+        ({"statistic": "sum", "value": "person_id"}, "value", "identifies persons"),
+        ({"by": ["postcode"]}, "by", "has no column postcode"),
+        ({"statistic": "sum", "value": "diagnosis"}, "value", "is not numeric"),
+        ({"by": ["age", "diagnosis", "commune", "cost"]}, "by", "at most 3"),
+        ({"statistic": "quantile", "value": "age"}, "q", "between 0 and 1"),
+        ({"by": ["age", "commune", "cost"]}, "by", "at most 5000 are released"),
+        ({"table": "elsewhere"}, "table", "no table elsewhere"),
+        ({"sql": "SELECT * FROM stays"}, "__all__", "unknown field"),
+    ],
+)
+def test_bad_requests_are_refused_with_what_to_fix(
+    world: World, agg: Any, spec: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        run_aggregate(
+            permit=agg, by=world.applicant, data={"table": _table(world), "statistic": "count",
+                                                  **spec},
+        )  # fmt: skip
+    assert message in " ".join(refused.value.message_dict[field])
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
+    assert event.details["code"] == "invalid" and message in event.details["reason"]
+
+
+def test_a_permit_of_another_form_gives_a_workspace_not_the_service(
+    world: World, other: Any
+) -> None:
+    with pytest.raises(NotAggregate, match="gives a workspace, not the aggregate service"):
+        _run(other, world.applicant, table="x", statistic="count")
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
+    assert event.details["code"] == "not_aggregate"
+    assert not AggregateQuery.objects.exists()
+
+
+def test_an_aggregate_only_permit_is_served_from_its_extract(
+    world: World, workspace_key: None
+) -> None:
+    from datalux.spe import jobs
+
+    _store(world)
+    permit = _decided(world, "pseudonymised", output_rules={"aggregate_only": True})
+    preparation = jobs.request_preparation(permit, enqueue=False)
+    jobs.run_preparation(preparation.pk)
+    query = _run(permit, world.applicant, table=_table(world), statistic="count", by=["diagnosis"])
+    assert _cells(query, "diagnosis")["I50.0"]["count"] == 60
+    _no_rows(query, 3)
+
+
+def test_a_stranger_and_a_colleague_not_named_are_refused(world: World, agg: Any) -> None:
+    for user in (world.stranger, world.colleague):
+        with pytest.raises(NoAccess):
+            _run(agg, user, table=_table(world), statistic="count")
+    assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() == 2
+    assert not AggregateQuery.objects.exists()
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def _bearer(user: Any, scope: str = "write") -> dict[str, str]:
+    _, secret = create_api_token(user=user, name="script", scope=scope)
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def _post(client: Client, permit: Any, body: dict[str, Any], auth: dict[str, str]) -> Any:
+    return client.post(
+        f"{API}/permits/{permit.number}/aggregates", json.dumps(body),
+        content_type="application/json", **auth,
+    )  # fmt: skip
+
+
+def test_the_api_runs_lists_and_reads_queries(world: World, agg: Any) -> None:
+    client, auth = Client(), _bearer(world.applicant)
+    body = {"table": _table(world), "statistic": "count", "by": ["diagnosis"]}
+    made = _post(client, agg, body, auth)
+    assert made.status_code == 201, made.content
+    result = made.json()
+    assert result["status"] == "released" and result["method"] == "checked"
+    assert {r["diagnosis"]: r["count"] for r in result["result"]["rows"]}[OTHER] is None
+    listed = client.get(f"{API}/permits/{agg.number}/aggregates", **auth).json()
+    assert [q["id"] for q in listed] == [result["id"]]
+    one = client.get(f"{API}/permits/{agg.number}/aggregates/{result['id']}", **auth)
+    assert one.status_code == 200 and one.json()["result"] == result["result"]
+    bad = _post(client, agg, {**body, "by": ["person_id"]}, auth)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+    assert "identifies persons" in bad.json()["error"]["details"]["by"][0]
+    missing = client.get(f"{API}/permits/{agg.number}/aggregates/999999", **auth)
+    assert missing.status_code == 404
+
+
+def test_the_api_refuses_strangers_read_only_tokens_and_other_forms(
+    world: World, agg: Any, other: Any
+) -> None:
+    client = Client()
+    body = {"table": _table(world), "statistic": "count"}
+    stranger = _bearer(world.stranger)
+    for answer in (
+        _post(client, agg, body, stranger),
+        client.get(f"{API}/permits/{agg.number}/aggregates", **stranger),
+    ):
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
+    read_only = _post(client, agg, body, _bearer(world.applicant, "read"))
+    assert read_only.status_code == 403 and read_only.json()["error"]["code"] == "token_scope"
+    refused = _post(client, other, body, _bearer(world.applicant))
+    assert refused.status_code == 409
+    assert "gives a workspace" in refused.json()["error"]["message"]
+    assert not AggregateQuery.objects.exists()
+    assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() == 3
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def _page(permit: Any) -> str:
+    return f"/spe/aggregate/{permit.number}/"
+
+
+def test_the_page_runs_a_query_and_shows_the_released_tables(world: World, agg: Any) -> None:
+    client = Client()
+    client.force_login(world.applicant)
+    page = client.get(_page(agg))
+    assert page.status_code == 200
+    assert _table(world) in page.content.decode()
+    done = client.post(
+        _page(agg), {"table": _table(world), "statistic": "count", "by": ["diagnosis"],
+                     "method": "checked"},
+    )  # fmt: skip
+    assert done.status_code == 302
+    shown = client.get(done["Location"]).content.decode()
+    assert "I50.0" in shown and OTHER in shown and "suppressed" in shown
+    refused = client.post(
+        _page(agg), {"table": _table(world), "statistic": "count", "by": ["person_id"]}
+    )
+    assert refused.status_code == 400 and "identifies persons" in refused.content.decode()
+
+
+def test_the_page_refuses_a_stranger_and_other_forms(world: World, agg: Any, other: Any) -> None:
+    client = Client()
+    client.force_login(world.stranger)
+    assert client.get(_page(agg)).status_code == 403
+    posted = client.post(_page(agg), {"table": _table(world), "statistic": "count"})
+    assert posted.status_code == 403
+    assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() == 2
+    client.force_login(world.applicant)
+    refused = client.get(_page(other))
+    assert refused.status_code == 409 and "gives a workspace" in refused.content.decode()
+    assert not AggregateQuery.objects.exists()
+
+
+def test_the_permit_page_links_the_service_for_aggregate_permits(
+    world: World, agg: Any, other: Any
+) -> None:
+    client = Client()
+    client.force_login(world.applicant)
+    shown = client.get(f"/access/permits/{agg.number}/").content.decode()
+    assert _page(agg) in shown
+    shown = client.get(f"/access/permits/{other.number}/").content.decode()
+    assert _page(other) not in shown and "Open secure workspace" in shown
