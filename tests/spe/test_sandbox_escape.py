@@ -154,10 +154,15 @@ def test_the_host_environment_home_and_tree_are_hidden(
     assert result.status is Status.SUCCEEDED, log
     assert "DATALUX_SECRET_KEY" not in log
     assert "home False False" in log
-    # /root and /work hold only the mount points of the runtime's folders; /etc only the
-    # linker's files: no host file (history, keys, configuration) is there
+    # /root and /work hold only the mount points of the runtime's folders (and, with an
+    # editable install, the platform's own source, bound read-only so jobs can import its
+    # helpers); /etc only the linker's files: no host file (history, keys, configuration)
+    import datalux
+
+    source = Path(datalux.__file__).resolve().parent
     files = [row for row in log.splitlines() if row.startswith("file ")]
-    assert all(row.startswith("file /etc") for row in files), files
+    assert all(row.startswith(("file /etc", f"file {source}")) for row in files), files
+    assert not any("/.git" in row or "/var/" in row for row in files), files
     assert not any("passwd" in row or "shadow" in row for row in files), files
     assert "pids [1, 2]" in log or "pids [1, 2, 3]" in log  # only the sandbox's own processes
 
