@@ -120,16 +120,46 @@ class FiguresOut(Schema):
     withdrawn: int
 
 
+class TallyOut(Schema):
+    key: str
+    label: str
+    count: int
+
+
+class OutputCheckingOut(Schema):
+    """Release requests (issue 13): by state, hours from first submission to release or
+    rejection, share released after one review round, and why requests did not go through."""
+
+    total: int
+    by_state: list[TallyOut]
+    decided: int
+    released: int
+    rejected: int
+    median_hours_to_decision: float | None
+    p90_hours_to_decision: float | None
+    approved_first_review: int
+    first_review_share: float | None
+    refused_submissions: int
+    returned_rounds: int
+    by_reason: list[TallyOut]
+
+
 class MetricsOut(Schema):
     overall: FiguresOut
     by_year: list[FiguresOut]
     by_dataset: list[FiguresOut]
     by_holder: list[FiguresOut]
+    output_checking: OutputCheckingOut
 
 
 @router.get("/metrics", response=MetricsOut, auth=None)
 def metrics(request: HttpRequest) -> dict[str, Any]:
     """Received, decided, approval rate, days to decision and to access (median, 90th
     percentile by nearest rank), share decided within the deadline, returns, withdrawals:
-    overall, per year of receipt, per dataset and per holder. Shares are between 0 and 1."""
-    return authority.authority_metrics().as_dict()
+    overall, per year of receipt, per dataset and per holder; and output checking (release
+    requests by state, hours to release or rejection, share approved at the first review,
+    reasons). Shares are between 0 and 1."""
+    from datalux.spe.release_metrics import release_metrics
+
+    figures = authority.authority_metrics().as_dict()
+    return figures | {"output_checking": release_metrics().as_dict()}

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from datalux.access import metrics as authority
 from datalux.access import register
 from datalux.access.models import Notification
+from datalux.spe.release_metrics import release_metrics
 
 REGISTER_PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
@@ -100,7 +101,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     figures = authority.authority_metrics()
     if request.GET.get("format") == "csv":
         return csv_response(authority.csv_rows(figures), "data-authority-metrics.csv")
-    return render(request, "access/public/metrics.html", {"metrics": figures})
+    context = {"metrics": figures, "output_checking": release_metrics()}
+    return render(request, "access/public/metrics.html", context)
 
 
 @login_required
