@@ -231,6 +231,15 @@ def test_dp_spends_the_budget_and_is_refused_once_it_is_spent(world: World, agg:
     assert AggregateQuery.objects.filter(status=AggregateStatus.REFUSED).count() == 1
 
 
+def test_the_permit_s_epsilon_rule_is_the_project_s_budget(world: World, agg: Any) -> None:
+    type(agg).objects.filter(pk=agg.pk).update(output_rules={**agg.output_rules, "epsilon": 0.5})
+    agg.refresh_from_db()
+    spec = {"table": _table(world), "method": "dp", "epsilon": 0.6}
+    with pytest.raises(Conflict, match="only 0.5 of 0.5 is left"):
+        run_aggregate(permit=agg, by=world.applicant, data=spec)
+    assert LedgerFile(aggregate.ledger_path(agg)).state().epsilon_total == 0.5
+
+
 def test_a_dp_table_needs_levels_and_bounds(world: World, agg: Any) -> None:
     base = {"table": _table(world), "method": "dp", "epsilon": 0.1}
     with pytest.raises(ValidationError, match="must not come from the data"):
@@ -357,8 +366,11 @@ def test_the_api_refuses_strangers_read_only_tokens_and_other_forms(
     refused = _post(client, other, body, _bearer(world.applicant))
     assert refused.status_code == 409
     assert "gives a workspace" in refused.json()["error"]["message"]
+    listed = client.get(f"{API}/permits/{other.number}/aggregates", **_bearer(world.applicant))
+    assert listed.status_code == 409
     assert not AggregateQuery.objects.exists()
     assert AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).count() == 3
+    assert AuditEvent.objects.filter(kind=EventKind.AGGREGATE_QUERY_REFUSED).count() == 2
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -385,6 +397,13 @@ def test_the_page_runs_a_query_and_shows_the_released_tables(world: World, agg: 
         _page(agg), {"table": _table(world), "statistic": "count", "by": ["person_id"]}
     )
     assert refused.status_code == 400 and "identifies persons" in refused.content.decode()
+    private = client.post(
+        _page(agg), {"table": _table(world), "statistic": "count", "by": ["diagnosis"],
+                     "method": "dp", "epsilon": "0.25", "levels": "diagnosis: I50.0, S72.0"},
+    )  # fmt: skip
+    assert private.status_code == 302
+    assert AggregateQuery.objects.get(method="dp").epsilon_spent == pytest.approx(0.25)
+    assert "Spent 0.2500, left 0.7500" in client.get(_page(agg)).content.decode()
 
 
 def test_the_page_refuses_a_stranger_and_other_forms(world: World, agg: Any, other: Any) -> None:
@@ -398,6 +417,7 @@ def test_the_page_refuses_a_stranger_and_other_forms(world: World, agg: Any, oth
     refused = client.get(_page(other))
     assert refused.status_code == 409 and "gives a workspace" in refused.content.decode()
     assert not AggregateQuery.objects.exists()
+    assert AuditEvent.objects.filter(kind=EventKind.AGGREGATE_QUERY_REFUSED).count() == 1
 
 
 def test_the_permit_page_links_the_service_for_aggregate_permits(

@@ -27,6 +27,11 @@ measurement's epsilon once (parallel composition): that is what is charged to th
 budget ledger, before any noise is drawn. Counts are published rounded to whole numbers and
 never below 0; means are clamped into the bounds.
 
+In both checked methods a grouping column's levels come from the data, so a level that fewer
+than ``threshold`` contributors have (a rare diagnosis, one person's exact amount) is pooled
+into the level ``(other)`` first: the data's rare values never appear as a key of the table,
+not even beside a suppressed cell.
+
 Rows with no ``value`` are left out of sums, means and quantiles. Every identifier in the
 DuckDB queries here comes from the extract's metadata and is quoted; values are bound.
 """

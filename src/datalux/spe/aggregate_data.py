@@ -207,7 +207,7 @@ class PlanSource(DataSource):
             )
         try:
             keys = project_keys(configured_master_key(), self.plan.domain)
-            with connect("duckdb") as backend:
+            with connect("duckdb", threads=2) as backend:  # the web process: a neighbour
                 opt_outs = None
                 if self.plan.opt_outs is not None:
                     opt_outs = backend.register_parquet(
