@@ -102,6 +102,8 @@ def test_the_list_page_filters_by_kind_and_links_each_product(client: Client) ->
     code = DataProduct.objects.create(
         kind="source_code", title="Readmission model", organisation=demo.open_data.publisher
     )
+    search = client.get(reverse("catalogue:search"))
+    assert reverse("catalogue:data_products").encode() in search.content
     page = client.get(reverse("catalogue:data_products"))
     assert page.status_code == 200
     for product in (result, code):
