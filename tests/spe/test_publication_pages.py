@@ -102,3 +102,25 @@ def test_the_api_and_the_export_describe_it_without_content(
     graph = dcat.parse(body, "turtle")
     assert validate_graph(graph).conforms
     assert f"/id/data-product/{product.pk}" in body
+
+
+def test_a_released_request_is_not_public_before_it_is_published(
+    world: World, permit: Any, checkers: tuple[Any, Any, Any]
+) -> None:
+    olga, oscar, _ = checkers
+    item, _job = _draft(world, permit, {"output/by_region.csv": SAFE})
+    releases.submit(request=item, by=world.applicant)
+    for checker in (olga, oscar):
+        releases.review(
+            request=item,
+            by=checker,
+            votes={f.pk: {"decision": "approve"} for f in item.files.all()},
+        )
+    releases.release(request=item, by=olga)
+    client = Client()
+    listing = client.get(reverse("catalogue:data_products")).content.decode()
+    assert item.title not in listing and "No data product registered yet." in listing
+    register = client.get(reverse("access:register")).content.decode()
+    assert "register-products" not in register
+    assert "by_region.csv" not in dcat.export_catalogue("turtle").decode()
+    assert client.get(reverse("catalogue:data_product", args=[1])).status_code == 404
