@@ -7,7 +7,7 @@ Regenerate with ``python -m datalux.access.diagram docs/access.md``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -89,13 +89,14 @@ def generated_block(text: str) -> str | None:
     return text[start + len(BEGIN) : end].strip("\n")
 
 
-def write(path: Path) -> bool:
-    """Replace the generated block of ``path``; return True when it changed."""
+def write(path: Path, render: Callable[[], str] | None = None) -> bool:
+    """Replace the generated block of ``path`` with ``render()`` (default: :func:`mermaid`);
+    return True when it changed."""
     text = path.read_text(encoding="utf-8")
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise SystemExit(f"{path}: add the lines {BEGIN!r} and {END!r} where the diagrams go")
-    new = text[: start + len(BEGIN)] + "\n" + mermaid() + "\n" + text[end:]
+    new = text[: start + len(BEGIN)] + "\n" + (render or mermaid)() + "\n" + text[end:]
     if new == text:
         return False
     path.write_text(new, encoding="utf-8")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from datalux.access.diagram import BEGIN, END, _state_diagram
+from datalux.access import diagram
+from datalux.access.diagram import _state_diagram
 from datalux.spe.release_states import RELEASE_TRANSITIONS, ReleaseState
 
 
@@ -25,15 +26,7 @@ def mermaid() -> str:
 
 def write(path: Path) -> bool:
     """Replace the generated block of ``path``; return True when it changed."""
-    text = path.read_text(encoding="utf-8")
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{path}: add the lines {BEGIN!r} and {END!r} where the diagram goes")
-    new = text[: start + len(BEGIN)] + "\n" + mermaid() + "\n" + text[end:]
-    if new == text:
-        return False
-    path.write_text(new, encoding="utf-8")
-    return True
+    return diagram.write(path, render=mermaid)
 
 
 if __name__ == "__main__":
