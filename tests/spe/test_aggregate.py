@@ -235,7 +235,7 @@ def test_the_permit_s_epsilon_rule_is_the_project_s_budget(world: World, agg: An
     type(agg).objects.filter(pk=agg.pk).update(output_rules={**agg.output_rules, "epsilon": 0.5})
     agg.refresh_from_db()
     spec = {"table": _table(world), "method": "dp", "epsilon": 0.6}
-    with pytest.raises(Conflict, match="only 0.5 of 0.5 is left"):
+    with pytest.raises(Conflict, match=r"only 0\.5 of 0\.5 is left"):
         run_aggregate(permit=agg, by=world.applicant, data=spec)
     assert LedgerFile(aggregate.ledger_path(agg)).state().epsilon_total == 0.5
 
