@@ -17,7 +17,7 @@ from datalux.catalogue.shacl import validate_graph
 from datalux.spe import releases
 from datalux.spe.publication import publish
 from tests.access.world import World
-from tests.spe.test_releases import SAFE, _draft
+from tests.spe.test_releases import SAFE, _approve_all, _draft
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("workspace_key")]
 
@@ -110,12 +110,7 @@ def test_a_released_request_is_not_public_before_it_is_published(
     olga, oscar, _ = checkers
     item, _job = _draft(world, permit, {"output/by_region.csv": SAFE})
     releases.submit(request=item, by=world.applicant)
-    for checker in (olga, oscar):
-        releases.review(
-            request=item,
-            by=checker,
-            votes={f.pk: {"decision": "approve"} for f in item.files.all()},
-        )
+    _approve_all(item, olga, oscar)
     releases.release(request=item, by=olga)
     client = Client()
     listing = client.get(reverse("catalogue:data_products")).content.decode()

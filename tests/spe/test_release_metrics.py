@@ -60,8 +60,7 @@ def history(world: World, permit: Any, checkers: tuple[Any, Any, Any]) -> dict[s
 
     first = _request(workspace, world, "TITLE-first", {"output/a.csv": SAFE})
     releases.submit(request=first, by=world.applicant)
-    _approve_all(first, olga)
-    _approve_all(first, oscar)
+    _approve_all(first, olga, oscar)
     releases.release(request=first, by=olga)
     _times(first, 10)
 
@@ -74,8 +73,7 @@ def history(world: World, permit: Any, checkers: tuple[Any, Any, Any]) -> dict[s
     releases.review(request=second, by=olga, votes=changes)
     releases.review(request=second, by=oscar, votes=changes)
     releases.submit(request=second, by=world.applicant)
-    _approve_all(second, olga)
-    _approve_all(second, oscar)
+    _approve_all(second, olga, oscar)
     releases.release(request=second, by=oscar)
     _times(second, 50)
 

@@ -14,7 +14,7 @@ from datalux.spe import releases
 from datalux.spe.models import ReleaseFile, ReleaseRequest
 from datalux.spe.publication import publish
 from tests.access.world import World
-from tests.spe.test_releases import SAFE, _draft, _job
+from tests.spe.test_releases import SAFE, _approve_all, _draft, _job
 from tests.spe.test_workspace import _submitted
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("workspace_key")]
@@ -126,12 +126,7 @@ def test_publication_makes_a_data_product_with_the_code_and_the_files(
     olga, oscar, _ = checkers
     item, job = _draft(world, permit, {"output/by_region.csv": SAFE})
     releases.submit(request=item, by=world.applicant)
-    for checker in (olga, oscar):
-        releases.review(
-            request=item,
-            by=checker,
-            votes={f.pk: {"decision": "approve"} for f in item.files.all()},
-        )
+    _approve_all(item, olga, oscar)
     with pytest.raises(Exception, match="cannot publish"):
         publish(request=item, by=world.applicant, summary="x" * 50)
     releases.release(request=item, by=olga)

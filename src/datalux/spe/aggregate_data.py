@@ -21,6 +21,7 @@ privacy unit of differential privacy; the service never groups by it and never r
 
 from __future__ import annotations
 
+import abc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,14 +94,15 @@ class SourceTable:
         return [c.name for c in self.columns]
 
 
-class DataSource:
+class DataSource(abc.ABC):
     """The permit's tables; :meth:`read` returns some of one table's columns as Arrow."""
 
     def __init__(self, tables: Sequence[SourceTable]) -> None:
         self.tables = {t.name: t for t in tables}
 
+    @abc.abstractmethod
     def read(self, table: str, columns: Sequence[str]) -> pa.Table:
-        raise NotImplementedError
+        """Some of one table's columns (an extract's file, or the plan run in memory)."""
 
 
 def _unavailable(exc: ExtractError) -> Unavailable:
