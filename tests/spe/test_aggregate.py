@@ -429,3 +429,63 @@ def test_the_permit_page_links_the_service_for_aggregate_permits(
     assert _page(agg) in shown
     shown = client.get(f"/access/permits/{other.number}/").content.decode()
     assert _page(other) not in shown and "Open secure workspace" in shown
+
+
+# --- no workspace ---------------------------------------------------------------------------
+
+
+def test_an_aggregate_permit_gives_no_workspace_by_url_action_or_api(
+    world: World, agg: Any
+) -> None:
+    from datalux.spe import workspaces
+
+    client = Client()
+    client.force_login(world.applicant)
+    base = f"/spe/workspace/{agg.number}"
+    answers = [
+        client.get(f"{base}/"),
+        client.post(f"{base}/code/"),
+        client.post(f"{base}/run/", {"actions": ["counts"]}),
+        client.get(f"{base}/dummy.zip"),
+        client.get(f"{base}/sample-project.zip"),
+        client.post(f"{base}/queries/", {"sql": "SELECT 1"}),
+        client.get(f"{base}/jobs/1/"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 403, answer
+        text = answer.content.decode()
+        assert "aggregate statistics only, not a workspace" in text and _page(agg) in text
+    with pytest.raises(NoAccess, match="aggregate statistics only"):
+        workspaces.enter(permit=agg, by=world.applicant)
+    api = client.post(f"/api/v1/access/permits/{agg.number}/workspace", **_bearer(world.applicant))
+    assert api.status_code == 403 and api.json()["error"]["code"] == "forbidden"
+    assert f"/api/v1/spe/permits/{agg.number}/aggregates" in api.json()["error"]["message"]
+    assert not agg.application.__class__.objects.get(pk=agg.application.pk).access_granted_at
+    denied = AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED)
+    assert denied.count() == len(answers) + 2
+    assert not workspaces.Workspace.objects.filter(permit=agg).exists()
+    # the aggregate service itself still serves the same person
+    query = _run(agg, world.applicant, table=_table(world), statistic="count")
+    assert query.status == AggregateStatus.RELEASED
+
+
+def test_an_aggregate_only_extract_permit_gives_no_workspace_either(
+    world: World, workspace_key: None
+) -> None:
+    _store(world)
+    permit = _decided(world, "pseudonymised", output_rules={"aggregate_only": True})
+    client = Client()
+    client.force_login(world.applicant)
+    refused = client.get(f"/spe/workspace/{permit.number}/")
+    assert refused.status_code == 403 and _page(permit) in refused.content.decode()
+
+
+def test_a_permit_of_another_form_still_opens_its_workspace(world: World, other: Any) -> None:
+    client = Client()
+    client.force_login(world.applicant)
+    assert client.get(f"/spe/workspace/{other.number}/").status_code == 200
+    api = client.post(
+        f"/api/v1/access/permits/{other.number}/workspace", **_bearer(world.applicant)
+    )
+    assert api.status_code == 200 and api.json()["granted"] is True
+    assert not AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).exists()

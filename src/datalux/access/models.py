@@ -405,6 +405,14 @@ class Permit(models.Model):
     def authorised_persons(self) -> models.QuerySet[NamedPerson]:
         return self.application.named_persons.all()
 
+    @property
+    def aggregate_only(self) -> bool:
+        """Whether the permit gives aggregate statistics only (the *aggregate* form, or the
+        output rule ``aggregate_only``): the aggregate service, never a workspace."""
+        return self.data_form == DataForm.AGGREGATE or bool(
+            (self.output_rules or {}).get("aggregate_only")
+        )
+
     def spec(self) -> dict[str, Any]:
         """The machine-readable permit: the SPE prepares exactly this and nothing else."""
         return {

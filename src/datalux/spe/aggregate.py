@@ -81,9 +81,7 @@ class NotAggregate(Conflict):
 
 
 def is_aggregate(permit: Permit) -> bool:
-    return permit.data_form == "aggregate" or bool(
-        (permit.output_rules or {}).get("aggregate_only")
-    )
+    return permit.aggregate_only
 
 
 def _invalid(field_name: str, message: str) -> ValidationError:
@@ -482,7 +480,7 @@ def require_service(permit: Permit, by: Any) -> None:
     """Refuse (audited) unless ``by`` may use the aggregate service of ``permit`` now: an
     authorised person who may work with its data (``access.denied`` otherwise), on a permit of
     the aggregate form (:class:`NotAggregate`, ``aggregate.query_refused``)."""
-    check_access(permit, by)
+    check_access(permit, by, workspace=False)
     if not is_aggregate(permit):
         _refuse(permit, by, code="not_aggregate", reason="the permit gives a workspace", spec=None)
         raise NotAggregate(_("this permit gives a workspace, not the aggregate service"))

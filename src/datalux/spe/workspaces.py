@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from datalux.access.actions import access_refusal
-from datalux.access.actions.permits import NoAccess
+from datalux.access.actions.permits import NoAccess, workspace_refusal
 from datalux.access.models import Permit
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
@@ -56,9 +56,13 @@ def _audit(kind: EventKind, permit: Permit, by: Any, **details: Any) -> None:
     record(kind, actor=by, organisation=permit.organisation, obj=permit, details=details)
 
 
-def check_access(permit: Permit, by: Any) -> None:
-    """Raise :class:`NoAccess` (audited) unless ``by`` may work with the data now."""
+def check_access(permit: Permit, by: Any, *, workspace: bool = True) -> None:
+    """Raise :class:`NoAccess` (audited) unless ``by`` may work with the data now. With
+    ``workspace`` (every caller but the aggregate service) an aggregate-only permit is refused
+    too: it gives no files, console or jobs, and the message points to its aggregate page."""
     reason = access_refusal(permit, by)
+    if not reason and workspace:
+        reason = workspace_refusal(permit)
     if not reason and hasattr(permit, "workspace") and permit.workspace.locked_at:
         reason = _("the workspace of permit %(number)s is locked") % {"number": permit.number}
     if reason:
@@ -67,7 +71,7 @@ def check_access(permit: Permit, by: Any) -> None:
             actor=by if getattr(by, "is_authenticated", False) else None,
             organisation=permit.organisation,
             obj=permit,
-            details={"action": "workspace", "reason": reason[:500]},
+            details={"action": "workspace" if workspace else "aggregate", "reason": reason[:500]},
         )
         raise NoAccess(reason)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -500,12 +501,28 @@ def access_refusal(permit: Permit, user: Any, *, today: date | None = None) -> s
     return ""
 
 
+def workspace_refusal(permit: Permit) -> str:
+    """Why the permit gives no workspace ('' when it does): an aggregate-only permit is
+    served by the aggregate service, never by files, a console or jobs on its data."""
+    if not permit.aggregate_only:
+        return ""
+    return _(
+        "permit %(number)s gives aggregate statistics only, not a workspace (files, console, "
+        "jobs): ask for tables on the aggregate page %(page)s or through the API "
+        "(POST %(api)s)"
+    ) % {
+        "number": permit.number,
+        "page": reverse("spe:aggregate", args=[permit.number]),
+        "api": f"/api/v1/spe/permits/{permit.number}/aggregates",
+    }
+
+
 @audited_refusals("open_workspace")
 def open_workspace(*, permit: Permit, by: User) -> Permit:
     """Enter the project's workspace in the secure processing environment, if allowed.
 
     Records the first access as the application's access-granted time (a published metric)."""
-    reason = access_refusal(permit, by)
+    reason = access_refusal(permit, by) or workspace_refusal(permit)
     if reason:
         raise NoAccess(reason)
     with transaction.atomic():
