@@ -97,3 +97,12 @@ def test_an_unset_base_uri_is_told_apart_from_a_configured_one() -> None:
     # the development default written out is still a choice the request must not override
     chosen = _load(DATALUX_BASE_URI="http://127.0.0.1:8000")
     assert chosen.base_uri_configured
+
+
+def test_the_aggregate_service_s_daily_query_cap() -> None:
+    assert _load().spe_aggregate_queries_per_day == 200
+    assert _load(DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY="50").spe_aggregate_queries_per_day == 50
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(SettingsError, match="positive whole number") as refused:
+            _load(DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY=bad)
+        assert refused.value.name == "DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY"

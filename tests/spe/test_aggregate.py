@@ -489,3 +489,74 @@ def test_a_permit_of_another_form_still_opens_its_workspace(world: World, other:
     )
     assert api.status_code == 200 and api.json()["granted"] is True
     assert not AuditEvent.objects.filter(kind=EventKind.ACCESS_DENIED).exists()
+
+
+# --- the query caps -------------------------------------------------------------------------
+
+
+def test_the_daily_cap_refuses_with_when_it_resets_and_yesterday_does_not_count(
+    world: World, agg: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from datalux.spe.aggregate_history import Refused
+
+    settings.DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY = 2
+    spec = {"table": _table(world), "statistic": "count"}
+    _run(agg, world.applicant, **spec)
+    _run(agg, world.applicant, **spec, by=["commune"])
+    with pytest.raises(Refused, match=r"2 aggregate queries today.* resets at midnight") as capped:
+        _run(agg, world.applicant, **spec, by=["diagnosis"])
+    assert capped.value.code == "query_cap" and capped.value.status == 429
+    resets = capped.value.details["resets_at"]
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert resets.startswith(tomorrow.isoformat() + "T00:00:00")
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
+    assert event.details["code"] == "query_cap"
+    refused = AggregateQuery.objects.get(status=AggregateStatus.REFUSED)
+    assert "resets at midnight" in refused.error and refused.result == {}
+    # refused queries do not count; yesterday's released ones neither
+    AggregateQuery.objects.filter(status=AggregateStatus.RELEASED).update(
+        requested_at=timezone.now() - timedelta(days=1)
+    )
+    assert _run(agg, world.applicant, **spec).status == AggregateStatus.RELEASED
+
+
+def test_the_permit_s_max_queries_caps_its_total(world: World, workspace_key: None) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from datalux.spe.aggregate_history import Refused
+
+    _store(world)
+    permit = _decided(world, "aggregate", output_rules={"max_queries": 2})
+    assert permit.output_rules["max_queries"] == 2
+    spec = {"table": _table(world), "statistic": "count"}
+    _run(permit, world.applicant, **spec)
+    _run(permit, world.applicant, **spec, by=["commune"])
+    AggregateQuery.objects.update(requested_at=timezone.now() - timedelta(days=30))
+    with pytest.raises(Refused, match="its 2 aggregate queries, the most its output rules allow"):
+        _run(permit, world.applicant, **spec)
+    assert AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED).details["code"] == (
+        "query_cap"
+    )
+
+
+def test_the_api_answers_429_query_cap_and_the_page_says_when_it_resets(
+    world: World, agg: Any, settings: Any
+) -> None:
+    settings.DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY = 1
+    client, auth = Client(), _bearer(world.applicant)
+    body = {"table": _table(world), "statistic": "count"}
+    assert _post(client, agg, body, auth).status_code == 201
+    capped = _post(client, agg, body, auth)
+    assert capped.status_code == 429, capped.content
+    error = capped.json()["error"]
+    assert error["code"] == "query_cap" and "resets at midnight" in error["message"]
+    assert error["details"]["cap"] == "day" and error["details"]["limit"] == 1
+    client.force_login(world.applicant)
+    page = client.post(_page(agg), {**body, "method": "checked"})
+    assert page.status_code == 429 and "resets at midnight" in page.content.decode()

@@ -236,6 +236,12 @@ class PermitTermsForm(forms.Form):
         min_value=1,
         initial=DEFAULT_OUTPUT_RULES["rounding_base"],
     )
+    max_queries = forms.IntegerField(
+        label=_("Most aggregate queries in all (the aggregate service)"),
+        min_value=1,
+        required=False,
+        help_text=_("Empty: no cap but the platform's daily one."),
+    )
 
     def __init__(
         self,
@@ -246,6 +252,9 @@ class PermitTermsForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.requests = requests
+        # the permit's rules this form does not show (aggregate_only, the anonymised form's
+        # k, l, t...) are kept as they are by an amendment
+        self.kept_rules = dict(permit.output_rules or {}) if permit else {}
         granted = {d.dataset_id: d for d in permit.datasets.all()} if permit else None
         for request in requests:
             current: Any = request if granted is None else granted.get(request.dataset_id)
@@ -292,6 +301,7 @@ class PermitTermsForm(forms.Form):
             rules = permit.output_rules or {}
             self.fields["threshold"].initial = rules.get("threshold")
             self.fields["rounding_base"].initial = rules.get("rounding_base")
+            self.fields["max_queries"].initial = rules.get("max_queries")
         self.fields["conditions"].initial = codes
         self.free_rows = max(FREE_CONDITION_ROWS, len(free) + 1)
         for i in range(self.free_rows):
@@ -374,8 +384,10 @@ class PermitTermsForm(forms.Form):
             "datasets": datasets,
             "conditions": conditions,
             "output_rules": {
+                **self.kept_rules,
                 "threshold": data["threshold"],
                 "rounding_base": data["rounding_base"],
+                "max_queries": data.get("max_queries"),
             },
         }
 

@@ -71,6 +71,9 @@ class Config:
     # the operator's list of runtimes the workspace's jobs may use (JSON; unset: the platform's
     # own Python)
     spe_runtimes_file: Path | None = None
+    # the most aggregate queries the aggregate-only service releases per permit per day (the
+    # count resets at local midnight); a permit's output rule max_queries caps its total
+    spe_aggregate_queries_per_day: int = 200
     # the Ed25519 key that signs audit checkpoints (outside the database; see ADR 0014) and
     # the folder where the signed checkpoints are published as files
     audit_signing_key: Path | None = None
@@ -204,6 +207,9 @@ def load(env: Env, base_dir: Path) -> Config:
         spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
         spe_linkage_spine=env.optional("DATALUX_SPE_LINKAGE_SPINE") or "",
         spe_runtimes_file=_optional_path(env, "DATALUX_SPE_RUNTIMES_FILE"),
+        spe_aggregate_queries_per_day=_positive_int(
+            env, "DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY", 200
+        ),
         audit_signing_key=audit_signing_key_file(env, base_dir),
         audit_checkpoint_dir=env.path(
             "DATALUX_AUDIT_CHECKPOINT_DIR", var_dir / "audit" / "checkpoints"

@@ -56,6 +56,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "platform's own Python)",
     "DATALUX_SPE_LINKAGE_SPINE": "PID of the dataset with national numbers that tables without "
     "them are linked to when the permit grants none (default: none)",
+    "DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY": "most aggregate queries the aggregate-only service "
+    "releases per permit per day (default 200)",
     "DATALUX_AUDIT_SIGNING_KEY": "Ed25519 key file signing audit checkpoints "
     "(var/audit/signing.key; required to exist in production)",
     "DATALUX_AUDIT_CHECKPOINT_DIR": "folder of the signed audit checkpoint files "

@@ -44,7 +44,9 @@ from datalux.privacy.disclosure import (
 )
 from datalux.privacy.errors import PrivacyError
 from datalux.spe import aggregate_compute as compute
+from datalux.spe import aggregate_history as history
 from datalux.spe.aggregate_data import DataSource, SourceTable, Unavailable, source_for
+from datalux.spe.aggregate_history import Refused
 from datalux.spe.models import AggregateMethod, AggregateQuery, AggregateStatus
 from datalux.spe.workspaces import check_access
 
@@ -492,16 +494,21 @@ def run_aggregate(*, permit: Permit, by: Any, data: Mapping[str, Any]) -> Aggreg
     Raises :class:`~datalux.access.actions.permits.NoAccess` (audited ``access.denied``) when
     ``by`` may not work with the permit's data now, :class:`NotAggregate` (409) for a permit
     of another form, :class:`ValidationError` (the request, with what to fix) and
-    :class:`~datalux.core.errors.Conflict` (the budget, the data not readable now); each of
-    these is audited ``aggregate.query_refused``."""
+    :class:`~datalux.core.errors.Conflict` (the budget, the data not readable now; a
+    :class:`~datalux.spe.aggregate_history.Refused` for the controls over the permit's earlier
+    queries: the query caps); each of these is audited ``aggregate.query_refused``."""
     require_service(permit, by)
     kept = _safe(data)
     try:
+        history.check_caps(permit)
         spec = AggregateSpec.from_data(data)
         kept = spec.as_data()
         result = _compute(permit, spec, source_for(permit))
     except ValidationError as exc:
         _refuse(permit, by, code="invalid", reason=_message(exc), spec=kept)
+        raise
+    except Refused as exc:
+        _refuse(permit, by, code=exc.code, reason=str(exc), spec=kept)
         raise
     except BudgetExceededError as exc:
         _refuse(permit, by, code="budget_exceeded", reason=str(exc), spec=kept)
@@ -516,19 +523,26 @@ def run_aggregate(*, permit: Permit, by: Any, data: Mapping[str, Any]) -> Aggreg
         ) from None
     audit = result.pop("audit", {})
     spent = audit.get("epsilon")
-    with transaction.atomic():
-        query = AggregateQuery.objects.create(
-            permit=permit, permit_version=permit.version, spec=kept, method=spec.method,
-            status=AggregateStatus.RELEASED, result=result, epsilon_spent=spent,
-            requested_by=by, finished_at=timezone.now(),
-        )  # fmt: skip
-        record(
-            EventKind.AGGREGATE_QUERY_RUN,
-            actor=by,
-            organisation=permit.organisation,
-            obj=permit,
-            details={"query": query.pk, "spec": _spec_text(kept), "method": spec.method,
-                     **result["summary"], **audit,
-                     "epsilon": None if spent is None else f"{spent:.6g}"},
-        )  # fmt: skip
+    try:
+        with transaction.atomic():
+            # one release of the permit at a time: the caps are checked again under the lock
+            Permit.objects.select_for_update().filter(pk=permit.pk).first()
+            history.check_caps(permit)
+            query = AggregateQuery.objects.create(
+                permit=permit, permit_version=permit.version, spec=kept, method=spec.method,
+                status=AggregateStatus.RELEASED, result=result, epsilon_spent=spent,
+                requested_by=by, finished_at=timezone.now(),
+            )  # fmt: skip
+            record(
+                EventKind.AGGREGATE_QUERY_RUN,
+                actor=by,
+                organisation=permit.organisation,
+                obj=permit,
+                details={"query": query.pk, "spec": _spec_text(kept), "method": spec.method,
+                         **result["summary"], **audit,
+                         "epsilon": None if spent is None else f"{spent:.6g}"},
+            )  # fmt: skip
+    except Refused as exc:  # another query was released meanwhile (a DP spend stays spent)
+        _refuse(permit, by, code=exc.code, reason=str(exc), spec=kept)
+        raise
     return query

@@ -5,7 +5,8 @@ needs a token of the scope ``write`` (a read-only token gets 403 ``token_scope``
 lists the permit's queries, newest first, or reads one. Only the permit's authorised persons
 who may work with its data now are served (403, audited ``access.denied``); a permit of
 another form gets 409 (``invalid_state``); a bad request 422 (``invalid``) with the field and
-what to fix. Errors have the API's one shape.
+what to fix; a query over the permit's caps 429 (``query_cap``, ``details.resets_at`` for the
+daily cap). Errors have the API's one shape.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from ninja import Router, Schema
 from ninja.responses import Status
 
 from datalux.access.models import Permit
-from datalux.core.api import user_of
+from datalux.core.api import ApiError, user_of
 from datalux.spe.aggregate import require_service, run_aggregate
+from datalux.spe.aggregate_history import Refused
 from datalux.spe.models import AggregateQuery
 
 router = Router(tags=["spe"])
@@ -87,7 +89,10 @@ def run(request: HttpRequest, number: str, body: AggregateIn) -> Status:
     permit = found.first()
     if permit is None:
         raise Http404
-    query = run_aggregate(permit=permit, by=user_of(request), data=body.dict(exclude_none=True))
+    try:
+        query = run_aggregate(permit=permit, by=user_of(request), data=body.dict(exclude_none=True))
+    except Refused as exc:  # audited by the action
+        raise ApiError(exc.status, exc.code, str(exc), exc.details or None) from None
     return Status(201, _out(query))
 
 

@@ -21,6 +21,7 @@ from datalux.access.models import Permit
 from datalux.core.errors import Conflict
 from datalux.spe import aggregate
 from datalux.spe.aggregate_data import Unavailable, source_for
+from datalux.spe.aggregate_history import Refused
 from datalux.spe.models import AggregateMethod
 
 SHOWN_QUERIES = 20
@@ -127,6 +128,8 @@ def aggregate_page(request: HttpRequest, number: str) -> HttpResponse:
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         return _render(request, permit, errors=errors, posted=data, status=400)
+    except Refused as exc:
+        return _render(request, permit, error=str(exc), posted=data, status=exc.status)
     except Conflict as exc:
         return _render(request, permit, error=str(exc), posted=data, status=409)
     url = reverse("spe:aggregate", args=[permit.number])

@@ -59,6 +59,8 @@ DEFAULT_OUTPUT_RULES = {
 
 # the anonymised form's parameters (the authority's defaults in datalux.spe.plan)
 ANONYMISATION_RULES = {"k", "l", "t", "max_suppression"}
+# the aggregate-only service's (datalux.spe.aggregate): the most released queries in all
+AGGREGATE_RULES = {"max_queries"}
 
 
 def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +171,13 @@ def _conditions(items: list[Any]) -> list[dict[str, str]]:
 
 def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
     merged = {**DEFAULT_OUTPUT_RULES, **(rules or {})}
-    unknown = set(merged) - set(DEFAULT_OUTPUT_RULES) - {"aggregate_only"} - ANONYMISATION_RULES
+    unknown = (
+        set(merged)
+        - set(DEFAULT_OUTPUT_RULES)
+        - {"aggregate_only"}
+        - ANONYMISATION_RULES
+        - AGGREGATE_RULES
+    )
     if unknown:
         raise ValidationError(
             {"output_rules": _("unknown rules %(rules)s") % {"rules": ", ".join(sorted(unknown))}}
@@ -186,6 +194,16 @@ def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
     if "max_suppression" in merged and not 0 <= float(merged["max_suppression"]) < 1:
         raise ValidationError(
             {"output_rules": _("max_suppression must be a share between 0 and 1")}
+        )
+    if merged.get("max_queries") is None:
+        merged.pop("max_queries", None)
+    elif (
+        isinstance(merged["max_queries"], bool)
+        or not isinstance(merged["max_queries"], int)
+        or merged["max_queries"] < 1
+    ):
+        raise ValidationError(
+            {"output_rules": _("max_queries must be a whole number ≥ 1, or empty for no cap")}
         )
     merged["aggregate_only"] = form == DataForm.AGGREGATE or bool(merged.get("aggregate_only"))
     return merged
