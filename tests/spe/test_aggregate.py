@@ -560,3 +560,75 @@ def test_the_api_answers_429_query_cap_and_the_page_says_when_it_resets(
     client.force_login(world.applicant)
     page = client.post(_page(agg), {**body, "method": "checked"})
     assert page.status_code == 429 and "resets at midnight" in page.content.decode()
+
+
+# --- the permit's privacy budget ------------------------------------------------------------
+
+
+def _dp(world: World, epsilon: float) -> dict[str, Any]:
+    return {"table": _table(world), "method": "dp", "epsilon": epsilon}
+
+
+def _amend_rules(world: World, permit: Any, **rules: Any) -> Any:
+    return actions.amend_permit(
+        permit=permit, by=world.decider, reason="More budget for the follow-up.",
+        output_rules={**permit.output_rules, **rules},
+    )  # fmt: skip
+
+
+def test_the_decided_epsilon_and_delta_make_the_ledger(world: World, workspace_key: None) -> None:
+    _store(world)
+    permit = _decided(world, "aggregate", output_rules={"epsilon": 2.0, "delta": 1e-6})
+    query = run_aggregate(permit=permit, by=world.applicant, data=_dp(world, 1.5))
+    assert query.epsilon_spent == pytest.approx(1.5)  # more than the default 1.0
+    state = LedgerFile(aggregate.ledger_path(permit)).state()
+    assert (state.epsilon_total, state.delta_total) == (2.0, 1e-6)
+    client = Client()
+    client.force_login(world.applicant)
+    assert "epsilon 2.0 in all" in client.get(_page(permit)).content.decode()
+
+
+def test_raising_the_budget_is_appended_to_the_ledger_and_audited(
+    world: World, agg: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    run_aggregate(permit=agg, by=world.applicant, data=_dp(world, 0.6))
+    with django_capture_on_commit_callbacks(execute=True):
+        agg = _amend_rules(world, agg, epsilon=2.0)
+    path = aggregate.ledger_path(agg)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["kind"] for r in lines] == ["budget", "spend", "total"]
+    assert lines[0]["epsilon"] == aggregate.DEFAULT_EPSILON  # the header keeps its total
+    state = LedgerFile(path).state()
+    assert state.epsilon_total == 2.0 and state.epsilon_spent == pytest.approx(0.6)
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_BUDGET_CHANGED)
+    assert event.actor == world.decider and event.details["epsilon_before"] == "1"
+    assert event.details["epsilon_after"] == "2" and event.details["epsilon_spent"] == "0.6"
+    assert event.details["version"] == agg.version and not event.details["capped_at_spent"]
+    query = run_aggregate(permit=agg, by=world.applicant, data=_dp(world, 1.4))
+    assert query.result["report"]["budget"]["epsilon_remaining"] == pytest.approx(0.0)
+
+
+def test_the_budget_is_never_lowered_below_what_is_spent(world: World, agg: Any) -> None:
+    run_aggregate(permit=agg, by=world.applicant, data=_dp(world, 0.6))
+    with pytest.raises(ValidationError, match=r"cannot be lowered below what is spent.*0\.6"):
+        _amend_rules(world, agg, epsilon=0.5)
+    agg.refresh_from_db()
+    assert "epsilon" not in agg.output_rules and agg.version == 1
+    assert LedgerFile(aggregate.ledger_path(agg)).state().epsilon_total == 1.0
+    lowered = _amend_rules(world, agg, epsilon=0.7)  # still covers the spends: allowed
+    with pytest.raises(Conflict, match=r"only 0\.1 of 0\.7 is left"):
+        run_aggregate(permit=lowered, by=world.applicant, data=_dp(world, 0.2))
+
+
+def test_rules_changed_around_the_amendment_reach_the_ledger_before_the_next_dp_query(
+    world: World, agg: Any
+) -> None:
+    run_aggregate(permit=agg, by=world.applicant, data=_dp(world, 0.6))
+    type(agg).objects.filter(pk=agg.pk).update(output_rules={**agg.output_rules, "epsilon": 0.1})
+    agg.refresh_from_db()
+    with pytest.raises(Conflict, match=r"only 0 of 0\.6 is left"):
+        run_aggregate(permit=agg, by=world.applicant, data=_dp(world, 0.1))
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_BUDGET_CHANGED)
+    assert event.actor is None and event.details["capped_at_spent"] is True
+    state = LedgerFile(aggregate.ledger_path(agg)).state()
+    assert state.epsilon_total == pytest.approx(0.6) and len(state.spends) == 1

@@ -17,7 +17,12 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from datalux.access.actions.permits import BASELINE_CONDITIONS, DEFAULT_OUTPUT_RULES
+from datalux.access.actions.permits import (
+    BASELINE_CONDITIONS,
+    DEFAULT_OUTPUT_RULES,
+    MAX_DELTA,
+    MAX_EPSILON,
+)
 from datalux.access.forms import ApplicationForm
 from datalux.access.models import FORM_FIELDS, ApplicationDataset, Permit
 from datalux.access.states import APPROVED, ApplicationState
@@ -242,6 +247,18 @@ class PermitTermsForm(forms.Form):
         required=False,
         help_text=_("Empty: no cap but the platform's daily one."),
     )
+    epsilon = forms.FloatField(
+        label=_("Privacy budget of the DP queries: total epsilon"),
+        min_value=0,
+        max_value=MAX_EPSILON,
+        required=False,
+    )
+    delta = forms.FloatField(
+        label=_("Total delta"),
+        min_value=0,
+        max_value=MAX_DELTA,
+        required=False,
+    )
 
     def __init__(
         self,
@@ -255,6 +272,12 @@ class PermitTermsForm(forms.Form):
         # the permit's rules this form does not show (aggregate_only, the anonymised form's
         # k, l, t...) are kept as they are by an amendment
         self.kept_rules = dict(permit.output_rules or {}) if permit else {}
+        self.fields["epsilon"].help_text = _(
+            "Above 0, at most %(max)s. Empty: 1. Never lowered below what is spent already."
+        ) % {"max": f"{MAX_EPSILON:g}"}
+        self.fields["delta"].help_text = _(
+            "From 0 to %(max)s, e.g. 1e-6. Empty: 0 (pure DP only)."
+        ) % {"max": f"{MAX_DELTA:g}"}
         granted = {d.dataset_id: d for d in permit.datasets.all()} if permit else None
         for request in requests:
             current: Any = request if granted is None else granted.get(request.dataset_id)
@@ -302,6 +325,8 @@ class PermitTermsForm(forms.Form):
             self.fields["threshold"].initial = rules.get("threshold")
             self.fields["rounding_base"].initial = rules.get("rounding_base")
             self.fields["max_queries"].initial = rules.get("max_queries")
+            self.fields["epsilon"].initial = rules.get("epsilon")
+            self.fields["delta"].initial = rules.get("delta")
         self.fields["conditions"].initial = codes
         self.free_rows = max(FREE_CONDITION_ROWS, len(free) + 1)
         for i in range(self.free_rows):
@@ -351,6 +376,8 @@ class PermitTermsForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("epsilon") == 0:
+            self.add_error("epsilon", _("epsilon must be above 0, e.g. 1; empty for the default"))
         for i in range(self.free_rows):
             if (data.get(f"free_text_{i}") or "").strip() and not data.get(f"free_kind_{i}"):
                 self.add_error(
@@ -388,6 +415,8 @@ class PermitTermsForm(forms.Form):
                 "threshold": data["threshold"],
                 "rounding_base": data["rounding_base"],
                 "max_queries": data.get("max_queries"),
+                "epsilon": data.get("epsilon"),
+                "delta": data.get("delta"),
             },
         }
 

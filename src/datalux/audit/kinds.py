@@ -108,6 +108,7 @@ class EventKind(StrEnum):
     RELEASE_PUBLISHED = "release.published"
     AGGREGATE_QUERY_RUN = "aggregate.query_run"
     AGGREGATE_QUERY_REFUSED = "aggregate.query_refused"
+    AGGREGATE_BUDGET_CHANGED = "aggregate.budget_changed"
     ADMIN_CHANGED = "admin.changed"
 
 
@@ -321,6 +322,10 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.AGGREGATE_QUERY_REFUSED: _(
         "The aggregate-only service refused a query (not an aggregate permit, a column that is "
         "not allowed, too many cells, the privacy budget spent); the reason is recorded."
+    ),
+    EventKind.AGGREGATE_BUDGET_CHANGED: _(
+        "The privacy budget of an aggregate permit's DP queries took the totals of an amended "
+        "permit (the totals before and after and what was spent are recorded; the spends stay)."
     ),
     EventKind.ADMIN_CHANGED: _(
         "An operator added, changed or deleted a record in the Django admin (the model, the "

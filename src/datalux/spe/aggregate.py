@@ -12,8 +12,10 @@ and audited (``aggregate.query_run``; every refusal ``aggregate.query_refused``,
 
 A DP query spends the project's privacy budget: an append-only, hash-chained ledger at
 ``<storage>/spe/<permit>/budget.jsonl`` (:class:`~datalux.privacy.disclosure.LedgerFile`),
-made on the first DP query with the permit's output rule ``epsilon`` when it has one, else
-:data:`DEFAULT_EPSILON`. A query the budget cannot pay is refused before any noise is drawn.
+made on the first DP query with the permit's output rules ``epsilon`` and ``delta`` when it
+has them, else :data:`DEFAULT_EPSILON` and 0 (:mod:`datalux.spe.aggregate_budget`: a later
+change of the totals is appended to the ledger, never a reset). A query the budget cannot pay
+is refused before any noise is drawn.
 """
 
 from __future__ import annotations
@@ -22,10 +24,8 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -36,15 +36,17 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.core.errors import Conflict
 from datalux.dataplane.extract import PERSON_ID
-from datalux.privacy.disclosure import (
-    BudgetExceededError,
-    BudgetState,
-    LedgerError,
-    LedgerFile,
-)
+from datalux.privacy.disclosure import BudgetExceededError
 from datalux.privacy.errors import PrivacyError
 from datalux.spe import aggregate_compute as compute
 from datalux.spe import aggregate_history as history
+from datalux.spe.aggregate_budget import (
+    DEFAULT_EPSILON,
+    budget_ledger,
+    budget_state,
+    ledger_path,
+    total_epsilon,
+)
 from datalux.spe.aggregate_data import DataSource, SourceTable, Unavailable, source_for
 from datalux.spe.aggregate_history import Refused
 from datalux.spe.models import AggregateMethod, AggregateQuery, AggregateStatus
@@ -57,8 +59,10 @@ __all__ = [
     "budget_ledger",
     "budget_state",
     "is_aggregate",
+    "ledger_path",
     "require_service",
     "run_aggregate",
+    "total_epsilon",
 ]
 
 STATISTICS = ("count", "sum", "mean", "quantile")
@@ -66,9 +70,6 @@ METHODS = tuple(AggregateMethod.values)
 MAX_BY = 3
 MAX_LEVELS = 100  # levels named per grouping column of a DP table
 MAX_ROWS_PER_PERSON = 10
-#: The project's total epsilon when the permit's output rules set none (the permit's
-#: decision does not take an ``epsilon`` rule yet: every aggregate project gets this).
-DEFAULT_EPSILON = 1.0
 #: Names that identify a person (or are a pseudonym), never a grouping or value column.
 IDENTIFIERS = frozenset(
     {PERSON_ID, "national_id", "matricule", "ssn", "record_id", "patient_id", "name",
@@ -349,38 +350,6 @@ def _levels(value: Any) -> dict[str, list[str]]:
             )
         out[column.strip()] = names
     return out
-
-
-# --- the budget ----------------------------------------------------------------------------
-
-
-def ledger_path(permit: Permit) -> Path:
-    return Path(settings.DATALUX_STORAGE) / "spe" / permit.number / "budget.jsonl"
-
-
-def total_epsilon(permit: Permit) -> float:
-    value = (permit.output_rules or {}).get("epsilon")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return DEFAULT_EPSILON
-
-
-def budget_ledger(permit: Permit) -> LedgerFile:
-    """The project's budget ledger, made on first use."""
-    path = ledger_path(permit)
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            LedgerFile.create(path, project=permit.number, epsilon=total_epsilon(permit))
-        except LedgerError:
-            pass  # made meanwhile by another query
-    return LedgerFile(path)
-
-
-def budget_state(permit: Permit) -> BudgetState | None:
-    """The budget spent and left (None before the first DP query)."""
-    path = ledger_path(permit)
-    return LedgerFile(path).state() if path.is_file() else None
 
 
 # --- the action ----------------------------------------------------------------------------

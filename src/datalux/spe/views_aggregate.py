@@ -85,6 +85,7 @@ def _render(
     grouping = sorted({c["name"] for t in tables for c in t["columns"]})
     numeric = sorted({c["name"] for t in tables for c in t["columns"] if c["numeric"]})
     queries = permit.aggregate_queries.select_related("requested_by")[:SHOWN_QUERIES]
+    budget = aggregate.budget_state(permit)
     context = {
         "permit": permit,
         "tables": tables,
@@ -94,8 +95,9 @@ def _render(
         "statistics": aggregate.STATISTICS,
         "methods": AggregateMethod.choices,
         "max_by": aggregate.MAX_BY,
-        "budget": aggregate.budget_state(permit),
-        "total_epsilon": aggregate.total_epsilon(permit),
+        "budget": budget,
+        # the ledger's total once it exists (an amendment's new total is appended to it)
+        "total_epsilon": budget.epsilon_total if budget else aggregate.total_epsilon(permit),
         "queries": [_shown(q) for q in queries],
         "errors": errors or {},
         "error": error,

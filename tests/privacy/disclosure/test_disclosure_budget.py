@@ -99,3 +99,48 @@ def test_bad_files_and_amounts(tmp_path: Path) -> None:
         MemoryBudget("p", epsilon=0)
     with pytest.raises(InputError, match="epsilon"):
         Spend(-0.1)
+
+
+def test_a_new_total_is_one_more_line_the_spends_kept(tmp_path: Path) -> None:
+    path = tmp_path / "budget.jsonl"
+    ledger = LedgerFile.create(path, project="p1", epsilon=1.0)
+    ledger.charge(Spend(0.6, query="q1"))
+    raised = ledger.set_totals(epsilon=2.0, delta=1e-6, reason="permit version 2")
+    assert raised.epsilon_total == 2.0 and raised.epsilon_spent == pytest.approx(0.6)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["kind"] for r in lines] == ["budget", "spend", "total"]
+    assert lines[0]["epsilon"] == 1.0  # the header keeps the first total
+    state = LedgerFile(path).state()
+    assert (state.epsilon_total, state.delta_total) == (2.0, 1e-6)
+    assert [s.query for s in state.spends] == ["q1"]
+    ledger.charge(Spend(1.4))  # the raised total is what the next spend may reach
+    assert ledger.state().epsilon_remaining == pytest.approx(0.0)
+    # the same totals again append nothing
+    ledger.set_totals(epsilon=2.0, delta=1e-6)
+    assert len(path.read_text().splitlines()) == 4
+
+
+def test_a_total_is_never_set_below_what_is_spent(tmp_path: Path) -> None:
+    path = tmp_path / "budget.jsonl"
+    ledger = LedgerFile.create(path, project="p1", epsilon=1.0)
+    ledger.charge(Spend(0.6))
+    with pytest.raises(BudgetExceededError, match=r"below what is spent: epsilon 0\.6"):
+        ledger.set_totals(epsilon=0.5, delta=0.0)
+    lowered = ledger.set_totals(epsilon=0.7, delta=0.0)
+    assert lowered.epsilon_remaining == pytest.approx(0.1)
+    for bad in (0.0, float("nan"), float("inf"), -1.0):
+        with pytest.raises(InputError):
+            ledger.set_totals(epsilon=bad, delta=0.0)
+    assert LedgerFile(path).state().epsilon_total == 0.7
+
+
+def test_an_edited_total_line_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "budget.jsonl"
+    ledger = LedgerFile.create(path, project="p1", epsilon=1.0)
+    ledger.set_totals(epsilon=2.0, delta=0.0)
+    ledger.charge(Spend(0.1))
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"epsilon": 2.0', '"epsilon": 20.0')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LedgerError, match="does not chain"):
+        LedgerFile(path).state()

@@ -7,6 +7,7 @@ what was not requested.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
@@ -59,8 +60,13 @@ DEFAULT_OUTPUT_RULES = {
 
 # the anonymised form's parameters (the authority's defaults in datalux.spe.plan)
 ANONYMISATION_RULES = {"k", "l", "t", "max_suppression"}
-# the aggregate-only service's (datalux.spe.aggregate): the most released queries in all
-AGGREGATE_RULES = {"max_queries"}
+# the aggregate-only service's (datalux.spe.aggregate): the most released queries in all,
+# the project's total privacy budget of its DP queries (datalux.spe.aggregate_budget)
+AGGREGATE_RULES = {"max_queries", "epsilon", "delta"}
+#: The largest total epsilon a permit may give (beyond it DP protects next to nothing).
+MAX_EPSILON = 10.0
+#: The largest total delta (approximate DP): far below one in the size of any register.
+MAX_DELTA = 1e-5
 
 
 def _narrow(request: ApplicationDataset, spec: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +211,54 @@ def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
         raise ValidationError(
             {"output_rules": _("max_queries must be a whole number ≥ 1, or empty for no cap")}
         )
+    _budget_rules(merged)
     merged["aggregate_only"] = form == DataForm.AGGREGATE or bool(merged.get("aggregate_only"))
     return merged
+
+
+def _budget_rules(merged: dict[str, Any]) -> None:
+    """``epsilon`` (0 < epsilon ≤ MAX_EPSILON) and ``delta`` (0 ≤ delta ≤ MAX_DELTA), finite
+    numbers; empty leaves the service's defaults (epsilon 1, delta 0)."""
+    bounds = {
+        "epsilon": (
+            lambda v: 0 < v <= MAX_EPSILON,
+            _("epsilon must be a number above 0 and at most %(max)s, e.g. 1"),
+            MAX_EPSILON,
+        ),
+        "delta": (
+            lambda v: 0 <= v <= MAX_DELTA,
+            _("delta must be a number from 0 to %(max)s, e.g. 1e-6 (0: pure DP only)"),
+            MAX_DELTA,
+        ),
+    }
+    for key, (ok, message, limit) in bounds.items():
+        if merged.get(key) is None:
+            merged.pop(key, None)
+            continue
+        value = merged[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not ok(float(value))
+        ):
+            raise ValidationError({"output_rules": message % {"max": f"{limit:g}"}})
+        merged[key] = float(value)
+
+
+def _check_budget(permit: Permit, rules: dict[str, Any]) -> None:
+    """The aggregate service's budget is never lowered below what its DP queries spent."""
+    from datalux.spe.aggregate_budget import check_totals
+
+    check_totals(permit, rules)
+
+
+def _sync_budget(permit: Permit, by: User) -> None:
+    """Once the amendment is committed, the budget ledger takes the new totals (appended and
+    audited; the spends stay)."""
+    from datalux.spe.aggregate_budget import sync_after_amendment
+
+    sync_after_amendment(permit, by)
 
 
 def _version(permit: Permit, by: User, change: str, reason: str = "") -> PermitVersion:
@@ -339,7 +391,10 @@ def amend_permit(
         if conditions is not None:
             _set_conditions(permit, [*BASELINE_CONDITIONS, *conditions])
         if output_rules is not None:
-            permit.output_rules = _output_rules(output_rules, permit.data_form)
+            rules = _output_rules(output_rules, permit.data_form)
+            _check_budget(permit, rules)
+            permit.output_rules = rules
+            transaction.on_commit(lambda: _sync_budget(permit, by))
         permit.version += 1
         permit.changed_at = timezone.now()
         permit.save()

@@ -12,7 +12,9 @@ Storage sits behind the small :class:`BudgetStore` interface (``state`` and an a
 * :class:`LedgerFile` — an append-only JSON-lines file: a header line with the totals, then
   one line per spend. Each line carries the SHA-256 of the line before it, so an edited or
   deleted line is detected on the next read. ``charge`` holds an exclusive ``flock`` while it
-  re-reads, checks and appends, so two processes cannot overspend together.
+  re-reads, checks and appends, so two processes cannot overspend together. A change of the
+  totals (:meth:`LedgerFile.set_totals`) is one more line (``kind: total``), never an edit of
+  the header: the spends stay, and a total is never set below what is spent.
 * :class:`MemoryBudget` — the same rules in memory (tests, notebooks).
 """
 
@@ -234,22 +236,27 @@ class LedgerFile:
             raise LedgerError(f"budget file {self.path} does not start with a budget header")
         try:
             state = _new_state(str(head["project"]), head["epsilon"], head["delta"])
-            spends = tuple(
-                Spend(
-                    epsilon=r["epsilon"],
-                    delta=r["delta"],
-                    query=r.get("query", ""),
-                    mechanism=r.get("mechanism", ""),
-                    at=r.get("at", ""),
-                )
-                for r in rest
-                if r.get("kind") == "spend"
-            )
+            epsilon, delta = state.epsilon_total, state.delta_total
+            spends: list[Spend] = []
+            for r in rest:
+                if r.get("kind") == "spend":
+                    spends.append(
+                        Spend(
+                            epsilon=r["epsilon"],
+                            delta=r["delta"],
+                            query=r.get("query", ""),
+                            mechanism=r.get("mechanism", ""),
+                            at=r.get("at", ""),
+                        )
+                    )
+                elif r.get("kind") == "total":  # the totals changed from here on
+                    changed = _new_state(state.project, r["epsilon"], r["delta"])
+                    epsilon, delta = changed.epsilon_total, changed.delta_total
+                else:
+                    raise LedgerError(f"budget file {self.path} has a record of unknown kind")
         except (KeyError, TypeError, InputError) as exc:
             raise LedgerError(f"budget file {self.path} has a malformed record: {exc}") from exc
-        if len(spends) != len(rest):
-            raise LedgerError(f"budget file {self.path} has a record of unknown kind")
-        return BudgetState(state.project, state.epsilon_total, state.delta_total, spends)
+        return BudgetState(state.project, epsilon, delta, tuple(spends))
 
     def state(self) -> BudgetState:
         if not self.path.is_file():
@@ -276,3 +283,37 @@ class LedgerFile:
         return BudgetState(
             state.project, state.epsilon_total, state.delta_total, (*state.spends, spend)
         )
+
+    def set_totals(self, *, epsilon: float, delta: float, reason: str = "") -> BudgetState:
+        """Change the project's totals from now on: one more line (``kind: total``), the spends
+        kept. Refused (:class:`BudgetExceededError`) below what is already spent; the same
+        totals again append nothing."""
+        eps = _check_amount("total epsilon", epsilon, positive=True)
+        dlt = _check_amount("total delta", delta, positive=False)
+        if dlt >= 1:
+            raise InputError(f"total delta must be below 1, got {delta}")
+        if not self.path.is_file():
+            raise LedgerError(f"budget file not found: {self.path}; create it with budget init")
+        with open(self.path, "r+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                raw = fh.read()
+                state = self._parse(raw)
+                if (eps, dlt) == (state.epsilon_total, state.delta_total):
+                    return state
+                if eps + _SLACK < state.epsilon_spent or dlt + _SLACK < state.delta_spent:
+                    raise BudgetExceededError(
+                        f"the totals of project {state.project!r} cannot be set below what is "
+                        f"spent: epsilon {state.epsilon_spent:.6g} and delta "
+                        f"{state.delta_spent:.3g} are spent already"
+                    )
+                last = raw.splitlines(keepends=True)[-1]
+                record = {"kind": "total", "epsilon": eps, "delta": dlt, "reason": reason[:500],
+                          "at": _now(), "prev": _digest(last)}  # fmt: skip
+                fh.seek(0, os.SEEK_END)
+                fh.write((json.dumps(record, sort_keys=True) + "\n").encode())
+                fh.flush()
+                os.fsync(fh.fileno())
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return BudgetState(state.project, eps, dlt, state.spends)
