@@ -20,9 +20,11 @@ from datalux.privacy.output_checks import (
     FAIL,
     PASS,
     REVIEW,
+    KeyedTable,
     Rules,
     check_file,
     check_files,
+    differencing,
     evidence_path,
     write_table,
 )
@@ -419,3 +421,51 @@ def test_dominance_from_the_evidence_agrees_with_the_disclosure_rules(tmp_path: 
         assert f" in {wanted} cell(s) of sum_stay " in checks[name].detail, name
         named = {c["row"] - 1 for c in checks[name].cells}
         assert all(expected[name][i] for i in named)
+
+
+# --- differencing of tables in memory (the aggregate service's earlier queries) -------------
+
+
+def _keyed(name: str, rows: list[dict[str, object]], *columns: str) -> KeyedTable:
+    return KeyedTable(name, ("region", "count", *columns), rows)
+
+
+def test_differencing_in_memory_is_the_same_check_as_for_files() -> None:
+    before = _keyed("query 1", [{"region": "Centre", "count": 120}, {"region": "Nord", "count": 45},
+                                {"region": "Sud", "count": None}])  # fmt: skip
+    after = _keyed("query 2", [{"region": "Nord", "count": 40}, {"region": "Centre", "count": 120},
+                               {"region": "Sud", "count": 15}])  # fmt: skip
+    check = differencing(after, [before], keys=["region"], counts=["count"], rules=Rules())
+    assert check is not None and check.status == FAIL
+    assert check.detail.startswith("differencing with query 1: the difference of rows 1 ")
+    assert check.cells[0] == {"row": 1, "column": "count", "earlier": "query 1"}  # Nord; Sud not
+    same = differencing(before, [before], keys=["region"], counts=["count"], rules=Rules())
+    assert same is not None and same.status == PASS
+    other = _keyed("query 3", [{"region": "Nord", "count": 40, "sum": 9.0}], "sum")
+    assert differencing(other, [before], keys=["region"], counts=["count"], rules=Rules()) is None
+
+
+def test_a_magnitude_differing_behind_rounded_counts_fails() -> None:
+    def table(name: str, total: float, count: int = 60) -> KeyedTable:
+        return _keyed(name, [{"region": "Centre", "count": count, "sum": total}], "sum")
+
+    def status(current: KeyedTable, magnitudes: tuple[str, ...] = ("sum",)) -> str | None:
+        check = differencing(
+            current, [table("q1", 6200.0)], keys=["region"], counts=["count"], rules=Rules(),
+            magnitudes=magnitudes, rounding_base=5,
+        )  # fmt: skip
+        return None if check is None else check.status
+
+    # the same rounded count (62 and 61 persons both show 60), sums one person apart
+    check = differencing(
+        table("q2", 6100.5), [table("q1", 6200.0)], keys=["region"], counts=["count"],
+        rules=Rules(), magnitudes=["sum"], rounding_base=5,
+    )  # fmt: skip
+    assert check is not None and check.status == FAIL
+    assert check.cells == [{"row": 1, "column": "sum", "earlier": "q1"}]
+    # counts 10 apart after rounding may be 6 persons apart: still refused; 15 apart is not
+    assert status(table("q2", 5000.0, 70)) == FAIL
+    assert status(table("q2", 5000.0, 75)) == PASS
+    # the same sum passes; without magnitudes only the counts are compared
+    assert status(table("q2", 6200.0)) == PASS
+    assert status(table("q2", 1.0), magnitudes=()) == PASS

@@ -58,16 +58,18 @@ def _rows() -> list[dict[str, Any]]:
     return rows
 
 
-def _store(world: World) -> None:
+def _store(world: World, rows: list[dict[str, Any]] | None = None) -> None:
+    """The stays of :func:`_rows` (or ``rows``) as the stored data version of the dataset."""
+    rows = _rows() if rows is None else rows
     VariableFactory(dataset=world.stays, name="admission_date", type="date", period=True)
     VariableFactory(dataset=world.stays, name="cost", type="number")
     relative = "holders/health/stays-v1.parquet"
     path = Path(settings.DATALUX_STORAGE) / relative
     path.parent.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(_rows()), path)
+    pq.write_table(pa.Table.from_pylist(rows), path)
     data_file = DataFile.objects.create(
         organisation=world.holder, table="stays", title="stays", relative_path=relative,
-        rows=len(_rows()), sha256="0" * 64, size_bytes=path.stat().st_size,
+        rows=len(rows), sha256="0" * 64, size_bytes=path.stat().st_size,
     )  # fmt: skip
     DatasetVersion.objects.create(dataset=world.stays, number=1, data_file=data_file)
 
@@ -516,7 +518,7 @@ def test_the_daily_cap_refuses_with_when_it_resets_and_yesterday_does_not_count(
     event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
     assert event.details["code"] == "query_cap"
     refused = AggregateQuery.objects.get(status=AggregateStatus.REFUSED)
-    assert "resets at midnight" in refused.error and refused.result == {}
+    assert "resets at midnight" in refused.error and refused.result == {"code": "query_cap"}
     # refused queries do not count; yesterday's released ones neither
     AggregateQuery.objects.filter(status=AggregateStatus.RELEASED).update(
         requested_at=timezone.now() - timedelta(days=1)
@@ -632,3 +634,105 @@ def test_rules_changed_around_the_amendment_reach_the_ledger_before_the_next_dp_
     assert event.actor is None and event.details["capped_at_spent"] is True
     state = LedgerFile(aggregate.ledger_path(agg)).state()
     assert state.epsilon_total == pytest.approx(0.6) and len(state.spends) == 1
+
+
+# --- differencing across queries ------------------------------------------------------------
+
+
+def _two_communes(*, missing_cost: int = 0, young: int = 0) -> list[dict[str, Any]]:
+    """39 persons in Esch (``missing_cost`` of them without a cost, ``young`` of them 18 with
+    a cost of 900) and 50 in Luxembourg, one stay each, every cost 100 but those."""
+    rows = []
+    for i in range(89):
+        esch = i < 39
+        rows.append(
+            {
+                "national_id": f"1980020{i:06d}",
+                "age": 18 if esch and i < young else 30 + i % 20,
+                "diagnosis": "I50.0",
+                "commune": "Esch" if esch else "Luxembourg",
+                "cost": None if esch and young <= i < young + missing_cost else
+                        (900.0 if esch and i < young else 100.0),
+                "admission_date": date(2021, 1 + i % 12, 1),
+            }
+        )  # fmt: skip
+    return rows
+
+
+def test_a_count_then_a_sum_whose_rows_differ_by_a_few_persons_is_refused(
+    world: World, workspace_key: None
+) -> None:
+    from datalux.spe.aggregate_history import Refused
+
+    _store(world, _two_communes(missing_cost=4))  # Esch: 39 persons, 35 with a cost
+    permit = _decided(world, "aggregate")
+    by = {"table": _table(world), "by": ["commune"]}
+    first = _run(permit, world.applicant, statistic="count", **by)
+    assert _cells(first, "commune")["Esch"]["count"] == 40  # 39, rounded
+    again = _run(permit, world.applicant, statistic="count", **by)  # the same answer: fine
+    assert again.result == first.result
+    with pytest.raises(Refused, match=f"compared with query #{first.pk}, query #{again.pk}") as no:
+        # its count is of the 35 with a cost: 5 fewer than before, a group of 1 to 9
+        _run(permit, world.applicant, statistic="sum", value="cost", **by)
+    assert no.value.code == "differencing" and "fewer than 10 persons" in str(no.value)
+    assert "Esch" not in str(no.value) and "35" not in str(no.value)  # no cell, no value
+    refused = AggregateQuery.objects.get(status=AggregateStatus.REFUSED)
+    assert refused.result == {"code": "differencing"} and "rows" not in refused.result
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
+    assert event.details["code"] == "differencing"
+    assert {"row": 1, "column": "count", "earlier": f"query #{first.pk}"} in event.details["cells"]
+    # another grouping is not compared; the DP method is not checked at all
+    assert _run(permit, world.applicant, statistic="count", by=["diagnosis"],
+                table=_table(world)).status == AggregateStatus.RELEASED  # fmt: skip
+    private = _run(permit, world.applicant, statistic="count", method="dp", epsilon=0.1,
+                   levels={"commune": ["Esch", "Luxembourg"]}, **by)  # fmt: skip
+    assert private.status == AggregateStatus.RELEASED
+
+
+def test_a_sum_again_after_a_narrower_permit_is_refused_though_the_rounded_counts_agree(
+    world: World, workspace_key: None
+) -> None:
+    from datalux.spe.aggregate_history import Refused
+
+    _store(world, _two_communes(young=1))  # one person of 18 in Esch, with a cost of 900
+    permit = _decided(world, "aggregate")
+    by = {"table": _table(world), "by": ["commune"], "statistic": "sum", "value": "cost"}
+    first = _run(permit, world.applicant, **by)
+    esch = _cells(first, "commune")["Esch"]
+    assert esch["count"] == 40 and esch["sum"] == 900.0 + 38 * 100.0
+    # the permit is narrowed to those over 18: Esch has 38 persons, still 40 once rounded, and
+    # the two sums would give that one person's cost exactly
+    narrowed = actions.amend_permit(
+        permit=permit, by=world.decider, reason="Adults over 18 only.",
+        datasets={world.stays.pid: {"filters": [
+            {"variable": "age", "op": ">=", "value": 18},
+            {"variable": "age", "op": ">=", "value": 19},
+        ]}},
+    )  # fmt: skip
+    with pytest.raises(Refused, match="a sum or mean differs while the rounded counts") as no:
+        _run(narrowed, world.applicant, **by)
+    assert no.value.details == {"earlier": [f"query #{first.pk}"]}
+    event = AuditEvent.objects.get(kind=EventKind.AGGREGATE_QUERY_REFUSED)
+    assert {"row": 1, "column": "sum of cost", "earlier": f"query #{first.pk}"} in (
+        event.details["cells"]
+    )
+    # a count is still released: its rounded counts do not tell the person apart
+    count = _run(narrowed, world.applicant, **{**by, "statistic": "count", "value": None})
+    assert _cells(count, "commune")["Esch"]["count"] == 40
+
+
+def test_differencing_refusals_count_toward_the_caps_and_the_api_says_differencing(
+    world: World, workspace_key: None, settings: Any
+) -> None:
+    _store(world, _two_communes(missing_cost=4))
+    permit = _decided(world, "aggregate")
+    client, auth = Client(), _bearer(world.applicant)
+    body = {"table": _table(world), "by": ["commune"]}
+    assert _post(client, permit, {**body, "statistic": "count"}, auth).status_code == 201
+    refused = _post(client, permit, {**body, "statistic": "sum", "value": "cost"}, auth)
+    assert refused.status_code == 409, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "differencing" and error["details"]["earlier"][0].startswith("query #")
+    settings.DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY = 2  # one released, one refused: no more
+    capped = _post(client, permit, {**body, "statistic": "count"}, auth)
+    assert capped.status_code == 429 and capped.json()["error"]["code"] == "query_cap"

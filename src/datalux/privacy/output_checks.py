@@ -24,7 +24,8 @@ status is the worst of its checks. The checks:
   ``review`` (``dominance_evidence``);
 - ``differencing``: against each earlier release with the same columns, no cell (same key)
   and no column total whose counts differ by 1 to ``min_count - 1``: the difference would
-  describe a group under the threshold;
+  describe a group under the threshold (:func:`differencing` runs it on tables in memory,
+  e.g. the aggregate service's earlier queries, with magnitudes too);
 - ``degrees_of_freedom``: in a statsmodels summary (text) or a JSON ``df_resid``, at least
   ``min_dof`` residual degrees of freedom.
 
@@ -71,10 +72,12 @@ __all__ = [
     "PASS",
     "REVIEW",
     "Check",
+    "KeyedTable",
     "Rules",
     "Verdict",
     "check_file",
     "check_files",
+    "differencing",
     "evidence_path",
     "verdicts_json",
     "write_table",
@@ -214,6 +217,9 @@ class _Table:
     def cells(self, column: str) -> list[str]:
         index = self.header.index(column)
         return [row[index].strip() if index < len(row) else "" for row in self.rows]
+
+    def numbers(self, column: str) -> list[float | None]:
+        return [float(c) if _NUMBER.fullmatch(c) else None for c in self.cells(column)]
 
 
 def _parse(data: bytes) -> _Table | str:
@@ -607,18 +613,40 @@ def _differencing(
     if not layout.counts:
         return None, []
     here = path.resolve()
-    current = _keyed(table, layout.keys)
-    found: list[str] = []
-    cells: list[dict[str, Any]] = []
-    compared: list[dict[str, str]] = []
-    small = range(1, rules.min_count)
+    others: list[tuple[str, _Table]] = []
     for other_path in earlier:
         if other_path.resolve() == here:
             continue
         other = _earlier_table(other_path, cache, rules.max_bytes)
-        if other is None or other.header != table.header:
+        if other is not None:
+            others.append((other_path.name, other))
+    check, names = _compare(table, layout, rules, others)
+    compared = [{"file": name, "sha256": other.sha256} for name, other in others if name in names]
+    return check, compared
+
+
+def _compare(
+    table: _Table,
+    layout: _Layout,
+    rules: Rules,
+    others: Sequence[tuple[str, _Table]],
+    magnitude_slack: int | None = None,
+) -> tuple[Check | None, list[str]]:
+    """The differencing check of ``table`` against the named ``others`` with the same columns
+    (the others are not compared); returns it (None when nothing was compared) and the names
+    compared. With ``magnitude_slack`` (published counts rounded: the base less one), a
+    magnitude cell (sum, mean) that differs from the earlier one while the counts differ by
+    less than ``min_count + magnitude_slack`` fails too: the exact difference of the
+    magnitudes would describe a group the rounded counts may hide under the threshold."""
+    current = _keyed(table, layout.keys)
+    found: list[str] = []
+    cells: list[dict[str, Any]] = []
+    compared: list[str] = []
+    small = range(1, rules.min_count)
+    for name, other in others:
+        if other.header != table.header:
             continue
-        compared.append({"file": other_path.name, "sha256": other.sha256})
+        compared.append(name)
         theirs = _keyed(other, layout.keys)
         rows: dict[int, None] = {}
         for column in layout.counts:
@@ -629,10 +657,15 @@ def _differencing(
                     continue
                 if abs(mine[r] - old[j]) in small:  # type: ignore[operator]
                     rows[r] = None
-                    cells.append({"row": r + 1, "column": column, "earlier": other_path.name})
+                    cells.append({"row": r + 1, "column": column, "earlier": name})
+        if magnitude_slack is not None:
+            for r, column in _magnitude_differences(table, other, layout, current, theirs,
+                                                    rules.min_count + magnitude_slack):  # fmt: skip
+                rows[r] = None
+                cells.append({"row": r + 1, "column": column, "earlier": name})
         if rows:
             named = _rows_named(list(rows))
-            found.append(f"differencing with {other_path.name}: the difference of rows {named} "
+            found.append(f"differencing with {name}: the difference of rows {named} "
                          f"isolates a group under {rules.min_count}")  # fmt: skip
         totals = []
         for column in layout.counts:
@@ -640,9 +673,9 @@ def _differencing(
             old_total = sum(v for v in other.whole(column) if v is not None)
             if abs(mine_total - old_total) in small:
                 totals.append(column)
-                cells.append({"column": column, "earlier": other_path.name})
+                cells.append({"column": column, "earlier": name})
         if totals:
-            found.append(f"differencing with {other_path.name}: the totals of "
+            found.append(f"differencing with {name}: the totals of "
                          f"{', '.join(totals)} differ by less than {rules.min_count} (a subgroup "
                          "removed or added)")  # fmt: skip
     if not compared:
@@ -651,9 +684,90 @@ def _differencing(
         return Check("differencing", FAIL, "; ".join(found) + ": suppress or combine those "
                      "cells, or release only one of the tables",
                      cells[:_MAX_CELLS_NAMED]), compared  # fmt: skip
-    names = ", ".join(c["file"] for c in compared)
+    names = ", ".join(compared)
     return Check("differencing", PASS, f"no cell or total differs by less than "
                  f"{rules.min_count} from {names}"), compared  # fmt: skip
+
+
+def _magnitude_differences(
+    table: _Table,
+    other: _Table,
+    layout: _Layout,
+    current: dict[tuple[str, ...], int],
+    theirs: dict[tuple[str, ...], int],
+    below: int,
+) -> list[tuple[int, str]]:
+    """(row, column) of the magnitude cells that differ from ``other``'s while every count of
+    the row differs by less than ``below`` (both published)."""
+    found = []
+    for column in layout.magnitudes:
+        mine, old = table.numbers(column), other.numbers(column)
+        for key, r in current.items():
+            j = theirs.get(key)
+            if j is None or mine[r] is None or old[j] is None or mine[r] == old[j]:
+                continue
+            counts = [(table.whole(c)[r], other.whole(c)[j]) for c in layout.counts]
+            if counts and all(a is not None and b is not None and abs(a - b) < below
+                              for a, b in counts):  # fmt: skip
+                found.append((r, column))
+    return found
+
+
+@dataclass(frozen=True)
+class KeyedTable:
+    """A released table in memory for :func:`differencing`: ``name`` names it in the
+    findings, ``rows`` are mappings of the ``header``'s columns to cells (text, numbers, or
+    ``None`` for a suppressed cell)."""
+
+    name: str
+    header: tuple[str, ...]
+    rows: Sequence[Mapping[str, Any]]
+
+    def parsed(self) -> _Table:
+        return _Table(
+            list(self.header), [[_cell(row.get(c)) for c in self.header] for row in self.rows]
+        )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def differencing(
+    table: KeyedTable,
+    earlier: Sequence[KeyedTable],
+    *,
+    keys: Sequence[str],
+    counts: Sequence[str],
+    rules: Rules,
+    magnitudes: Sequence[str] = (),
+    rounding_base: int = 1,
+) -> Check | None:
+    """The ``differencing`` check of a table in memory against ``earlier`` ones (the check of
+    :func:`check_file`'s ``earlier=``, for tables that are not files): cells of the same
+    ``keys`` and column totals whose ``counts`` differ by 1 to ``min_count - 1``, and, when
+    ``magnitudes`` are named, magnitude cells that differ while their counts (rounded to
+    ``rounding_base``) differ by less than ``min_count + rounding_base - 1``. Only tables
+    with the same header are compared; None when none was."""
+    layout = _Layout(
+        counts=tuple(counts),
+        declared=True,
+        magnitudes=tuple(magnitudes),
+        keys=tuple(keys),
+        grid=tuple(keys),
+    )
+    check, _compared = _compare(
+        table.parsed(),
+        layout,
+        rules,
+        [(other.name, other.parsed()) for other in earlier],
+        magnitude_slack=max(0, rounding_base - 1) if magnitudes else None,
+    )
+    return check
 
 
 def _keyed(table: _Table, keys: tuple[str, ...]) -> dict[tuple[str, ...], int]:

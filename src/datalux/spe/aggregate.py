@@ -384,17 +384,24 @@ def _spec_text(spec: dict[str, Any]) -> str:
 
 
 def _refuse(
-    permit: Permit, by: Any, *, code: str, reason: str, spec: dict[str, Any] | None
+    permit: Permit,
+    by: Any,
+    *,
+    code: str,
+    reason: str,
+    spec: dict[str, Any] | None,
+    audit: dict[str, Any] | None = None,
 ) -> AggregateQuery | None:
-    """Audit a refusal; a request on an aggregate permit is kept with its reason."""
+    """Audit a refusal; a request on an aggregate permit is kept with its reason and code
+    (``result``: ``{"code": ...}``, nothing computed). ``audit`` goes to the event only."""
     with transaction.atomic():
         query = None
         if spec is not None:
             query = AggregateQuery.objects.create(
                 permit=permit, permit_version=permit.version, spec=spec,
                 method=spec.get("method") if spec.get("method") in METHODS else "checked",
-                status=AggregateStatus.REFUSED, error=reason[:2000], requested_by=by,
-                finished_at=timezone.now(),
+                status=AggregateStatus.REFUSED, result={"code": code}, error=reason[:2000],
+                requested_by=by, finished_at=timezone.now(),
             )  # fmt: skip
         record(
             EventKind.AGGREGATE_QUERY_REFUSED,
@@ -402,7 +409,7 @@ def _refuse(
             organisation=permit.organisation,
             obj=permit,
             details={"query": query.pk if query else None, "code": code,
-                     "reason": reason[:1000], "spec": _spec_text(spec or {})},
+                     "reason": reason[:1000], "spec": _spec_text(spec or {}), **(audit or {})},
         )  # fmt: skip
     return query
 
@@ -465,7 +472,8 @@ def run_aggregate(*, permit: Permit, by: Any, data: Mapping[str, Any]) -> Aggreg
     of another form, :class:`ValidationError` (the request, with what to fix) and
     :class:`~datalux.core.errors.Conflict` (the budget, the data not readable now; a
     :class:`~datalux.spe.aggregate_history.Refused` for the controls over the permit's earlier
-    queries: the query caps); each of these is audited ``aggregate.query_refused``."""
+    queries: the query caps, differencing); each of these is audited
+    ``aggregate.query_refused``."""
     require_service(permit, by)
     kept = _safe(data)
     try:
@@ -494,9 +502,11 @@ def run_aggregate(*, permit: Permit, by: Any, data: Mapping[str, Any]) -> Aggreg
     spent = audit.get("epsilon")
     try:
         with transaction.atomic():
-            # one release of the permit at a time: the caps are checked again under the lock
+            # one release of the permit at a time: the caps, and the differencing against every
+            # earlier release, are checked under the lock
             Permit.objects.select_for_update().filter(pk=permit.pk).first()
             history.check_caps(permit)
+            history.check_differencing(permit, kept, result)
             query = AggregateQuery.objects.create(
                 permit=permit, permit_version=permit.version, spec=kept, method=spec.method,
                 status=AggregateStatus.RELEASED, result=result, epsilon_spent=spent,
@@ -511,7 +521,7 @@ def run_aggregate(*, permit: Permit, by: Any, data: Mapping[str, Any]) -> Aggreg
                          **result["summary"], **audit,
                          "epsilon": None if spent is None else f"{spent:.6g}"},
             )  # fmt: skip
-    except Refused as exc:  # another query was released meanwhile (a DP spend stays spent)
-        _refuse(permit, by, code=exc.code, reason=str(exc), spec=kept)
+    except Refused as exc:  # differencing, or the caps reached meanwhile (a DP spend stays)
+        _refuse(permit, by, code=exc.code, reason=str(exc), spec=kept, audit=exc.audit)
         raise
     return query
