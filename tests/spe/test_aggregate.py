@@ -736,3 +736,182 @@ def test_differencing_refusals_count_toward_the_caps_and_the_api_says_differenci
     settings.DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY = 2  # one released, one refused: no more
     capped = _post(client, permit, {**body, "statistic": "count"}, auth)
     assert capped.status_code == 429 and capped.json()["error"]["code"] == "query_cap"
+
+
+# --- two tables of a linked permit, joined on person_id -------------------------------------
+
+JOBS = "holders/social/jobs-v1.parquet"
+
+
+def _jobs_rows(skip: frozenset[int] | set[int] = frozenset()) -> list[dict[str, Any]]:
+    """One job of each person of :func:`_rows` but those in ``skip`` (nace C for even i, G for
+    odd), a wage of 3000 + i, the commune they work in; and 7 workers never in hospital."""
+    rows = [
+        {"national_id": f"1980010{i:06d}", "nace": "C" if i % 2 == 0 else "G",
+         "wage": 3000.0 + i, "commune": "Kirchberg"}
+        for i in range(len(_rows())) if i not in skip
+    ]  # fmt: skip
+    rows += [{"national_id": f"1990010{i:06d}", "nace": "C", "wage": 2500.0,
+              "commune": "Kirchberg"} for i in range(7)]  # fmt: skip
+    return rows
+
+
+def _linked(world: World, jobs: list[dict[str, Any]], *, linkage: bool = True) -> Any:
+    """An active aggregate permit on the stays and the jobs, linked on the national number."""
+    from datalux.catalogue.vocabularies import PrivacyRole
+
+    _store(world)
+    world.jobs.variables.filter(name="national_id").update(
+        code_list="national-id", privacy_role=PrivacyRole.DIRECT_IDENTIFIER
+    )
+    world.jobs.variables.filter(name="wage").update(type="number")
+    VariableFactory(dataset=world.jobs, name="commune")
+    path = Path(settings.DATALUX_STORAGE) / JOBS
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(jobs), path)
+    data_file = DataFile.objects.create(
+        organisation=world.other_holder, table="jobs", title="jobs", relative_path=JOBS,
+        rows=len(jobs), sha256="0" * 64, size_bytes=path.stat().st_size,
+    )  # fmt: skip
+    DatasetVersion.objects.create(dataset=world.jobs, number=1, data_file=data_file)
+    application = world.draft(
+        data_form="aggregate", linkage_needed=True,
+        linkage_description="Stays and jobs of the same persons, on the national number.",
+    )  # fmt: skip
+    for dataset, variables in ((world.stays, ["age", "diagnosis", "commune", "cost"]),
+                               (world.jobs, ["nace", "wage", "commune"])):  # fmt: skip
+        actions.request_dataset(
+            application=application, by=world.applicant, dataset=dataset, variables=variables,
+            filters=[{"variable": "age", "op": ">=", "value": 18}] if dataset == world.stays
+            else [],
+        )  # fmt: skip
+    application = actions.submit(application=application, by=world.applicant)
+    actions.assign(application=application, by=world.handler, handler=world.handler)
+    application = actions.start_review(application=application, by=world.handler)
+    actions.decide(
+        application=application, by=world.decider, outcome="approved",
+        reasons="Meets the criteria of Art. 5.",
+    )  # fmt: skip
+    application.refresh_from_db()
+    actions.accept_terms(application=application, by=world.applicant)
+    permit = application.permit
+    assert permit.linkage
+    if not linkage:  # as if the permit did not link: each table gets its own pseudonyms
+        type(permit).objects.filter(pk=permit.pk).update(linkage=False)
+        permit.refresh_from_db()
+    return permit
+
+
+def _jobs_table(world: World) -> str:
+    return table_name(world.jobs)
+
+
+def _rounded(n: int) -> int:
+    return 5 * int(n / 5 + 0.5)
+
+
+def test_a_query_across_two_linked_tables_joins_their_persons(
+    world: World, workspace_key: None
+) -> None:
+    permit = _linked(world, _jobs_rows())
+    stays, jobs = _table(world), _jobs_table(world)
+    # the jobs as a filter: the stays of the persons who have a job (no stay doubled)
+    filtered = _run(permit, world.applicant, table=stays, join=jobs, statistic="count",
+                    by=["diagnosis"])  # fmt: skip
+    assert _cells(filtered, "diagnosis")["I50.0"]["count"] == 60  # all 62 have a job
+    # a column of each table: persons in hospital by the sector they work in
+    by_nace = _run(permit, world.applicant, table=stays, join=jobs, statistic="count",
+                   by=["nace"])  # fmt: skip
+    truth = {"C": 53, "G": 53}  # the 7 workers never in hospital are not joined
+    assert {k: v["count"] for k, v in _cells(by_nace, "nace").items()} == {
+        k: _rounded(n) for k, n in truth.items()
+    }
+    _no_rows(by_nace, 2)
+    assert by_nace.spec["join"] == jobs
+    # a sum of the jobs' wages by the stays' diagnosis, checked as any sum (dominance...)
+    wages = _run(permit, world.applicant, table=stays, join=jobs, statistic="mean",
+                 value="wage", by=["diagnosis"])  # fmt: skip
+    expected = [3000.0 + i for i, r in enumerate(_rows()) if r["diagnosis"] == "I50.0"]
+    assert _cells(wages, "diagnosis")["I50.0"]["mean"] == pytest.approx(
+        sum(expected) / len(expected)
+    )
+    # a DP table across the two tables, its levels named
+    private = _run(permit, world.applicant, table=stays, join=jobs, statistic="count",
+                   by=["nace"], method="dp", epsilon=0.2,
+                   levels={"nace": ["C", "G", "F"]})  # fmt: skip
+    assert set(_cells(private, "nace")) == {"C", "G", "F"}
+
+
+def test_a_name_in_both_tables_is_named_with_its_table(world: World, workspace_key: None) -> None:
+    permit = _linked(world, _jobs_rows())
+    stays, jobs = _table(world), _jobs_table(world)
+    base = {"table": stays, "join": jobs, "statistic": "count"}
+    with pytest.raises(ValidationError) as unknown:
+        _run(permit, world.applicant, **base, by=["commune"])
+    message = " ".join(unknown.value.message_dict["by"])
+    assert f"{stays}.commune" in message and f"{jobs}.commune" in message
+    query = _run(permit, world.applicant, **base, by=[f"{stays}.commune"])
+    assert query.result["columns"] == ["commune", "count"]  # released by its own name
+    assert set(_cells(query, "commune")) == set(COMMUNES)
+    with pytest.raises(ValidationError, match="two columns are named commune"):
+        _run(permit, world.applicant, **base, by=[f"{stays}.commune", f"{jobs}.commune"])
+    with pytest.raises(ValidationError, match="identifies persons"):
+        _run(permit, world.applicant, **base, by=[f"{jobs}.person_id"])
+
+
+def test_a_join_is_refused_where_the_permit_does_not_link_or_a_table_is_unknown(
+    world: World, workspace_key: None
+) -> None:
+    permit = _linked(world, _jobs_rows(), linkage=False)
+    spec = {"table": _table(world), "join": _jobs_table(world), "statistic": "count"}
+    with pytest.raises(ValidationError, match="does not link its datasets"):
+        _run(permit, world.applicant, **spec)
+    with pytest.raises(ValidationError, match="no table elsewhere"):
+        _run(permit, world.applicant, **{**spec, "join": "elsewhere"})
+    with pytest.raises(ValidationError, match="join another table"):
+        _run(permit, world.applicant, **{**spec, "join": _table(world)})
+    assert AuditEvent.objects.filter(kind=EventKind.AGGREGATE_QUERY_REFUSED).count() == 3
+
+
+def test_a_join_of_too_many_pairs_of_rows_is_refused(
+    world: World, workspace_key: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datalux.spe import aggregate_data
+
+    permit = _linked(world, _jobs_rows())
+    monkeypatch.setattr(aggregate_data, "MAX_JOINED_ROWS", 100)
+    spec = {"table": _table(world), "join": _jobs_table(world), "by": ["diagnosis"]}
+    with pytest.raises(ValidationError, match="the join would have 106 rows"):
+        _run(permit, world.applicant, **spec, statistic="sum", value="wage")
+    # a filter never doubles a row: no cap to reach
+    assert _run(permit, world.applicant, **spec, statistic="count").status == "released"
+
+
+def test_a_join_that_drops_a_few_persons_is_refused_for_differencing(
+    world: World, workspace_key: None
+) -> None:
+    from datalux.spe.aggregate_history import Refused
+
+    five = {i for i, r in enumerate(_rows()) if r["diagnosis"] == "I50.0"}
+    permit = _linked(world, _jobs_rows(skip=set(sorted(five)[:5])))  # 5 with I50.0 have no job
+    all_stays = _run(permit, world.applicant, table=_table(world), statistic="count",
+                     by=["diagnosis"])  # fmt: skip
+    with pytest.raises(Refused, match=f"compared with query #{all_stays.pk}"):
+        _run(permit, world.applicant, table=_table(world), join=_jobs_table(world),
+             statistic="count", by=["diagnosis"])  # fmt: skip
+
+
+def test_the_page_and_the_api_take_a_join(world: World, workspace_key: None) -> None:
+    permit = _linked(world, _jobs_rows())
+    client = Client()
+    client.force_login(world.applicant)
+    page = client.get(_page(permit)).content.decode()
+    assert 'name="join"' in page and f"{_table(world)}.commune" in page
+    done = client.post(_page(permit), {"table": _table(world), "join": _jobs_table(world),
+                                       "statistic": "count", "by": ["nace"]})  # fmt: skip
+    assert done.status_code == 302
+    made = _post(client, permit, {"table": _table(world), "join": _jobs_table(world),
+                                  "statistic": "sum", "value": "wage", "by": ["nace"]},
+                 _bearer(world.applicant))  # fmt: skip
+    assert made.status_code == 201, made.content
+    assert made.json()["spec"]["join"] == _jobs_table(world)

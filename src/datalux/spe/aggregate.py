@@ -47,7 +47,7 @@ from datalux.spe.aggregate_budget import (
     ledger_path,
     total_epsilon,
 )
-from datalux.spe.aggregate_data import DataSource, SourceTable, Unavailable, source_for
+from datalux.spe.aggregate_data import Column, DataSource, SourceTable, Unavailable, source_for
 from datalux.spe.aggregate_history import Refused
 from datalux.spe.models import AggregateMethod, AggregateQuery, AggregateStatus
 from datalux.spe.workspaces import check_access
@@ -129,7 +129,9 @@ class AggregateSpec:
     """One request to the service. ``value`` is the numeric column of a sum, mean or
     quantile; ``by`` up to three grouping columns; ``q`` the quantile in (0, 1). A ``dp``
     request gives ``epsilon``, ``bounds`` (lower, upper) for a sum or mean, the ``levels`` of
-    each grouping column and ``max_rows_per_person``."""
+    each grouping column and ``max_rows_per_person``. ``join`` names a second table of a
+    permit that links its datasets, joined on ``person_id`` (inner): its columns may be
+    grouped or summed as the first table's (``table.column`` where both have the name)."""
 
     table: str
     statistic: str
@@ -141,13 +143,14 @@ class AggregateSpec:
     bounds: tuple[float, float] | None = None
     levels: dict[str, list[str]] = field(default_factory=dict)
     max_rows_per_person: int = 1
+    join: str | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> AggregateSpec:
         """Parse a request (the API's body or the form's fields); :class:`ValidationError`
         names the field and what to fix."""
         known = {"table", "statistic", "value", "by", "q", "method", "epsilon", "bounds",
-                 "levels", "max_rows_per_person"}  # fmt: skip
+                 "levels", "max_rows_per_person", "join"}  # fmt: skip
         unknown = sorted(set(data) - known)
         if unknown:
             raise _invalid(
@@ -158,6 +161,9 @@ class AggregateSpec:
         table = _text(data, "table")
         if table is None:
             raise _invalid("table", _("choose a table of the permit's data"))
+        join = _text(data, "join")
+        if join == table:
+            raise _invalid("join", _("join another table than %(table)s") % {"table": table})
         statistic = _text(data, "statistic") or "count"
         if statistic not in STATISTICS:
             raise _invalid(
@@ -252,12 +258,13 @@ class AggregateSpec:
         return cls(
             table=table, statistic=statistic, value=value, by=by, q=q, method=method,
             epsilon=epsilon, bounds=bounds, levels=levels, max_rows_per_person=per_person,
+            join=join,
         )  # fmt: skip
 
     def check(self, table: SourceTable) -> None:
         """Refuse identifiers, unknown and non-numeric columns of ``table``."""
         for name in (*self.by, *([self.value] if self.value else [])):
-            if name.lower() in IDENTIFIERS:
+            if name.lower() in IDENTIFIERS or name.rsplit(".", 1)[-1].lower() in IDENTIFIERS:
                 where = "value" if name == self.value else "by"
                 raise _invalid(
                     where,
@@ -367,7 +374,8 @@ def _safe(data: Mapping[str, Any]) -> dict[str, Any]:
             return {str(k)[:100]: short(x) for k, x in list(v.items())[:5]}
         return str(v)[:200]
 
-    keys = ("table", "statistic", "value", "by", "q", "method", "epsilon", "bounds", "levels")
+    keys = ("table", "join", "statistic", "value", "by", "q", "method", "epsilon", "bounds",
+            "levels")  # fmt: skip
     return {k: short(data[k]) for k in keys if k in data}
 
 
@@ -417,40 +425,116 @@ def _refuse(
 def _query_label(spec: AggregateSpec) -> str:
     grouped = f" by {', '.join(spec.by)}" if spec.by else ""
     of = f" of {spec.value}" if spec.value else ""
-    return f"aggregate {spec.statistic}{of} in {spec.table}{grouped}"
+    joined = f" joined with {spec.join}" if spec.join else ""
+    return f"aggregate {spec.statistic}{of} in {spec.table}{joined}{grouped}"
+
+
+def _source_table(source: DataSource, name: str, field_name: str) -> SourceTable:
+    table = source.tables.get(name)
+    if table is None:
+        raise _invalid(
+            field_name,
+            _("the permit's data have no table %(table)s; its tables: %(known)s")
+            % {"table": name, "known": ", ".join(sorted(source.tables))},
+        )
+    return table
+
+
+def _joined(
+    source: DataSource, spec: AggregateSpec
+) -> tuple[SourceTable, dict[str, tuple[str, str]]]:
+    """The two tables of a joined request as one table to check the request against, and
+    where each of its columns comes from (``{name: (table, column)}``). A column name in both
+    tables is named with its table (``table.column``); ``person_id`` is the join's key."""
+    assert spec.join is not None
+    left = _source_table(source, spec.table, "table")
+    right = _source_table(source, spec.join, "join")
+    if not source.linked:
+        raise _invalid(
+            "join",
+            _(
+                "the permit does not link its datasets: each table has its own pseudonyms, so "
+                "no two tables can be joined"
+            ),
+        )
+    for t in (left, right):
+        if not t.persons:
+            raise _invalid(
+                "join",
+                _("%(table)s has no persons (person_id): only tables of persons are joined")
+                % {"table": t.name},
+            )
+    found: dict[str, list[tuple[SourceTable, Column]]] = {}
+    for t in (left, right):
+        for c in t.columns:
+            if c.name != PERSON_ID:
+                found.setdefault(c.name, []).append((t, c))
+    columns: list[Column] = []
+    where: dict[str, tuple[str, str]] = {}
+    for name, places in found.items():
+        for t, c in places:
+            shown = name if len(places) == 1 else f"{t.name}.{name}"
+            columns.append(Column(shown, c.type))
+            where[shown] = (t.name, name)
+    label = _("%(left)s joined with %(right)s") % {"left": left.name, "right": right.name}
+    return SourceTable(label, tuple(columns), persons=True), where
+
+
+def _read(
+    spec: AggregateSpec, source: DataSource
+) -> tuple[Any, tuple[str, ...], str | None, dict[str, list[str]], bool]:
+    """The data of a request, checked: (Arrow table, grouping columns, value column, DP
+    levels, whether the rows carry persons). A joined request's columns are named without
+    their table (:func:`~datalux.spe.aggregate_history.output_name`)."""
+    if spec.join is None:
+        table = _source_table(source, spec.table, "table")
+        spec.check(table)
+        columns = [*spec.by, *([spec.value] if spec.value else [])]
+        if table.persons:
+            columns.append(PERSON_ID)
+        data = source.read(spec.table, columns)
+        return data, spec.by, spec.value, spec.levels, table.persons
+    view, where = _joined(source, spec)
+    spec.check(view)
+    wanted = [*spec.by, *([spec.value] if spec.value else [])]
+    named = {name: where[name][1] for name in wanted}
+    doubled = sorted({n for n in named.values() if list(named.values()).count(n) > 1})
+    if doubled:
+        raise _invalid(
+            "by",
+            _("two columns are named %(column)s in the tables: take one of them")
+            % {"column": ", ".join(doubled)},
+        )
+    data = source.read_joined(
+        spec.table,
+        [named[n] for n in wanted if where[n][0] == spec.table],
+        spec.join,
+        [named[n] for n in wanted if where[n][0] == spec.join],
+    )
+    by = tuple(named[b] for b in spec.by)
+    value = named[spec.value] if spec.value else None
+    levels = {named[k]: v for k, v in spec.levels.items()}
+    return data, by, value, levels, True
 
 
 def _compute(permit: Permit, spec: AggregateSpec, source: DataSource) -> dict[str, Any]:
-    table = source.tables.get(spec.table)
-    if table is None:
-        raise _invalid(
-            "table",
-            _("the permit's data have no table %(table)s; its tables: %(known)s")
-            % {"table": spec.table, "known": ", ".join(sorted(source.tables))},
-        )
-    spec.check(table)
-    columns = [*spec.by, *([spec.value] if spec.value else [])]
-    if table.persons:
-        columns.append(PERSON_ID)
-    data = source.read(spec.table, columns)
+    data, by, value, levels, persons = _read(spec, source)
     rules = permit.output_rules or {}
     if spec.method == AggregateMethod.DP:
         assert spec.epsilon is not None
         return compute.dp(
-            data, statistic=spec.statistic, by=spec.by, levels=spec.levels, value=spec.value,
+            data, statistic=spec.statistic, by=by, levels=levels, value=value,
             epsilon=spec.epsilon, bounds=spec.bounds,
-            max_rows_per_person=spec.max_rows_per_person, persons=table.persons,
+            max_rows_per_person=spec.max_rows_per_person, persons=persons,
             budget=budget_ledger(permit), query=_query_label(spec),
         )  # fmt: skip
     if spec.statistic == "quantile":
-        assert spec.value is not None and spec.q is not None
+        assert value is not None and spec.q is not None
         return compute.quantile(
-            data, by=spec.by, value=spec.value, q=spec.q, persons=table.persons,
-            output_rules=rules,
+            data, by=by, value=value, q=spec.q, persons=persons, output_rules=rules,
         )  # fmt: skip
     return compute.checked(
-        data, statistic=spec.statistic, by=spec.by, value=spec.value, persons=table.persons,
-        output_rules=rules,
+        data, statistic=spec.statistic, by=by, value=value, persons=persons, output_rules=rules,
     )  # fmt: skip
 
 

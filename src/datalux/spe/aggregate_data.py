@@ -17,6 +17,8 @@ Two sources, one small interface (:class:`DataSource`: its tables with their col
 
 ``person_id`` is the contributor the disclosure rules count (persons, not rows) and the
 privacy unit of differential privacy; the service never groups by it and never returns it.
+Where the permit links its datasets (one pseudonym of the project in every table), two tables
+may be joined on it (:meth:`DataSource.read_joined`: inner, one join, in DuckDB in memory).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from datalux.core.errors import Conflict
@@ -43,7 +47,10 @@ from datalux.dataplane.extract import (
     table_key,
 )
 
-__all__ = ["Column", "DataSource", "SourceTable", "Unavailable", "source_for"]
+__all__ = ["MAX_JOINED_ROWS", "Column", "DataSource", "SourceTable", "Unavailable", "source_for"]
+
+#: Most rows of two joined tables the service computes on (in the web process's memory).
+MAX_JOINED_ROWS = 5_000_000
 
 
 class Unavailable(Conflict):
@@ -95,14 +102,56 @@ class SourceTable:
 
 
 class DataSource(abc.ABC):
-    """The permit's tables; :meth:`read` returns some of one table's columns as Arrow."""
+    """The permit's tables; :meth:`read` returns some of one table's columns as Arrow.
+    ``linked``: the tables' ``person_id`` are one pseudonym of the project (the permit links
+    its datasets), so two tables may be joined on it (:meth:`read_joined`)."""
 
-    def __init__(self, tables: Sequence[SourceTable]) -> None:
+    def __init__(self, tables: Sequence[SourceTable], *, linked: bool = False) -> None:
         self.tables = {t.name: t for t in tables}
+        self.linked = linked
 
     @abc.abstractmethod
     def read(self, table: str, columns: Sequence[str]) -> pa.Table:
         """Some of one table's columns (an extract's file, or the plan run in memory)."""
+
+    def read_joined(
+        self, left: str, left_columns: Sequence[str], right: str, right_columns: Sequence[str]
+    ) -> pa.Table:
+        """Some columns of two tables joined on ``person_id`` (inner, one join), with
+        ``person_id``: each pair of one person's rows of the two tables; when one table gives
+        no column, the other's rows of the persons it has too (a filter, no row doubled).
+        Records without a ``person_id`` (not linked) match nothing. The column names must
+        differ; at most :data:`MAX_JOINED_ROWS` rows (else a ``ValidationError``)."""
+        a = self.read(left, [*left_columns, PERSON_ID])
+        b = self.read(right, [*right_columns, PERSON_ID])
+        pid = '"' + PERSON_ID + '"'
+        con = duckdb.connect()
+        try:
+            con.register("datalux_left", a)
+            con.register("datalux_right", b)
+            if not right_columns or not left_columns:
+                kept, other = ("datalux_left", "datalux_right") if not right_columns else (
+                    "datalux_right", "datalux_left")  # fmt: skip
+                sql = f"SELECT * FROM {kept} WHERE {pid} IN (SELECT {pid} FROM {other})"  # noqa: S608
+            else:
+                join = f"FROM datalux_left JOIN datalux_right USING ({pid})"
+                [(rows,)] = con.execute(f"SELECT count(*) {join}").fetchall()
+                if rows > MAX_JOINED_ROWS:
+                    raise ValidationError(
+                        {
+                            "join": _(
+                                "the join would have %(rows)s rows (each pair of a person's "
+                                "rows); at most %(max)s are computed on: take the columns of "
+                                "one table and use the other as a filter, or join a smaller "
+                                "table"
+                            )
+                            % {"rows": rows, "max": MAX_JOINED_ROWS}
+                        }
+                    )
+                sql = f"SELECT datalux_left.*, datalux_right.* EXCLUDE ({pid}) {join}"
+            return con.sql(sql).to_arrow_table()
+        finally:
+            con.close()
 
 
 def _unavailable(exc: ExtractError) -> Unavailable:
@@ -124,7 +173,7 @@ def _schema(path: Path) -> pa.Schema:
 class ExtractSource(DataSource):
     """The tables of the permit's prepared extract (``folder`` with its manifest)."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], *, linked: bool = False) -> None:
         self.folder = folder
         self.files: dict[str, Path] = {}
         tables = []
@@ -139,7 +188,7 @@ class ExtractSource(DataSource):
             self.files[item["name"]] = path
             columns = tuple(Column(f.name, f.type) for f in schema)
             tables.append(SourceTable(item["name"], columns, persons=PERSON_ID in schema.names))
-        super().__init__(tables)
+        super().__init__(tables, linked=linked)
 
     def read(self, table: str, columns: Sequence[str]) -> pa.Table:
         return ds.dataset(self.files[table], format="parquet").to_table(columns=list(columns))
@@ -191,7 +240,7 @@ class PlanSource(DataSource):
                     t.name, tuple(columns), persons=bool(t.national_id), served=t.link is None
                 )
             )
-        super().__init__(tables)
+        super().__init__(tables, linked=self.plan.linked)
 
     def read(self, table: str, columns: Sequence[str]) -> pa.Table:
         from datalux.dataplane.engine import connect
@@ -242,4 +291,6 @@ def source_for(permit: Any) -> DataSource:
             % {"number": permit.number},
             code="extract-not-ready",
         )
-    return ExtractSource(extract_folder(permit), extract.manifest)
+    # a pseudonymised extract of a permit that links its datasets has one person_id throughout
+    linked = bool(permit.linkage) and permit.data_form == "pseudonymised"
+    return ExtractSource(extract_folder(permit), extract.manifest, linked=linked)

@@ -3,8 +3,9 @@ checked alone cannot see.
 
 * **Differencing across queries** (:func:`check_differencing`): a checked (rounded and
   suppressed) table is compared with every earlier released checked table of the permit on
-  the same grouping columns (any table, any version of the permit: a narrower population, a
-  value's missing rows left out, another table, newer data), by
+  the same grouping columns (any table, joined or not, any version of the permit: a narrower
+  population, a value's missing rows left out, another table, a join that keeps the persons
+  of another table only, newer data), by
   :func:`datalux.privacy.output_checks.differencing` (the release checks' own ``earlier=``
   check): a cell or a total whose published counts differ by 1 to ``threshold - 1`` would
   describe a group under the threshold; a sum or mean that differs from the earlier one on
@@ -120,8 +121,19 @@ def check_caps(permit: Permit, *, now: datetime | None = None) -> None:
         )
 
 
+def output_name(spec: Mapping[str, Any], name: str) -> str:
+    """A column of ``spec`` as its released table names it: a joined request's ``table.column``
+    without its table (so a joined table is compared with the unjoined ones, the join being a
+    filter of persons)."""
+    if spec.get("join"):
+        for table in (spec.get("table"), spec.get("join")):
+            if table and name.startswith(f"{table}."):
+                return name[len(table) + 1 :]
+    return name
+
+
 def _grouping(spec: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(sorted(spec.get("by") or []))
+    return tuple(sorted(output_name(spec, b) for b in spec.get("by") or []))
 
 
 def _views(
@@ -135,7 +147,7 @@ def _views(
     statistic = spec.get("statistic")
     if statistic not in ("sum", "mean"):
         return counts, None
-    magnitude = f"{statistic} of {spec.get('value')}"
+    magnitude = f"{statistic} of {output_name(spec, str(spec.get('value')))}"
     renamed = [{**row, magnitude: row.get(statistic)} for row in rows]
     return counts, KeyedTable(name, (*keys, "count", magnitude), renamed)
 

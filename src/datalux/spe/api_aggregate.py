@@ -29,6 +29,7 @@ router = Router(tags=["spe"])
 
 class AggregateIn(Schema):
     table: str
+    join: str | None = None  # a second table, joined on person_id (a permit that links)
     statistic: str = "count"
     value: str | None = None
     by: list[str] = []

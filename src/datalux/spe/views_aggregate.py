@@ -39,7 +39,7 @@ def _form_data(request: HttpRequest) -> dict[str, Any]:
     post = request.POST
     data: dict[str, Any] = {
         key: post.get(key, "").strip()
-        for key in ("table", "statistic", "value", "q", "method", "epsilon", "levels")
+        for key in ("table", "join", "statistic", "value", "q", "method", "epsilon", "levels")
     }
     data["by"] = [b for b in post.getlist("by") if b.strip()]
     low, high = post.get("bounds_low", "").strip(), post.get("bounds_high", "").strip()
@@ -61,6 +61,23 @@ def _shown(query: Any) -> dict[str, Any]:
     return {"query": query, "columns": columns, "rows": rows, "report": result.get("report", {})}
 
 
+def _names(tables: list[dict[str, Any]], joinable: bool, *, numeric_only: bool) -> list[str]:
+    """The columns the form offers; a name in several tables also with its table (a joined
+    query takes ``table.column`` for it)."""
+    seen: dict[str, int] = {}
+    for t in tables:
+        for c in t["columns"]:
+            seen[c["name"]] = seen.get(c["name"], 0) + 1
+    out: set[str] = set()
+    for t in tables:
+        for c in t["columns"]:
+            if c["numeric"] or not numeric_only:
+                out.add(c["name"])
+                if joinable and seen[c["name"]] > 1:
+                    out.add(f"{t['name']}.{c['name']}")
+    return sorted(out)
+
+
 def _render(
     request: HttpRequest,
     permit: Permit,
@@ -72,8 +89,11 @@ def _render(
 ) -> HttpResponse:
     tables: list[dict[str, Any]] = []
     unavailable = ""
+    joinable = False
     try:
-        for table in source_for(permit).tables.values():
+        source = source_for(permit)
+        joinable = source.linked and sum(t.persons for t in source.tables.values()) > 1
+        for table in source.tables.values():
             columns = [
                 {"name": c.name, "kind": c.kind, "numeric": c.numeric}
                 for c in table.columns
@@ -82,13 +102,14 @@ def _render(
             tables.append({"name": table.name, "columns": columns, "persons": table.persons})
     except Unavailable as exc:
         unavailable = str(exc)
-    grouping = sorted({c["name"] for t in tables for c in t["columns"]})
-    numeric = sorted({c["name"] for t in tables for c in t["columns"] if c["numeric"]})
+    grouping = _names(tables, joinable, numeric_only=False)
+    numeric = _names(tables, joinable, numeric_only=True)
     queries = permit.aggregate_queries.select_related("requested_by")[:SHOWN_QUERIES]
     budget = aggregate.budget_state(permit)
     context = {
         "permit": permit,
         "tables": tables,
+        "joinable": [t["name"] for t in tables if t["persons"]] if joinable else [],
         "grouping": grouping,
         "numeric": numeric,
         "unavailable": unavailable,
