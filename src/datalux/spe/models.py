@@ -333,8 +333,17 @@ class ReleaseRequest(models.Model):
 
 
 class FileDecision(models.TextChoices):
+    """A checker's vote on a file: its labels are the verbs of the voting form."""
+
     APPROVE = "approve", _("Approve")
     CHANGES = "changes", _("Request changes")
+
+
+#: A decision once taken, as pages show it (the outcome, not the verb of the form).
+DECISION_OUTCOMES = {
+    FileDecision.APPROVE.value: _("Approved"),
+    FileDecision.CHANGES.value: _("Changes requested"),
+}
 
 
 class ReleaseFile(models.Model):
@@ -370,6 +379,19 @@ class ReleaseFile(models.Model):
     @property
     def filename(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def outcome(self) -> str:
+        """What became of the file, as pages show it: the request's end (released, rejected,
+        withdrawn) where it has ended, else the round's decision; "" while undecided."""
+        state = self.request.state
+        if state == ReleaseState.RELEASED and self.released_sha256:
+            return str(RELEASE_STATE_LABELS[ReleaseState.RELEASED])
+        if state in (ReleaseState.REJECTED, ReleaseState.WITHDRAWN):
+            return str(RELEASE_STATE_LABELS[ReleaseState(state)])
+        if state == ReleaseState.RETURNED and self.decision == FileDecision.CHANGES:
+            return str(RELEASE_STATE_LABELS[ReleaseState.RETURNED])
+        return str(DECISION_OUTCOMES.get(self.decision, ""))
 
 
 class Review(models.Model):
@@ -412,6 +434,11 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} on file {self.file_id}"
+
+    @property
+    def outcome(self) -> str:
+        """The vote as pages show it ("Approved", "Changes requested")."""
+        return str(DECISION_OUTCOMES.get(self.decision, self.decision))
 
 
 class AggregateStatus(models.TextChoices):
