@@ -15,7 +15,9 @@ Over every release request (drafts included in the counts by state only):
   often a round returned a request for changes (``release.returned``) and how many requests
   checkers rejected.
 
-Counts only: no title, person, file or comment leaves this module.
+Each row keeps its code (``key``: ``check:min_count``, ``returned``…) for the API and the CSV,
+with a human label for pages (:mod:`datalux.spe.check_labels`). Counts only: no title, person,
+file or comment leaves this module.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from django.utils.translation import gettext as _
 from datalux.access.metrics import median, nearest_rank
 from datalux.audit.kinds import EventKind
 from datalux.audit.models import AuditEvent
+from datalux.spe.check_labels import check_label
 from datalux.spe.models import ReleaseRequest
 from datalux.spe.release_states import RELEASE_STATE_LABELS, ReleaseState
 
@@ -77,7 +80,7 @@ class ReleaseMetrics:
     def by_reason(self) -> list[Tally]:
         """Every reason a request did not go straight through, biggest first."""
         rows = [
-            Tally(f"check:{c.key}", _("automatic check failed: %(check)s") % {"check": c.key},
+            Tally(f"check:{c.key}", _("automatic check failed: %(check)s") % {"check": c.label},
                    c.count)
             for c in self.refusals_by_check
         ]  # fmt: skip
@@ -148,7 +151,8 @@ def release_metrics() -> ReleaseMetrics:
         approved_first_review=first_round,
         refused_submissions=refused,
         refusals_by_check=[
-            Tally(name, name, n) for name, n in sorted(checks.items(), key=lambda i: (-i[1], i[0]))
+            Tally(name, check_label(name), n)
+            for name, n in sorted(checks.items(), key=lambda i: (-i[1], i[0]))
         ],
         returned_rounds=AuditEvent.objects.filter(kind=EventKind.RELEASE_RETURNED).count(),
         turnaround_hours=hours,
