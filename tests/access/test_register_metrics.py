@@ -231,7 +231,10 @@ def test_metrics_page_csv_and_api_are_public(
     assert overall["p90_days_to_decision"] == "70.0" and overall["in_time_share"] == "0.75"
     jobs = next(r for r in rows if r["scope"] == "dataset" and r["key"] == world.jobs.pid)
     assert jobs["approval_rate"] == "0.5" and jobs["median_days_to_decision"] == "45.0"
-    assert {r["scope"] for r in rows} == {"overall", "year", "dataset", "holder"}
+    assert {r["scope"] for r in rows} == {
+        "overall", "year", "dataset", "holder",
+        "output_checking", "release_state", "release_reason",  # tests/spe/test_release_metrics
+    }  # fmt: skip
 
     body = client.get("/api/v1/access/metrics").json()
     assert body["overall"]["received"] == 6

@@ -119,3 +119,30 @@ def test_a_released_request_is_not_public_before_it_is_published(
     assert "register-products" not in register
     assert "by_region.csv" not in dcat.export_catalogue("turtle").decode()
     assert client.get(reverse("catalogue:data_product", args=[1])).status_code == 404
+
+
+def test_the_register_csv_counts_the_published_outputs_and_links_the_products(
+    world: World, permit: Any, checkers: tuple[Any, Any, Any], settings: Any
+) -> None:
+    import csv
+    import io
+
+    settings.DATALUX_BASE_URI = "https://data.example.lu"
+    settings.DATALUX_BASE_URI_CONFIGURED = True
+    client = Client()
+
+    def row() -> dict[str, str]:
+        response = client.get(reverse("access:register"), {"format": "csv"})
+        assert response.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        return next(r for r in rows if r["permit_number"] == permit.number)
+
+    before = row()
+    assert before["released_outputs"] == "0" and before["data_product_urls"] == ""
+    product = _published(world, permit, checkers)
+    after = row()
+    assert after["released_outputs"] == "1"
+    assert after["data_product_urls"] == (
+        "https://data.example.lu" + reverse("catalogue:data_product", args=[product.pk])
+    )
+    _never_private(str(after))

@@ -154,3 +154,35 @@ def test_the_metrics_page_and_api_show_output_checking(
         "label": "automatic check failed: minimum cell count",
         "count": 1,
     } in data["by_reason"]
+
+
+def test_the_metrics_csv_holds_the_output_checking_figures(
+    history: dict[str, Any], world: World
+) -> None:
+    import csv
+    import io
+
+    response = Client().get(reverse("access:metrics"), {"format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    figures = {r["key"]: r for r in rows if r["scope"] == "output_checking"}
+    assert figures["total"]["value"] == "7" and figures["released"]["value"] == "2"
+    assert figures["rejected"]["value"] == "1" and figures["decided"]["value"] == "3"
+    assert figures["median_hours_to_decision"]["value"] == "30.0"
+    assert figures["p90_hours_to_decision"]["value"] == "50.0"
+    assert figures["first_review_share"]["value"] == "0.3333"
+    assert figures["refused_submissions"]["value"] == "1"
+    assert figures["returned_rounds"]["value"] == "1"
+    assert figures["total"]["label"] == "Release requests" and figures["total"]["received"] == ""
+    states = {r["key"]: r["value"] for r in rows if r["scope"] == "release_state"}
+    assert states["released"] == "2" and states["withdrawn"] == "2" and states["draft"] == "1"
+    reasons = {r["key"]: (r["label"], r["value"]) for r in rows if r["scope"] == "release_reason"}
+    # the code as the key, the check's name as the label
+    assert reasons["check:min_count"] == ("automatic check failed: minimum cell count", "1")
+    assert reasons["returned"][1] == "1" and reasons["rejected"][1] == "1"
+    # the application figures keep their columns; their value cell stays empty
+    overall = next(r for r in rows if r["scope"] == "overall")
+    assert overall["value"] == "" and "received" in overall
+    text = response.content.decode()
+    for private in ("TITLE-", "Not an aggregate", world.applicant.username):
+        assert private not in text

@@ -255,12 +255,20 @@ def _biggest_first(figures: Figures) -> tuple[int, str]:
     return (-figures.received, figures.label.lower())
 
 
-def csv_rows(metrics: AuthorityMetrics) -> list[list[Any]]:
-    """Header and one row per group, for the CSV download."""
-    rows: list[list[Any]] = [["scope", "key", "label", *COLUMNS]]
+def csv_rows(
+    metrics: AuthorityMetrics, extra: Iterable[tuple[str, str, str, Any]] = ()
+) -> list[list[Any]]:
+    """Header and one row per group, for the CSV download. ``extra`` rows (scope, key, label,
+    value) add single figures of another kind (the output checking of
+    :func:`datalux.spe.release_metrics.ReleaseMetrics.csv_figures`): their number is in the
+    last column, ``value``, which the groups leave empty (as the figures leave the groups'
+    columns)."""
+    rows: list[list[Any]] = [["scope", "key", "label", *COLUMNS, "value"]]
     for scope, figures in metrics.groups():
         data = figures.as_dict()
-        rows.append([scope, data["key"], data["label"], *(data[c] for c in COLUMNS)])
+        rows.append([scope, data["key"], data["label"], *(data[c] for c in COLUMNS), ""])
+    for scope, key, label, value in extra:
+        rows.append([scope, key, label, *([""] * len(COLUMNS)), "" if value is None else value])
     return rows
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import ExtractYear
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +28,7 @@ from datalux.access.states import APPROVED, ApplicationState, PermitState
 from datalux.access.vocabularies import DataForm, PurposeCategory
 from datalux.accounts.models import Organisation
 from datalux.catalogue.models import DataProduct
+from datalux.core.absolute import absolute
 
 MAX_QUERY = 200
 DECISIONS = {
@@ -56,6 +58,7 @@ class RegisterProduct:
     id: int
     title: str
     kind: str
+    outputs: int = 0  # the released output files it describes (name, size and SHA-256 each)
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,17 @@ def products_by_permit(numbers: list[str]) -> dict[str, list[RegisterProduct]]:
     rows = (
         DataProduct.objects.filter(permit_number__in=[n for n in numbers if n])
         .order_by("created_at", "pk")
-        .values_list("permit_number", "pk", "title", "kind")
+        .values_list("permit_number", "pk", "title", "kind", "outputs")
     )
-    for number, pk, title, kind in rows:
-        found.setdefault(number, []).append(RegisterProduct(id=pk, title=title, kind=kind))
+    for number, pk, title, kind, outputs in rows:
+        found.setdefault(number, []).append(
+            RegisterProduct(
+                id=pk,
+                title=title,
+                kind=kind,
+                outputs=len(outputs) if isinstance(outputs, list) else 0,
+            )
+        )
     return found
 
 
@@ -262,10 +272,20 @@ CSV_HEADER = [
     "decided_on",
     "starts_on",
     "ends_on",
+    "released_outputs",
+    "data_product_urls",
 ]
 
 
+def product_url(product: RegisterProduct) -> str:
+    """The absolute address of a data product's catalogue page."""
+    return absolute(reverse("catalogue:data_product", args=[product.id]))
+
+
 def csv_rows(items: list[RegisterEntry]) -> list[list[Any]]:
+    """The header and one row per entry. ``released_outputs`` counts the output files released
+    and published from the permit (those its data products describe: a released request is
+    public only once published), ``data_product_urls`` lists their pages ("; " between)."""
     rows: list[list[Any]] = [CSV_HEADER]
     for e in items:
         rows.append(
@@ -286,6 +306,8 @@ def csv_rows(items: list[RegisterEntry]) -> list[list[Any]]:
                 e.decided_on.isoformat() if e.decided_on else "",
                 e.starts_on.isoformat() if e.starts_on else "",
                 e.ends_on.isoformat() if e.ends_on else "",
+                sum(p.outputs for p in e.data_products),
+                "; ".join(product_url(p) for p in e.data_products),
             ]
         )
     return rows

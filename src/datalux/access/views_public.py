@@ -97,11 +97,14 @@ def register_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def metrics_page(request: HttpRequest) -> HttpResponse:
-    """The authority's figures as tables; ``?format=csv`` for one CSV of every group."""
+    """The authority's figures as tables; ``?format=csv`` for one CSV of every group and the
+    output-checking figures."""
     figures = authority.authority_metrics()
+    output_checking = release_metrics()
     if request.GET.get("format") == "csv":
-        return csv_response(authority.csv_rows(figures), "data-authority-metrics.csv")
-    context = {"metrics": figures, "output_checking": release_metrics()}
+        rows = authority.csv_rows(figures, extra=output_checking.csv_figures())
+        return csv_response(rows, "data-authority-metrics.csv")
+    context = {"metrics": figures, "output_checking": output_checking}
     return render(request, "access/public/metrics.html", context)
 
 

@@ -113,6 +113,30 @@ class ReleaseMetrics:
             "by_reason": _rows(self.by_reason),
         }
 
+    def csv_figures(self) -> list[tuple[str, str, str, Any]]:
+        """(scope, key, label, value) rows for the authority's metrics CSV: the figures
+        (``output_checking``), the requests by state (``release_state``) and the reasons
+        (``release_reason``), each under its code as in the API."""
+        data = self.as_dict()
+        figures = [
+            ("total", _("Release requests")),
+            ("decided", _("Release requests decided (released or rejected)")),
+            ("released", _("Released")),
+            ("rejected", _("Rejected")),
+            ("median_hours_to_decision", _("Hours from first submission to decision (median)")),
+            ("p90_hours_to_decision", _("Hours from first submission to decision (p90)")),
+            ("approved_first_review", _("Approved at the first review")),
+            ("first_review_share", _("Share approved at the first review")),
+            ("refused_submissions", _("Submissions refused by the automatic checks")),
+            ("returned_rounds", _("Review rounds that returned a request for changes")),
+        ]  # fmt: skip
+        rows: list[tuple[str, str, str, Any]] = [
+            ("output_checking", key, str(label), data[key]) for key, label in figures
+        ]
+        rows += [("release_state", t.key, t.label, t.count) for t in self.by_state]
+        rows += [("release_reason", t.key, t.label, t.count) for t in self.by_reason]
+        return rows
+
 
 def _refusals() -> tuple[int, Counter[str]]:
     events = AuditEvent.objects.filter(kind=EventKind.RELEASE_REFUSED).only("details_json")
