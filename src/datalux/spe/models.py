@@ -340,9 +340,9 @@ class FileDecision(models.TextChoices):
 
 
 #: A decision once taken, as pages show it (the outcome, not the verb of the form).
-DECISION_OUTCOMES = {
-    FileDecision.APPROVE.value: _("Approved"),
-    FileDecision.CHANGES.value: _("Changes requested"),
+DECISION_OUTCOMES: dict[str, Any] = {
+    "approve": _("Approved"),
+    "changes": _("Changes requested"),
 }
 
 
