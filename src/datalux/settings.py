@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "datalux.catalogue",
     "datalux.access",
     "datalux.spe",
+    "datalux.onceonly",
 ]
 
 MIDDLEWARE = [

@@ -83,6 +83,7 @@ class EventKind(StrEnum):
     WORKSPACE_DELETED = "workspace.deleted"
     WORKSPACE_FILE_VIEWED = "workspace.file_viewed"
     WORKSPACE_QUERY_RUN = "workspace.query_run"
+    WORKSPACE_QUERY_SAVED = "workspace.query_saved"
     CODE_SUBMITTED = "workspace.code_submitted"
     CODE_REFUSED = "workspace.code_refused"
     DUMMY_GENERATED = "workspace.dummy_generated"
@@ -110,6 +111,20 @@ class EventKind(StrEnum):
     AGGREGATE_QUERY_REFUSED = "aggregate.query_refused"
     AGGREGATE_BUDGET_CHANGED = "aggregate.budget_changed"
     ADMIN_CHANGED = "admin.changed"
+    ONCEONLY_SOURCE_DESIGNATED = "onceonly.source_designated"
+    ONCEONLY_SOURCE_UPDATED = "onceonly.source_updated"
+    ONCEONLY_PROTOCOL_CREATED = "onceonly.protocol_created"
+    ONCEONLY_PROTOCOL_UPDATED = "onceonly.protocol_updated"
+    ONCEONLY_PROTOCOL_SUBMITTED = "onceonly.protocol_submitted"
+    ONCEONLY_PROTOCOL_AGREED = "onceonly.protocol_agreed"
+    ONCEONLY_PROTOCOL_RETURNED = "onceonly.protocol_returned"
+    ONCEONLY_PROTOCOL_APPROVED = "onceonly.protocol_approved"
+    ONCEONLY_PROTOCOL_ACTIVATED = "onceonly.protocol_activated"
+    ONCEONLY_PROTOCOL_SUSPENDED = "onceonly.protocol_suspended"
+    ONCEONLY_PROTOCOL_RESUMED = "onceonly.protocol_resumed"
+    ONCEONLY_PROTOCOL_RETIRED = "onceonly.protocol_retired"
+    ONCEONLY_PROTOCOL_ACTION_REFUSED = "onceonly.protocol_action_refused"
+    ONCEONLY_LOG_VERIFIED = "onceonly.log_verified"
 
 
 DESCRIPTIONS: dict[EventKind, str | Promise] = {
@@ -240,6 +255,11 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
         "An SQL query ran on a workspace's extract (the query text and the result file are "
         "recorded)."
     ),
+    EventKind.WORKSPACE_QUERY_SAVED: _(
+        "A console query's result was written as a table with its disclosure evidence, as the "
+        "output of a job that may be proposed for release (the query, the grouping, the file "
+        "and its SHA-256 are recorded; a failed attempt, with its code)."
+    ),
     EventKind.CODE_SUBMITTED: _(
         "A new version of a project's code was submitted to a workspace (with its SHA-256)."
     ),
@@ -330,5 +350,52 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.ADMIN_CHANGED: _(
         "An operator added, changed or deleted a record in the Django admin (the model, the "
         "object and the old and new values of the fields changed are recorded; secrets never)."
+    ),
+    EventKind.ONCEONLY_SOURCE_DESIGNATED: _(
+        "A dataset was designated the authentic source of data items (the items, the "
+        "responsible body, the update frequency and the quality commitment are recorded)."
+    ),
+    EventKind.ONCEONLY_SOURCE_UPDATED: _(
+        "The designation of an authentic source changed (its items, responsible body, update "
+        "frequency or quality commitment; the new values are recorded)."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_CREATED: _(
+        "A consumer body drafted an exchange protocol, or a new version of one (which will "
+        "supersede the old version once active)."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_UPDATED: _(
+        "A draft exchange protocol was changed (the fields changed are recorded)."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_SUBMITTED: _(
+        "A consumer body submitted an exchange protocol to the data authority."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_AGREED: _(
+        "The provider body of an exchange protocol recorded its agreement."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_RETURNED: _(
+        "The data authority returned a submitted exchange protocol to its drafters, with reasons."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_APPROVED: _(
+        "The data authority approved an exchange protocol the provider had agreed to."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_ACTIVATED: _(
+        "An approved exchange protocol became active: exchanges under it are allowed within "
+        "its validity dates (an earlier version it supersedes was retired)."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_SUSPENDED: _(
+        "An active exchange protocol was suspended, with reasons: every exchange under it is "
+        "refused until it is resumed."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_RESUMED: _("A suspended exchange protocol was made active again."),
+    EventKind.ONCEONLY_PROTOCOL_RETIRED: _(
+        "An exchange protocol was retired (ended, abandoned or superseded by a newer version): "
+        "no exchange is allowed under it again."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_ACTION_REFUSED: _(
+        "An action on an exchange protocol was refused (its state or a rule did not allow it); "
+        "the action and the reason are recorded."
+    ),
+    EventKind.ONCEONLY_LOG_VERIFIED: _(
+        "The exchange log's hash chain and signatures were checked (the result is recorded)."
     ),
 }

@@ -44,9 +44,9 @@ import logging
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, BinaryIO, Protocol
 
@@ -242,6 +242,41 @@ class DatasetRows:
     dataset: Any
     distributions: Sequence[Any] = ()
     has_dictionary: bool = False
+    # what each registered DatasetExtension fetched for this dataset (its name -> value)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetExtension:
+    """Statements another app adds to dataset descriptions (registered from its AppConfig).
+
+    ``fetch(dataset_ids)`` reads what ``describe`` needs for many datasets at once (a fixed
+    number of queries, whatever the catalogue's size) and returns it by dataset id;
+    ``describe(builder, dataset_node, value)`` adds one dataset's triples, under the dataset's
+    own URI (``#fragment``), so that a record left out is left out whole.
+    """
+
+    name: str
+    fetch: Callable[[Sequence[int]], dict[int, Any]]
+    describe: Callable[[Builder, URIRef, Any], None]
+
+
+DATASET_EXTENSIONS: dict[str, DatasetExtension] = {}
+
+
+def register_dataset_extension(extension: DatasetExtension) -> None:
+    DATASET_EXTENSIONS[extension.name] = extension
+
+
+def _fetch_extensions(rows: Sequence[DatasetRows]) -> None:
+    ids = [row.dataset.pk for row in rows if row.dataset.pk is not None]
+    if not ids:
+        return
+    for extension in DATASET_EXTENSIONS.values():
+        found = extension.fetch(ids)
+        for row in rows:
+            if row.dataset.pk in found:
+                row.extensions[extension.name] = found[row.dataset.pk]
 
 
 class Builder:
@@ -459,6 +494,8 @@ class Builder:
         licence = self._licence(ds.licence)
         for dist in rows.distributions:
             add((node, DCAT.distribution, self.distribution(ds, dist, licence, conditions)))
+        for name, value in rows.extensions.items():
+            DATASET_EXTENSIONS[name].describe(self, node, value)
         return node
 
     def _rights(self, uri: str, fragment: str, text: str) -> URIRef | None:
@@ -563,7 +600,9 @@ def prefetch(datasets: Sequence[Any]) -> list[DatasetRows]:
         with_dictionary.update(
             Variable.objects.filter(dataset_id__in=chunk).values_list("dataset_id", flat=True)
         )
-    return [DatasetRows(d, by_dataset.get(d.pk, []), d.pk in with_dictionary) for d in datasets]
+    rows = [DatasetRows(d, by_dataset.get(d.pk, []), d.pk in with_dictionary) for d in datasets]
+    _fetch_extensions(rows)
+    return rows
 
 
 def published_datasets() -> Any:
@@ -767,7 +806,9 @@ def dataset_graph(dataset: Any, *, with_catalogue: bool = False) -> Graph:
     if dataset.pk is not None:
         distributions = list(dataset.distributions.order_by("pk"))
         has_dictionary = Variable.objects.filter(dataset_id=dataset.pk).exists()
-    node = builder.dataset(DatasetRows(dataset, distributions, has_dictionary))
+    rows = DatasetRows(dataset, distributions, has_dictionary)
+    _fetch_extensions([rows])
+    node = builder.dataset(rows)
     if with_catalogue and dataset.catalogue_id:
         builder.catalogue(dataset.catalogue, [node])
     return graph

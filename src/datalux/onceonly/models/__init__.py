@@ -1,0 +1,5 @@
+"""The Once Only models, one module per concept."""
+
+from datalux.onceonly.models.sources import AuthenticSource
+
+__all__ = ["AuthenticSource"]
