@@ -140,10 +140,12 @@ class ApiTokenQuerySet(models.QuerySet):
 
 
 class TokenScope(models.TextChoices):
-    """What a token may do. A read token is refused every write (POST, PUT, PATCH, DELETE)."""
+    """What a token may do. A read token is refused every write (POST, PUT, PATCH, DELETE);
+    an exchange token reads, and writes only Once Only exchanges (datalux.onceonly.api)."""
 
     READ = "read", _("read only")
     WRITE = "write", _("read and write")
+    EXCHANGE = "exchange", _("Once Only exchanges only")
 
 
 class ApiToken(models.Model):

@@ -44,6 +44,11 @@ class Permission(StrEnum):
     VERIFY_AUDIT_CHAIN = "audit.verify"
     MANAGE_ORGANISATIONS = "accounts.manage_organisations"
     USE_API_TOKENS = "accounts.use_api_tokens"
+    # Once Only (issue 15): a consumer body drafts and submits exchange protocols, the data
+    # authority approves and governs them, a consumer's system exchanges under them
+    PROPOSE_PROTOCOLS = "onceonly.propose"
+    APPROVE_PROTOCOLS = "onceonly.approve"
+    EXCHANGE_DATA = "onceonly.exchange"
 
 
 class Scope(StrEnum):
@@ -102,6 +107,7 @@ ROLES: dict[str, Role] = {
             P.SUBMIT_APPLICATIONS,
             {K.APPLICANT, K.DATA_HOLDER},
             Scope.ORGANISATION,
+            {P.PROPOSE_PROTOCOLS},
         ),
         _role(
             "assistant",
@@ -135,7 +141,7 @@ ROLES: dict[str, Role] = {
             P.DECIDE_APPLICATIONS,
             {K.DATA_AUTHORITY},
             Scope.PLATFORM,
-            {P.VIEW_AUDIT_LOG},
+            {P.VIEW_AUDIT_LOG, P.APPROVE_PROTOCOLS},
         ),
         _role(
             "output_checker",
@@ -165,6 +171,17 @@ ROLES: dict[str, Role] = {
             {K.SPE_OPERATOR, K.DATA_AUTHORITY},
             Scope.PLATFORM,
             {P.VIEW_AUDIT_LOG, P.VERIFY_AUDIT_CHAIN, P.VIEW_HOLDINGS},
+        ),
+        _role(
+            "exchange_system",
+            _("Exchange system"),
+            _(
+                "A public body's system (a service account): obtains data items from authentic "
+                "sources under the body's active exchange protocols, nothing else."
+            ),
+            P.EXCHANGE_DATA,
+            {K.APPLICANT, K.DATA_HOLDER},
+            Scope.ORGANISATION,
         ),
         _role(
             "citizen",
