@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("datalux.audit.urls")),
     path("access/", include("datalux.access.urls")),
     path("spe/", include("datalux.spe.urls")),
+    path("onceonly/", include("datalux.onceonly.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
     path("catalogue/", include("datalux.catalogue.urls_upload")),
     path("", include("datalux.catalogue.urls_dcat")),

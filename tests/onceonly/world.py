@@ -42,3 +42,37 @@ def designate(dataset: Any, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return actions.designate_authentic_source(**values)
+
+
+def consumer_body(name: str = "Family Benefits Fund") -> Any:
+    return OrganisationFactory(name=name, kind=OrganisationKind.APPLICANT, sector="public")
+
+
+def protocol_fields(**overrides: Any) -> dict[str, Any]:
+    from datetime import date
+
+    values: dict[str, Any] = {
+        "title": "Address check for family allowances",
+        "items": ["surname", "street_address"],
+        "legal_basis": "Law of 21 December 2007 on family allowances, art. 4",
+        "purpose": "family-allowance-eligibility",
+        "purpose_description": "Check a claimant's address before paying a family allowance.",
+        "frequency": "on_demand",
+        "retention_days": 365,
+        "dpia_reference": "DPIA-2026-014",
+        "valid_from": date(2026, 1, 1),
+        "valid_until": None,
+    }
+    values.update(overrides)
+    return values
+
+
+def active_protocol(source: Any, consumer: Any, **overrides: Any) -> Any:
+    """A protocol taken through every step by the system (by=None)."""
+    protocol = actions.create_protocol(
+        source=source, consumer=consumer, **protocol_fields(**overrides)
+    )
+    actions.submit_protocol(protocol=protocol)
+    actions.agree_protocol(protocol=protocol)
+    actions.approve_protocol(protocol=protocol)
+    return actions.activate_protocol(protocol=protocol)

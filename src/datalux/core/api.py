@@ -180,6 +180,7 @@ from datalux.catalogue.api import router as catalogue_router  # noqa: E402
 from datalux.catalogue.api_harvest import router as harvest_router  # noqa: E402
 from datalux.catalogue.api_upload import router as upload_router  # noqa: E402
 from datalux.holdings.api import router as holdings_router  # noqa: E402
+from datalux.onceonly.api import router as onceonly_router  # noqa: E402
 from datalux.spe.api import router as spe_router  # noqa: E402
 from datalux.spe.api_aggregate import router as aggregate_router  # noqa: E402
 
@@ -191,5 +192,6 @@ api.add_router("/catalogue", catalogue_router)
 api.add_router("/catalogue", upload_router)
 api.add_router("/harvest", harvest_router)
 api.add_router("/holdings", holdings_router)
+api.add_router("/onceonly", onceonly_router)
 api.add_router("/spe", spe_router)
 api.add_router("/spe", aggregate_router)

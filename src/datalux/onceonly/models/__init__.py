@@ -1,5 +1,6 @@
 """The Once Only models, one module per concept."""
 
+from datalux.onceonly.models.protocols import ExchangeFrequency, Protocol
 from datalux.onceonly.models.sources import AuthenticSource
 
-__all__ = ["AuthenticSource"]
+__all__ = ["AuthenticSource", "ExchangeFrequency", "Protocol"]
