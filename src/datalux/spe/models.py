@@ -224,10 +224,19 @@ class Job(models.Model):
     ``state`` moves queued → preparing → running → succeeded, or to failed with a ``code``
     (:class:`JobCode`). A queued job waits for the jobs it needs (``needs``) to succeed and
     fails with ``dependency_failed`` when one fails. The log and the outputs stay in the
-    workspace (they may hold data)."""
+    workspace (they may hold data).
+
+    A job with a ``query`` and no ``code_version`` is a console query's result saved as a table
+    (:mod:`datalux.spe.console_outputs`): it ran in the sandbox when it was saved, is created
+    succeeded (never queued) and its outputs are proposed for release like any other."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="jobs")
-    code_version = models.ForeignKey(CodeVersion, on_delete=models.PROTECT, related_name="jobs")
+    code_version = models.ForeignKey(
+        CodeVersion, on_delete=models.PROTECT, related_name="jobs", null=True, blank=True
+    )
+    query = models.ForeignKey(
+        "Query", on_delete=models.PROTECT, related_name="saved_outputs", null=True, blank=True
+    )
     action = models.CharField(max_length=64)
     data = models.CharField(max_length=8, choices=DataKind.choices, default=DataKind.EXTRACT)
     needs = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
