@@ -20,6 +20,8 @@ def _storage_root(settings: Any, tmp_path: Path) -> Path:
     settings.DATALUX_TTP_KEY_FILE = tmp_path / "ttp" / "master.key"
     settings.DATALUX_AUDIT_SIGNING_KEY = tmp_path / "audit" / "signing.key"
     settings.DATALUX_AUDIT_CHECKPOINT_DIR = tmp_path / "audit" / "checkpoints"
+    settings.DATALUX_ONCEONLY_SIGNING_KEY = tmp_path / "onceonly" / "signing.key"
+    settings.DATALUX_ONCEONLY_PSEUDONYM_KEY = tmp_path / "onceonly" / "pseudonym.key"
     return root
 
 

@@ -37,6 +37,8 @@ DATALUX_SPE_LINKAGE_SPINE = CONFIG.spe_linkage_spine
 DATALUX_SPE_AGGREGATE_QUERIES_PER_DAY = CONFIG.spe_aggregate_queries_per_day
 DATALUX_AUDIT_SIGNING_KEY = CONFIG.audit_signing_key
 DATALUX_AUDIT_CHECKPOINT_DIR = CONFIG.audit_checkpoint_dir
+DATALUX_ONCEONLY_SIGNING_KEY = CONFIG.onceonly_signing_key
+DATALUX_ONCEONLY_PSEUDONYM_KEY = CONFIG.onceonly_pseudonym_key
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -76,3 +76,58 @@ def active_protocol(source: Any, consumer: Any, **overrides: Any) -> Any:
     actions.agree_protocol(protocol=protocol)
     actions.approve_protocol(protocol=protocol)
     return actions.activate_protocol(protocol=protocol)
+
+
+PEOPLE = [
+    # (birth date, sequence, given name, surname, street address, commune)
+    ((1980, 5, 17), 12, "Anna", "Muller", "12 rue de la Gare", "Luxembourg"),
+    ((1975, 2, 3), 7, "Marc", "Weber", "3 route d'Arlon", "Strassen"),
+    ((2001, 11, 30), 451, "Lea", "Schmit", None, "Esch-sur-Alzette"),
+]
+
+
+def national_number(person: tuple) -> str:
+    from datetime import date
+
+    from datalux.privacy import make_national_id
+
+    (year, month, day), sequence = person[0], person[1]
+    return make_national_id(date(year, month, day), sequence)
+
+
+def upload_register_data(dataset: Any) -> Any:
+    """The register's current data as a Parquet file under the storage root, registered to
+    the holder and recorded as the dataset's version 1."""
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from django.conf import settings
+
+    from datalux.catalogue.models import DatasetVersion
+    from datalux.holdings.actions import register_data_file
+
+    folder = Path(settings.DATALUX_STORAGE) / "register"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "population_register.parquet"
+    table = pa.table(
+        {
+            "national_id": [national_number(p) for p in PEOPLE],
+            "given_name": [p[2] for p in PEOPLE],
+            "surname": [p[3] for p in PEOPLE],
+            "street_address": [p[4] for p in PEOPLE],
+            "commune": [p[5] for p in PEOPLE],
+        }
+    )
+    pq.write_table(table, path)
+    data_file = register_data_file(
+        organisation=dataset.publisher, table="population_register", title="Register", path=path
+    )
+    return DatasetVersion.objects.create(dataset=dataset, number=1, data_file=data_file)
+
+
+def exchange_token(user: Any, scope: str = "exchange") -> str:
+    from datalux.accounts.actions import create_api_token
+
+    _token, secret = create_api_token(user=user, name="case system", scope=scope)
+    return secret

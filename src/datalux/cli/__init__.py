@@ -13,6 +13,7 @@ from datalux.cli.audit import audit
 from datalux.cli.backup import backup
 from datalux.cli.catalogue import catalogue
 from datalux.cli.demo import demo
+from datalux.cli.onceonly import onceonly
 from datalux.cli.outputs import outputs
 from datalux.cli.platform import manage, migrate
 from datalux.cli.privacy import privacy
@@ -39,3 +40,4 @@ main.add_command(scheduler)
 main.add_command(serve)
 main.add_command(backup)
 main.add_command(spe)
+main.add_command(onceonly)

@@ -78,6 +78,11 @@ class Config:
     # the folder where the signed checkpoints are published as files
     audit_signing_key: Path | None = None
     audit_checkpoint_dir: Path | None = None
+    # Once Only (issue 15): the Ed25519 key that signs every exchange-log entry and receipt,
+    # and the key file of the keyed pseudonyms the log records persons by (both outside the
+    # database)
+    onceonly_signing_key: Path | None = None
+    onceonly_pseudonym_key: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -213,6 +218,12 @@ def load(env: Env, base_dir: Path) -> Config:
         audit_signing_key=audit_signing_key_file(env, base_dir),
         audit_checkpoint_dir=env.path(
             "DATALUX_AUDIT_CHECKPOINT_DIR", var_dir / "audit" / "checkpoints"
+        ),
+        onceonly_signing_key=env.path(
+            "DATALUX_ONCEONLY_SIGNING_KEY", var_dir / "onceonly" / "signing.key"
+        ),
+        onceonly_pseudonym_key=env.path(
+            "DATALUX_ONCEONLY_PSEUDONYM_KEY", var_dir / "onceonly" / "pseudonym.key"
         ),
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )

@@ -62,6 +62,10 @@ KNOWN_VARIABLES: dict[str, str] = {
     "(var/audit/signing.key; required to exist in production)",
     "DATALUX_AUDIT_CHECKPOINT_DIR": "folder of the signed audit checkpoint files "
     "(var/audit/checkpoints)",
+    "DATALUX_ONCEONLY_SIGNING_KEY": "Ed25519 key file signing Once Only exchange-log entries and "
+    "receipts (var/onceonly/signing.key; required to exist in production)",
+    "DATALUX_ONCEONLY_PSEUDONYM_KEY": "key file of the keyed pseudonyms the exchange log records "
+    "persons by (var/onceonly/pseudonym.key; required to exist in production)",
 }
 
 

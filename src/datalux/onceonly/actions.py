@@ -25,6 +25,8 @@ from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
 from datalux.catalogue.models import Dataset
 from datalux.catalogue.vocabularies import Frequency
+from datalux.onceonly.log import LogVerification
+from datalux.onceonly.log import verify as verify_log
 from datalux.onceonly.models import AuthenticSource, ExchangeFrequency, Protocol
 from datalux.onceonly.states import ProtocolAction, ProtocolState, check_protocol
 
@@ -580,3 +582,28 @@ def new_protocol_version(*, protocol: Protocol, by: Any = None, **changes: Any) 
             supersedes=protocol.version,
         )
     return successor
+
+
+# -- the exchange log -------------------------------------------------------------------
+
+
+def run_log_verification(
+    *, anchors: Iterable[tuple[int, str]] = (), by: Any = None
+) -> LogVerification:
+    """Verify the exchange log (:func:`datalux.onceonly.log.verify`) and record the result."""
+    anchors = list(anchors)
+    result = verify_log(anchors=anchors)
+    record(
+        EventKind.ONCEONLY_LOG_VERIFIED,
+        actor=by,
+        object_type="onceonly.log",
+        object_id=str(result.head_seq),
+        details={
+            "ok": result.ok,
+            "checked": result.checked,
+            "head_hash": result.head_hash,
+            "problem": result.problem[:500],
+            "anchors": len(anchors),
+        },
+    )
+    return result

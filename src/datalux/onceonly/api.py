@@ -1,12 +1,14 @@
-"""``/api/v1/onceonly``: the public register of exchange protocols (no token, no session)."""
+"""``/api/v1/onceonly``: the public register of exchange protocols and the signing keys (no
+token, no session), and the exchange itself (an exchange token)."""
 
 from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from datalux.onceonly import register
 
@@ -91,3 +93,92 @@ def protocol_detail(request: HttpRequest, reference: str) -> dict:
         raise Http404
     entries = [register.entry(p) for p in found]
     return {"reference": reference, "current": entries[0], "versions": entries}
+
+
+# -- the exchange -------------------------------------------------------------------------
+
+
+class ExchangeIn(Schema):
+    """Every field is optional here so that what is missing gets its own error code (and a
+    refused entry in the exchange log) instead of a generic validation error."""
+
+    protocol: str = Field("", description="the protocol's reference, e.g. OOP-0001")
+    items: list[str] = Field(default_factory=list, description="data items, from the protocol")
+    purpose: str = Field("", description="the protocol's purpose code")
+    case_reference: str = Field("", description="the case the exchange is for (required)")
+    on_behalf_of: str = Field("", description="the official the exchange is made for (required)")
+    national_number: str | None = Field(None, description="one person's national number")
+    national_numbers: list[str] | None = Field(None, description="a batch (at most 500)")
+    defer_visibility_until: date | None = Field(
+        None,
+        description="keep the record from the person until this date (investigations; "
+        "within the protocol's longest deferral)",
+    )
+
+
+class ExchangeResultOut(Schema):
+    index: int
+    found: bool
+    data: dict[str, Any] | None
+
+
+class ExchangeOut(Schema):
+    protocol: str
+    protocol_version: int
+    source_pid: str
+    source_version: int
+    items: list[str]
+    results: list[ExchangeResultOut]
+    receipt: dict[str, Any]
+
+
+@router.post("/exchanges", response={200: ExchangeOut}, auth=None)
+def create_exchange(request: HttpRequest, payload: ExchangeIn) -> dict:
+    """Obtain data items about one person (``national_number``) or a batch
+    (``national_numbers``) under an active protocol of your body. Authorization: Bearer with a
+    token of the scope ``exchange`` of your body's exchange system. Every call - delivered,
+    not found or refused - is logged and answered with a signed receipt (on refusals in
+    ``error.details.receipt``); check it offline with ``datalux onceonly verify-receipt``."""
+    from datalux.core.api import ApiError
+    from datalux.onceonly import exchange as service
+
+    try:
+        token = service.find_token(service.bearer(request.headers.get("Authorization", "")))
+    except service.Unauthenticated:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "send a valid exchange token: Authorization: Bearer dlx_...",
+        ) from None
+    try:
+        result = service.exchange(token=token, request=service.ExchangeRequest(**payload.dict()))
+    except service.ExchangeRefused as refused:
+        raise ApiError(refused.status, refused.code, refused.message, refused.details) from None
+    return {
+        "protocol": result.protocol.reference,
+        "protocol_version": result.protocol.version,
+        "source_pid": result.protocol.source.dataset.pid,
+        "source_version": result.source_version,
+        "items": result.items,
+        "results": result.results,
+        "receipt": result.receipt,
+    }
+
+
+class KeyOut(Schema):
+    key_id: str
+    algorithm: str
+    pem: str
+
+
+@router.get("/keys", response=list[KeyOut], auth=None)
+def public_keys(request: HttpRequest) -> list[dict]:
+    """The public keys that sign exchange-log entries and receipts (current and earlier)."""
+    from datalux.audit.signing import ALGORITHM, public_pem
+    from datalux.onceonly import keys
+
+    keys.signing_key()  # made on first use outside production, so there is one to publish
+    return [
+        {"key_id": key, "algorithm": ALGORITHM, "pem": public_pem(public)}
+        for key, public in sorted(keys.trusted_keys().items())
+    ]

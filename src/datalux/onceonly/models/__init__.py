@@ -1,6 +1,14 @@
 """The Once Only models, one module per concept."""
 
+from datalux.onceonly.models.exchanges import ExchangeLogEntry, Outcome, Visibility
 from datalux.onceonly.models.protocols import ExchangeFrequency, Protocol
 from datalux.onceonly.models.sources import AuthenticSource
 
-__all__ = ["AuthenticSource", "ExchangeFrequency", "Protocol"]
+__all__ = [
+    "AuthenticSource",
+    "ExchangeFrequency",
+    "ExchangeLogEntry",
+    "Outcome",
+    "Protocol",
+    "Visibility",
+]
