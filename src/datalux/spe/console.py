@@ -3,8 +3,10 @@
 The query never runs in the web process: DuckDB could read any file the process can. It runs
 as a short job in the same sandbox as the project's actions (no network, only the extract
 visible, read-only), each table of the extract a view named by its file name. The result is
-written as ``result.csv`` in the workspace (at most ``MAX_ROWS`` rows) and shown in the page;
-taking it out is a release request, like any output.
+written as ``result.csv`` in the workspace (at most ``MAX_ROWS`` rows) and shown in the page.
+To take it out, the researcher saves it as a table with its disclosure evidence
+(:mod:`datalux.spe.console_outputs`: "Save as output"), which a release request then proposes
+like any output.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ MAX_ROWS = 10_000
 SHOWN_ROWS = 200
 WALL_SECONDS = 120
 
-_SCRIPT = r"""
+#: Each table of the data a view named by its file name, then the configuration locked.
+_PRELUDE = r"""
 import csv, os, sys
 from pathlib import Path
 import duckdb
@@ -44,6 +47,11 @@ for path in sorted(Path('/data').glob('*.parquet')):
     quoted = "'" + str(path).replace("'", "''") + "'"
     con.execute('create view "%s" as select * from read_parquet(%s)' % (name, quoted))
 con.execute("set lock_configuration = true")
+"""
+
+_SCRIPT = (
+    _PRELUDE
+    + r"""
 limit = int(os.environ["DATALUX_MAX_ROWS"])
 try:
     cursor = con.execute(os.environ["DATALUX_SQL"])
@@ -60,10 +68,53 @@ with open('/output/result.csv', 'w', newline='') as handle:
     writer.writerows(rows[:limit])
 print(f"rows={min(len(rows), limit)} truncated={int(len(rows) > limit)}")
 """
+)
 
 
 def folder(query: Query) -> Path:
     return root(query.workspace.permit) / "queries" / str(query.pk)
+
+
+def data_folder(workspace: Workspace, data: str, *, by: Any) -> Path:
+    """The folder of the data a console script reads: the extract (when it is ready) or the
+    dummy data."""
+    permit = workspace.permit
+    if data == DataKind.EXTRACT:
+        from datalux.spe.prepare import extract_folder
+
+        extract = permit.preparations.filter(version=permit.version).first()
+        if extract is None or not extract.available:
+            raise Conflict(_("the extract is not ready: query the dummy data meanwhile"))
+        return extract_folder(permit)
+    from datalux.spe.dummydata import ensure_dummy
+
+    return ensure_dummy(permit, by=by)
+
+
+def run_script(
+    workspace: Workspace, script: str, *, data_dir: Path, work_dir: Path, env: dict[str, str]
+) -> sandbox.SandboxResult:
+    """Run a console script (this Python, ``-c script``) in the sandbox: the data read-only at
+    ``/data``, ``work_dir/output`` writable at ``/output``, the log in ``work_dir/log.txt``,
+    under the workspace's limits and the console's time limit."""
+    runtime = sandbox.Runtime.current_python()
+    return sandbox.run(
+        sandbox.SandboxSpec(
+            argv=(*runtime.command, "-c", script),
+            runtime=runtime,
+            binds=((data_dir, "/data", True), (work_dir / "output", "/output", False)),
+            output_dir=work_dir / "output",
+            log_path=work_dir / "log.txt",
+            env=env,
+            limits=sandbox.Limits(
+                cpu_seconds=WALL_SECONDS,
+                wall_seconds=WALL_SECONDS,
+                memory_bytes=workspace.memory_mb * 1024 * 1024,
+                max_processes=workspace.max_processes,
+                output_bytes=workspace.output_mb * 1024 * 1024,
+            ),
+        )
+    )
 
 
 def run_query(*, workspace: Workspace, sql: str, by: Any, data: str = "extract") -> Query:
@@ -76,40 +127,16 @@ def run_query(*, workspace: Workspace, sql: str, by: Any, data: str = "extract")
         raise Conflict(_('write a query, e.g. SELECT count(*) FROM "table"'))
     if len(sql) > MAX_SQL_CHARS:
         raise Conflict(_("the query is over %(n)s characters") % {"n": MAX_SQL_CHARS})
-    if data == DataKind.EXTRACT:
-        from datalux.spe.prepare import extract_folder
-
-        extract = permit.preparations.filter(version=permit.version).first()
-        if extract is None or not extract.available:
-            raise Conflict(_("the extract is not ready: query the dummy data meanwhile"))
-        data_dir = extract_folder(permit)
-    else:
-        from datalux.spe.dummydata import ensure_dummy
-
-        data_dir = ensure_dummy(permit, by=by)
+    data_dir = data_folder(workspace, data, by=by)
     query = Query.objects.create(workspace=workspace, sql=sql, data=data, requested_by=by)
     out = folder(query)
     if out.exists():
         shutil.rmtree(out)
     (out / "output").mkdir(parents=True, mode=0o700)
-    runtime = sandbox.Runtime.current_python()
-    result = sandbox.run(
-        sandbox.SandboxSpec(
-            argv=(*runtime.command, "-c", _SCRIPT),
-            runtime=runtime,
-            binds=((data_dir, "/data", True), (out / "output", "/output", False)),
-            output_dir=out / "output",
-            log_path=out / "log.txt",
-            env={"DATALUX_SQL": sql, "DATALUX_MAX_ROWS": str(MAX_ROWS)},
-            limits=sandbox.Limits(
-                cpu_seconds=WALL_SECONDS,
-                wall_seconds=WALL_SECONDS,
-                memory_bytes=workspace.memory_mb * 1024 * 1024,
-                max_processes=workspace.max_processes,
-                output_bytes=workspace.output_mb * 1024 * 1024,
-            ),
-        )
-    )
+    result = run_script(
+        workspace, _SCRIPT, data_dir=data_dir, work_dir=out,
+        env={"DATALUX_SQL": sql, "DATALUX_MAX_ROWS": str(MAX_ROWS)},
+    )  # fmt: skip
     log = (out / "log.txt").read_text(errors="replace") if (out / "log.txt").exists() else ""
     fields: dict[str, Any] = {"finished_at": timezone.now()}
     result_file = out / "output" / "result.csv"

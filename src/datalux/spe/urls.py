@@ -77,6 +77,11 @@ urlpatterns: list[URLPattern] = [
         views_workspace.query_result,
         name="query_result",
     ),
+    path(
+        "workspace/<str:number>/queries/<int:query_id>/save/",
+        views_workspace.query_save,
+        name="query_save",
+    ),
     path("workspace/<str:number>/jobs/<int:job_id>/cancel/", views_workspace.cancel, name="cancel"),
     path(
         "workspace/<str:number>/jobs/<int:job_id>/files/<path:path>",

@@ -318,22 +318,65 @@ def query(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 @login_required
 def query_result(request: HttpRequest, number: str, query_id: int) -> HttpResponse:
-    from datalux.spe.console import shown_rows
     from datalux.spe.models import Query
 
     permit = _entered(request, number)
     item = get_object_or_404(Query, pk=query_id, workspace__permit=permit)
-    header, rows = shown_rows(item)
+    return _render_query(request, permit, item)
+
+
+def _render_query(
+    request: HttpRequest, permit: Permit, item: Any, *, error: str = "", status: int = 200
+) -> HttpResponse:
     from datalux.audit.kinds import EventKind
     from datalux.audit.log import record
+    from datalux.spe.console import shown_rows
 
+    header, rows = shown_rows(item)
+    form = {"name": request.POST.get("name", ""), "by": request.POST.getlist("by")}
     record(
         EventKind.WORKSPACE_FILE_VIEWED, actor=request.user, organisation=permit.organisation,
         obj=permit, details={"query": item.pk, "file": "result.csv"},
     )  # fmt: skip
     response = render(
         request, "spe/query.html",
-        {"permit": permit, "query": item, "header": header, "rows": rows},
+        {"permit": permit, "query": item, "header": header, "rows": rows, "error": error,
+         "saved": item.saved_outputs.order_by("-pk"), "form": form},
+        status=status,
     )  # fmt: skip
     add_never_cache_headers(response)
     return response
+
+
+@require_POST
+@login_required
+def query_save(request: HttpRequest, number: str, query_id: int) -> HttpResponse:
+    """Save a console result as a table with its evidence (an output a release request may
+    propose): the same people as the console, every attempt audited by the action."""
+    from datalux.spe.console_outputs import save_output
+    from datalux.spe.models import Query
+
+    permit = _entered(request, number)
+    item = get_object_or_404(Query, pk=query_id, workspace__permit=permit)
+    post = request.POST
+    try:
+        job = save_output(
+            query=item,
+            by=request.user,
+            name=post.get("name", ""),
+            group_by=post.getlist("by"),
+            value=post.get("value", ""),
+            statistic=post.get("statistic", ""),
+            suppress=post.get("suppress") == "1",
+            decimals=post.get("decimals", ""),
+        )
+    except NoAccess as exc:
+        return _refused(request, exc)
+    except Conflict as exc:
+        return _render_query(request, permit, item, error=str(exc), status=409)
+    messages.success(
+        request,
+        _("Saved as %(path)s (job #%(id)s): a release request may now propose it.")
+        % {"path": job.outputs[0]["path"], "id": job.pk},
+    )
+    return redirect("spe:job", number=permit.number, job_id=job.pk)
