@@ -8,6 +8,7 @@ from datalux.cli.privacy_anonymise import anonymise_command, risk_command
 from datalux.cli.privacy_disclosure import budget, check_table_cmd, dp_cmd
 from datalux.cli.privacy_link import link
 from datalux.cli.privacy_pseudonymise import keygen, pseudonymise
+from datalux.cli.privacy_synthetic import synthesise_cmd
 
 
 @click.group()
@@ -24,3 +25,4 @@ privacy.add_command(budget)
 privacy.add_command(anonymise_command)
 privacy.add_command(risk_command)
 privacy.add_command(link)
+privacy.add_command(synthesise_cmd)
