@@ -36,7 +36,7 @@ def domain_from_schema(schema: dict[str, Any], columns: list[str] | None) -> Dom
     if not isinstance(fields, list) or not fields:
         raise InputError("--schema must be a Table Schema with a 'fields' list")
     by_name = {f.get("name"): f for f in fields if isinstance(f, dict)}
-    names = columns or [f.get("name") for f in fields if isinstance(f, dict)]
+    names = columns or [str(f.get("name")) for f in fields if isinstance(f, dict)]
     out = []
     for name in names:
         f = by_name.get(name)
