@@ -23,9 +23,14 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from datalux.accounts.models import TOKEN_PREFIX, ApiToken, TokenScope, hash_token_secret
-from datalux.accounts.permissions import grants, has_permission
-from datalux.accounts.roles import Permission
+from datalux.accounts.models import (
+    TOKEN_PREFIX,
+    ApiToken,
+    Membership,
+    TokenScope,
+    hash_token_secret,
+)
+from datalux.accounts.roles import ROLES, Permission
 from datalux.onceonly import keys, lookup
 from datalux.onceonly.log import Draft, append
 from datalux.onceonly.models import Outcome, Protocol, Visibility
@@ -33,8 +38,26 @@ from datalux.onceonly.states import ProtocolState
 from datalux.privacy import InvalidNationalId, pseudonym, validate_national_id
 
 MAX_BATCH = 500
+# the roles that may exchange (organisation-scoped: only under their own body's protocols)
+EXCHANGE_ROLES = [
+    slug for slug, role in ROLES.items() if Permission.EXCHANGE_DATA in role.permissions
+]
 
 logger = logging.getLogger("datalux.onceonly")
+# what an exchange reads of its protocol (one query; the rest of the row is never needed)
+PROTOCOL_FIELDS = (
+    "reference",
+    "version",
+    "state",
+    "purpose",
+    "items",
+    "valid_from",
+    "valid_until",
+    "max_deferral_days",
+    "consumer__slug",
+    "source__key_item",
+    "source__dataset__pid",
+)
 
 
 @dataclass
@@ -181,18 +204,17 @@ def _check_token_and_request(
     token: ApiToken, request: ExchangeRequest, draft: Draft, today: date
 ) -> list[str]:
     """The token and the request's own fields; returns the national numbers (all valid)."""
-    exchange_orgs = [
-        g.organisation_id
-        for g in grants(token.user)
-        if Permission.EXCHANGE_DATA in g.role.permissions and g.organisation_id is not None
-    ]
-    if exchange_orgs:
-        from datalux.accounts.models import Organisation
-
-        draft.consumer = (
-            Organisation.objects.filter(pk=exchange_orgs[0]).values_list("slug", flat=True).first()
-            or ""
-        )
+    memberships = list(
+        Membership.objects.filter(
+            user_id=token.user_id,
+            active=True,
+            role__in=EXCHANGE_ROLES,
+            organisation__isnull=False,
+        ).values_list("organisation_id", "organisation__slug")
+    )
+    draft.exchange_orgs = {org for org, _slug in memberships}
+    if memberships:
+        draft.consumer = memberships[0][1]
     numbers = request.national_numbers if request.national_numbers is not None else None
     if numbers is None and request.national_number is not None:
         numbers = [request.national_number]
@@ -227,7 +249,7 @@ def _check_token_and_request(
             _("exchanges need a token of the scope 'exchange' (this one is %(scope)s)")
             % {"scope": token.scope},
         )
-    if not exchange_orgs:
+    if not draft.exchange_orgs:
         raise _Refusal(
             403,
             "not_an_exchange_system",
@@ -281,7 +303,8 @@ def _check_protocol(
         raise _Refusal(403, "no_protocol", _("name the protocol the exchange is made under"))
     versions = list(
         Protocol.objects.filter(reference=draft.protocol)
-        .select_related("source", "consumer")
+        .select_related("source__dataset", "consumer")
+        .only(*PROTOCOL_FIELDS)
         .order_by("-version")
     )
     live = next(
@@ -290,7 +313,7 @@ def _check_protocol(
     protocol = live or next(
         (p for p in versions if p.state == ProtocolState.RETIRED), versions[0] if versions else None
     )
-    if protocol is None or not has_permission(token.user, Permission.EXCHANGE_DATA, protocol):
+    if protocol is None or protocol.consumer_id not in draft.exchange_orgs:
         raise _Refusal(
             403,
             "no_protocol",

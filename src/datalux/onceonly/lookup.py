@@ -30,7 +30,6 @@ class SourceUnavailable(Exception):
 
 @dataclass(frozen=True)
 class SourceIndex:
-    data_file_id: int
     version: int
     table: pa.Table
     rows: dict[str, int]
@@ -52,32 +51,35 @@ _lock = threading.Lock()
 _cache: OrderedDict[tuple[str, str, str], SourceIndex] = OrderedDict()
 
 
-def current_version(dataset_id: int) -> Any:
-    """The dataset's newest version (with its data file), or None."""
+def current_version(dataset_id: int) -> tuple[int, str, str] | None:
+    """(number, file path under the storage root, SHA-256) of the dataset's newest version."""
     from datalux.catalogue.models import DatasetVersion
 
     return (
         DatasetVersion.objects.filter(dataset_id=dataset_id)
-        .select_related("data_file")
         .order_by("-number")
+        .values_list("number", "data_file__relative_path", "data_file__sha256")
         .first()
     )
 
 
 def index(dataset_id: int, key_item: str) -> SourceIndex:
     """The lookup index of the dataset's current version (built on first use)."""
+    from django.conf import settings
+
     version = current_version(dataset_id)
     if version is None:
         raise SourceUnavailable("the authentic source has no data uploaded yet")
-    data_file = version.data_file
-    # the file's place and checksum: a new version (or another installation's pk 1) misses
-    cache_key = (str(data_file.path), data_file.sha256, key_item)
+    number, relative_path, sha256 = version
+    path = Path(settings.DATALUX_STORAGE) / relative_path
+    # the file's place and checksum: a new version (or another installation's file) misses
+    cache_key = (str(path), sha256, key_item)
     with _lock:
         found = _cache.get(cache_key)
         if found is not None:
             _cache.move_to_end(cache_key)
             return found
-    built = _build(data_file.pk, version.number, Path(data_file.path), key_item)
+    built = _build(number, path, key_item)
     with _lock:
         _cache[cache_key] = built
         _cache.move_to_end(cache_key)
@@ -86,7 +88,7 @@ def index(dataset_id: int, key_item: str) -> SourceIndex:
     return built
 
 
-def _build(data_file_id: int, number: int, path: Path, key_item: str) -> SourceIndex:
+def _build(number: int, path: Path, key_item: str) -> SourceIndex:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
@@ -111,7 +113,7 @@ def _build(data_file_id: int, number: int, path: Path, key_item: str) -> SourceI
             path,
             duplicates,
         )
-    return SourceIndex(data_file_id, number, table, rows)
+    return SourceIndex(number, table, rows)
 
 
 def missing_columns(source_index: SourceIndex, items: list[str]) -> list[str]:
