@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -30,7 +29,7 @@ from datalux.onceonly.receipts import GENESIS, entry_hash, receipt, sign_entry, 
 
 _PG_LOCK_KEY = 7_401_315  # advisory lock serialising writers of the exchange log on PostgreSQL
 _appending = threading.Lock()
-_lock_fd: int | None = None
+_lock_fds: dict[Path, int] = {}  # the lock file's descriptor, opened once per process
 
 
 @dataclass
@@ -62,19 +61,22 @@ def _sqlite_file_lock() -> Iterator[None]:
     wakes as soon as the holder lets go, where SQLite's busy handler polls with sleeps of 1 to
     100 ms (the tail of the latency under load). Threads of one process queue on ``_appending``
     first (one descriptor per process: ``flock`` does not separate its threads)."""
-    global _lock_fd
     if connection.vendor != "sqlite":
         yield
         return
-    if _lock_fd is None:
-        path = Path(settings.DATALUX_VAR) / "onceonly" / "log.lock"
+    path = keys.signing_key_file().parent / "log.lock"  # beside the key: one per installation
+    fd = _lock_fds.get(path)
+    if fd is None:
+        for old in _lock_fds.values():  # the settings moved the key (tests): one file at a time
+            os.close(old)
+        _lock_fds.clear()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(_lock_fd, fcntl.LOCK_EX)
+        fd = _lock_fds[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         yield
     finally:
-        fcntl.flock(_lock_fd, fcntl.LOCK_UN)
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _lock() -> None:
