@@ -30,7 +30,7 @@ marginal-based method that leads the field at small budgets, with a faster estim
    under-full cell, so that the copy keeps its relations with the other columns.
 
 On Adult (30k rows, epsilon 1) this gives a mean 2-way total-variation distance of about
-0.028 in under two seconds, where smartnoise's MST gives 0.048 in 30 s and AIM ~0.027 in
+0.027 in about a second, where smartnoise's MST gives 0.048 in 30 s and AIM 0.0275 in five
 minutes (``make bench``, ``bench/bench_synthetic.py``, measures all three in one run).
 
 Only steps 1, 3, 4 and 6 touch the data; each is a zCDP mechanism and their ``rho`` add up to
@@ -57,8 +57,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 #: Shares of rho: 1-way measurement, tree selection, tree measurement, extra-pair selection,
-#: extra-pair measurement (tuned on Adult at epsilon 1 and 3; MST's is 1/3 each, no extra).
-DEFAULT_SPLIT = (1.0, 0.5, 1.5, 0.5, 4.0)
+#: extra-pair measurement (tuned on Adult at epsilon 0.3, 1 and 3; MST gives 1/3 to each of the
+#: first three and has no extra pairs).
+DEFAULT_SPLIT = (1.0, 0.3, 2.5, 0.3, 3.5)
 #: A pair whose 2-way table would have more cells than this is never selected.
 MAX_CELLS = 100_000
 _IPF_ROUNDS = 30
