@@ -168,6 +168,7 @@ def seed_demo(
     from datalux.demo import population
     from datalux.demo.access import seed_access
     from datalux.demo.extracts import seed_extracts
+    from datalux.demo.onceonly import seed_onceonly
 
     manifest = _read_manifest()
     demo_org = Organisation.objects.filter(name=OTHER_ORGANISATIONS[0][0]).exists()
@@ -188,6 +189,7 @@ def seed_demo(
         reused = SeedOutcome(False, persons, seed, users, DataFile.objects.count())
         seed_access(reused, echo)
         seed_extracts(echo)
+        seed_onceonly(echo)
         return reused
 
     persons = DEFAULT_PERSONS if persons is None else persons
@@ -234,6 +236,7 @@ def seed_demo(
     outcome = SeedOutcome(True, persons, seed, users, len(result.tables), total_rows)
     seed_access(outcome, echo)
     seed_extracts(echo)
+    seed_onceonly(echo)
     return outcome
 
 
