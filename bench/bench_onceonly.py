@@ -56,6 +56,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _server_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's workers (children of ``master``):
+    steadier than latencies on a shared machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:  # the parent pid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def _world(persons: int) -> dict[str, Any]:
     """The register, its designation, an active protocol and the exchange system's token."""
     from datetime import date
@@ -289,7 +306,9 @@ def _worker(quick: bool) -> dict[str, Any]:
                 ("ours", "/api/v1/onceonly/exchanges"),
                 ("baseline", "/bench/lookup"),
             ):
+                cpu = _server_cpu(server.pid)
                 run = _load(port, path, world, seconds, paced=paced, seed=len(results) + 2)
+                run["cpu_ms"] = 1000 * (_server_cpu(server.pid) - cpu) / max(1, run["requests"])
                 results[f"{label}_{name}"] = run
                 if label == "ours":
                     sent += run["requests"] + run["failures"]
@@ -318,7 +337,10 @@ def run(quick: bool) -> list[Row]:
     paced = f"{CLIENTS} clients x {1 / PACE_S:g}/s"
     for name, offered in (("paced", paced), ("saturated", f"{CLIENTS} clients, closed loop")):
         ours, theirs = r[f"ours_{name}"], r[f"baseline_{name}"]
-        quality = f"{ours['requests']} exchanges, {ours['failures']} failed"
+        quality = (
+            f"server CPU per request {ours['cpu_ms']:.1f} ms (baseline {theirs['cpu_ms']:.1f}); "
+            f"{ours['requests']} exchanges, {ours['failures']} failed"
+        )
         if name == "paced":
             met = "met" if ours["p95"] < TARGET_P95_MS and not ours["failures"] else "NOT met"
             quality = f"target p95 < {TARGET_P95_MS:.0f} ms: {met}; " + quality
