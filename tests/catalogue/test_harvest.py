@@ -19,11 +19,13 @@ from datalux.audit.models import AuditEvent
 from datalux.catalogue import dcat
 from datalux.catalogue.harvest import (
     HarvestError,
+    HarvestHeld,
     fetch,
     harvest_task,
     register_source,
     run_harvest,
 )
+from datalux.catalogue.harvest_runs import confirm_run
 from datalux.catalogue.models import Dataset, DatasetStatus, HarvestSource
 from tests.factories.accounts import OrganisationFactory
 from tests.factories.catalogue import CatalogueFactory, DatasetFactory
@@ -174,9 +176,14 @@ def test_reharvest_over_http_updates_and_withdraws(server: tuple[str, Path], hol
     assert (first.created, first.updated, first.withdrawn) == (2, 0, 0)
     again = run_harvest(source=source)
     assert (again.created, again.updated, again.unchanged, again.withdrawn) == (0, 0, 2, 0)
-    # The remote renames roads and drops rivers.
+    # The remote renames roads and drops rivers: half of the source, over the 20 % limit, so
+    # the run is held (nothing changes) until an operator confirms it.
     write(folder / "catalog.ttl", roads(title="Roads and paths"))
-    third = run_harvest(source=source)
+    with pytest.raises(HarvestHeld) as held:
+        run_harvest(source=source)
+    assert "would withdraw 1 of the source's 2 records (50 %" in str(held.value)
+    assert Dataset.objects.get(remote_id__endswith="/roads").title["en"] == "Roads"
+    third = confirm_run(run=held.value.run)
     assert (third.created, third.updated, third.unchanged, third.withdrawn) == (0, 1, 0, 1)
     road = Dataset.objects.get(remote_id="https://remote.example.lu/dataset/roads")
     rivers = Dataset.objects.get(remote_id="https://remote.example.lu/dataset/rivers")
@@ -190,7 +197,8 @@ def test_reharvest_over_http_updates_and_withdraws(server: tuple[str, Path], hol
     rivers.refresh_from_db()
     assert rivers.status == DatasetStatus.PUBLISHED
     assert Dataset.objects.get(pk=road.pk).pid == pid
-    assert AuditEvent.objects.filter(kind=EventKind.HARVEST_RUN).count() == 4
+    assert AuditEvent.objects.filter(kind=EventKind.HARVEST_RUN).count() == 5
+    assert AuditEvent.objects.filter(kind=EventKind.HARVEST_RUN_CONFIRMED).count() == 1
 
 
 def _snapshot(source: HarvestSource) -> list[tuple[Any, ...]]:

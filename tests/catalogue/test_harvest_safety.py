@@ -353,7 +353,7 @@ def test_parse_errors_never_quote_the_document(
 # -- the RDF parser fetches nothing -----------------------------------------------------------
 def test_remote_contexts_and_imports_are_never_fetched(
     holder: Any, loopback_allowed: None, server: Server, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, settings: Any,
 ) -> None:  # fmt: skip
     context = server.serve(
         "/context.jsonld",
@@ -412,6 +412,7 @@ def test_remote_contexts_and_imports_are_never_fetched(
 </rdf:RDF>""",
         "application/rdf+xml",
     )
+    settings.DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT = 100  # each document replaces the last
     for address in (turtle, xml):
         source.url = address
         source.save()

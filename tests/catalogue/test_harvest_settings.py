@@ -24,6 +24,8 @@ def test_defaults() -> None:
     assert development.harvest_allowed_hosts == ()
     assert development.harvest_file_dir == ROOT / "src" / "datalux" / "demo" / "data"
     assert development.dcat_cache_seconds == 60
+    assert development.harvest_withdraw_limit_percent == 20
+    assert development.harvest_grace_days == 30
     production = load(Env(PRODUCTION), ROOT)
     assert production.harvest_file_dir is None and production.harvest_allowed_hosts == ()
 
@@ -35,10 +37,13 @@ def test_allowed_hosts_and_folder_are_parsed(tmp_path: Path) -> None:
                 "DATALUX_HARVEST_ALLOWED_HOSTS": "Catalogue.Intranet.LU, 10.1.2.0/24,fd00::1",
                 "DATALUX_HARVEST_FILE_DIR": str(tmp_path),
                 "DATALUX_DCAT_CACHE_SECONDS": "0",
+                "DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT": "35 %",
+                "DATALUX_HARVEST_GRACE_DAYS": "0",
             }
         ),
         ROOT,
     )
+    assert config.harvest_withdraw_limit_percent == 35 and config.harvest_grace_days == 0
     assert config.harvest_allowed_hosts == ("catalogue.intranet.lu", "10.1.2.0/24", "fd00::1/128")
     assert config.harvest_file_dir == tmp_path.resolve()
     assert config.dcat_cache_seconds == 0
@@ -51,6 +56,9 @@ def test_allowed_hosts_and_folder_are_parsed(tmp_path: Path) -> None:
         ("DATALUX_HARVEST_ALLOWED_HOSTS", "bad host", "host names, addresses or networks"),
         ("DATALUX_DCAT_CACHE_SECONDS", "-5", "a whole number"),
         ("DATALUX_DCAT_CACHE_SECONDS", "a minute", "a whole number"),
+        ("DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT", "120", "from 0 to 100"),
+        ("DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT", "0.2", "from 0 to 100"),
+        ("DATALUX_HARVEST_GRACE_DAYS", "a month", "a whole number"),
     ],
 )
 def test_bad_values_fail_with_a_hint(variable: str, value: str, hint: str) -> None:

@@ -44,6 +44,10 @@ class EventKind(StrEnum):
     DATA_PRODUCT_REGISTERED = "data_product.registered"
     HARVEST_RUN = "harvest.run"
     HARVEST_SOURCE_REGISTERED = "harvest.source_registered"
+    HARVEST_SOURCE_CHANGED = "harvest.source_changed"
+    HARVEST_SOURCE_REMOVED = "harvest.source_removed"
+    HARVEST_RUN_CONFIRMED = "harvest.run_confirmed"
+    HARVEST_RUN_DISCARDED = "harvest.run_discarded"
     APPLICATION_CREATED = "application.created"
     APPLICATION_UPDATED = "application.updated"
     APPLICATION_SUBMITTED = "application.submitted"
@@ -188,6 +192,18 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
         "A remote catalogue was harvested (counts of created/updated/withdrawn)."
     ),
     EventKind.HARVEST_SOURCE_REGISTERED: _("An operator registered a remote catalogue to harvest."),
+    EventKind.HARVEST_SOURCE_CHANGED: _(
+        "An operator changed a harvest source (its schedule, or paused or resumed it)."
+    ),
+    EventKind.HARVEST_SOURCE_REMOVED: _(
+        "An operator removed a harvest source with its catalogue and harvested records."
+    ),
+    EventKind.HARVEST_RUN_CONFIRMED: _(
+        "An operator confirmed a harvest run held for withdrawing too many records; the source was applied."
+    ),
+    EventKind.HARVEST_RUN_DISCARDED: _(
+        "An operator discarded a harvest run held for withdrawing too many records; nothing changed."
+    ),
     EventKind.APPLICATION_CREATED: _("An applicant started a draft application."),
     EventKind.APPLICATION_UPDATED: _(
         "An applicant changed a draft (the changed fields are listed)."

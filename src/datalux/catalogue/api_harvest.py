@@ -1,4 +1,5 @@
-"""API: harvest sources (platform administrators only). Register, list, run."""
+"""API: harvest sources (platform administrators only). Register, list, run; the runs of a
+source, and the decision on a held run (confirm or discard)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,20 @@ from ninja.responses import Status
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.roles import Permission
-from datalux.catalogue.harvest import HarvestError, harvest_task, register_source, run_harvest
-from datalux.catalogue.models import HarvestSource
+from datalux.catalogue.harvest import (
+    HarvestError,
+    HarvestHeld,
+    harvest_task,
+    register_source,
+    run_harvest,
+)
+from datalux.catalogue.harvest_runs import (
+    HISTORY_SHOWN,
+    RunDecisionRefused,
+    confirm_run,
+    discard_run,
+)
+from datalux.catalogue.models import HarvestRun, HarvestSource
 
 router = Router(tags=["harvest"])
 
@@ -54,6 +67,30 @@ class QueuedOut(Schema):
     task_id: str
 
 
+class RunOut(Schema):
+    id: int
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    scheduled: bool
+    created: int
+    updated: int
+    unchanged: int
+    withdrawn: int  # of a held run: what it would have withdrawn
+    deleted: int
+    skipped: int
+    errors: int
+    problems: list[str]
+    error: str
+    held_of: int
+    held_withdrawals: list[str]
+    confirms: int | None
+
+    @staticmethod
+    def resolve_confirms(obj: HarvestRun) -> int | None:
+        return obj.confirms_id
+
+
 @router.get("/sources", response=list[SourceOut])
 def list_sources(request: HttpRequest) -> Any:
     _operator(request)
@@ -84,5 +121,44 @@ def run_source(request: HttpRequest, source_id: int, background: bool = False) -
         return Status(202, {"task_id": str(result.id)})
     try:
         return run_harvest(source=source, by=user).as_dict()
+    except HarvestHeld as exc:
+        raise ApiError(409, "harvest_held", str(exc), {"run": exc.run.pk}) from None
     except HarvestError as exc:
         raise ApiError(422, "harvest_failed", str(exc)) from None
+
+
+@router.get("/sources/{source_id}/runs", response=list[RunOut])
+def list_runs(request: HttpRequest, source_id: int) -> Any:
+    """The source's runs, newest first (counts, per-record problems, held runs)."""
+    _operator(request)
+    source = get_object_or_404(HarvestSource, pk=source_id)
+    return list(source.runs.all()[:HISTORY_SHOWN])
+
+
+@router.post("/runs/{run_id}/confirm", response={200: dict[str, Any]})
+def confirm(request: HttpRequest, run_id: int) -> Any:
+    """Apply a held run: the source is read again and imported, withdrawals included, only if
+    it still serves what the held run read."""
+    from datalux.core.api import ApiError
+
+    user = _operator(request)
+    run = get_object_or_404(HarvestRun.objects.select_related("source"), pk=run_id)
+    try:
+        return confirm_run(run=run, by=user).as_dict()
+    except RunDecisionRefused as exc:
+        raise ApiError(409, "run_not_held", str(exc)) from None
+    except HarvestError as exc:
+        raise ApiError(422, "harvest_failed", str(exc)) from None
+
+
+@router.post("/runs/{run_id}/discard", response={200: RunOut})
+def discard(request: HttpRequest, run_id: int) -> Any:
+    """Close a held run without applying it."""
+    from datalux.core.api import ApiError
+
+    user = _operator(request)
+    run = get_object_or_404(HarvestRun.objects.select_related("source"), pk=run_id)
+    try:
+        return discard_run(run=run, by=user)
+    except RunDecisionRefused as exc:
+        raise ApiError(409, "run_not_held", str(exc)) from None

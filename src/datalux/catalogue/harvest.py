@@ -20,9 +20,18 @@ A run, for one :class:`~datalux.catalogue.models.HarvestSource`:
    harvested with its addresses as external links;
 4. in one transaction: create new records, update changed ones, withdraw those no longer in
    the source, validate them all against the DCAT-AP shapes (conforming records are
-   published, the others stay drafts with their findings), store the report on the source and
-   write the ``HARVEST_RUN`` audit event. A failed run changes no record; the failure itself is
-   recorded on the source and in the audit log.
+   published, the others stay drafts with their findings), delete the records withdrawn longer
+   ago than the grace period (``DATALUX_HARVEST_GRACE_DAYS``), store the run
+   (:class:`~datalux.catalogue.models.HarvestRun`: counts and per-record problems) and write
+   the ``HARVEST_RUN`` audit event. A failed run changes no record; the failure itself is
+   recorded as a run and in the audit log.
+
+No mass withdrawal by accident: a run that would withdraw more than
+``DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT`` of the source's records (an empty reply, one cut
+short, a page missing) changes nothing and is *held*: an operator confirms it (the source is
+read again and applied if it still says the same) or discards it
+(:mod:`datalux.catalogue.harvest_runs`). A withdrawn record stays, out of the public search,
+during the grace period, and comes back (same PID) if a later run sees it again.
 
 Safe to repeat: a second run over an unchanged source changes nothing but ``last_harvested``.
 """
@@ -38,7 +47,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from xml.sax import SAXParseException
@@ -47,6 +56,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -69,6 +79,8 @@ from datalux.catalogue.models import (
     Dataset,
     DatasetStatus,
     Distribution,
+    HarvestRun,
+    HarvestRunStatus,
     HarvestSource,
 )
 from datalux.catalogue.pids import is_valid_pid
@@ -130,6 +142,24 @@ class HarvestError(Exception):
     """A run or a registration that cannot go on; the message says what is wrong and the fix."""
 
 
+class HarvestHeld(HarvestError):
+    """The run would have withdrawn more of the source's records than the limit allows:
+    nothing changed, and the run waits for an operator to confirm or discard it."""
+
+    def __init__(self, message: str, run: HarvestRun) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+class _TooManyWithdrawals(Exception):
+    """Raised inside the run's transaction so that nothing of it is kept."""
+
+    def __init__(self, gone: list[str], of: int) -> None:
+        super().__init__(f"{len(gone)} of {of}")
+        self.gone = gone
+        self.of = of
+
+
 @dataclass
 class Document:
     data: bytes
@@ -151,7 +181,9 @@ class HarvestReport:
     not_conforming: int = 0  # imported as drafts: DCAT-AP violations
     skipped_own: int = 0  # our own records, re-published by the remote
     skipped_invalid: int = 0
+    deleted: int = 0  # withdrawn records past their grace period
     pages: int = 0
+    digest: str = ""  # SHA-256 of the pages read, in order
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -168,6 +200,7 @@ class HarvestReport:
             "not_conforming": self.not_conforming,
             "skipped_own": self.skipped_own,
             "skipped_invalid": self.skipped_invalid,
+            "deleted": self.deleted,
             "pages": self.pages,
             "problems": self.problems[:50],
         }
@@ -178,6 +211,7 @@ class HarvestReport:
             f"{self.unchanged} unchanged, {self.withdrawn} withdrawn, "
             f"{self.not_conforming} kept as drafts (DCAT-AP violations), "
             f"{self.skipped_own} of our own skipped, {self.skipped_invalid} invalid skipped"
+            + (f", {self.deleted} deleted after the grace period" if self.deleted else "")
         )
 
 
@@ -457,6 +491,7 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
     graph = Graph()
     seen: set[str] = set()
     total = 0
+    digest = hashlib.sha256()
     url: str | None = location
     number = 1
     while url is not None:
@@ -474,6 +509,8 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
         total += len(document.data)
         if total > MAX_TOTAL_BYTES:
             raise HarvestError(f"the source is over {MAX_TOTAL_BYTES} bytes in all: too large")
+        digest.update(len(document.data).to_bytes(8, "big") + document.data)
+        report.digest = digest.hexdigest()
         page = parse_document(document)
         report.pages += 1
         url = _next_page(page)
@@ -818,6 +855,7 @@ def _apply(
         existing.modified = now
         if was_withdrawn:
             existing.status = DatasetStatus.DRAFT  # published again below if it conforms
+            existing.withdrawn_at = None
         existing.full_clean(exclude=_NOT_CHECKED)
         existing.save()
         if distributions_changed:
@@ -881,96 +919,194 @@ def _remote_datasets(graph: Graph) -> Iterator[Any]:
             yield node
 
 
-def import_graph(source: HarvestSource, graph: Graph, report: HarvestReport) -> None:
-    """Map the graph's datasets onto the source's records (call inside a transaction)."""
+def withdraw_limit_percent() -> int:
+    return int(getattr(settings, "DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT", 20))
+
+
+def grace_period() -> timedelta:
+    return timedelta(days=int(getattr(settings, "DATALUX_HARVEST_GRACE_DAYS", 30)))
+
+
+def import_graph(
+    source: HarvestSource, graph: Graph, report: HarvestReport, *, allow_withdrawals: bool = False
+) -> None:
+    """Map the graph's datasets onto the source's records (call inside a transaction).
+
+    Raises :class:`_TooManyWithdrawals` before changing anything when the records no longer in
+    the graph are more than the limit's share of the source's records (unless
+    ``allow_withdrawals``: an operator confirmed them).
+    """
     nodes = list(_remote_datasets(graph))
     own = _own_records(graph, nodes)
     report.skipped_own = len(own)
     mapped_records: list[Mapped] = []
-    for node in nodes:
+    seen_ids: set[str] = set()
+    for node in sorted(nodes, key=_node_order):
         if node in own:
             continue
         mapped = map_dataset(graph, node)
         if isinstance(mapped, str):
             report.skipped_invalid += 1
             report.problems.append(mapped)
+        elif mapped.remote_id in seen_ids:
+            report.problems.append(f"{mapped.remote_id} appears twice: the first one is kept")
         else:
+            seen_ids.add(mapped.remote_id)
             mapped_records.append(mapped)
     existing = {
         d.remote_id: d
         for d in Dataset.objects.filter(harvest_source=source).select_related("publisher")
     }
+    active = [d for d in existing.values() if d.status != DatasetStatus.WITHDRAWN]
+    gone = sorted((d for d in active if d.remote_id not in seen_ids), key=lambda d: d.remote_id)
+    if gone and not allow_withdrawals and len(gone) * 100 > withdraw_limit_percent() * len(active):
+        raise _TooManyWithdrawals([d.remote_id for d in gone], len(active))
     now = timezone.now()
     touched: list[Dataset] = []
-    seen_ids: set[str] = set()
     for mapped in mapped_records:
-        if mapped.remote_id in seen_ids:
-            report.problems.append(f"{mapped.remote_id} appears twice: the first one is kept")
-            continue
-        seen_ids.add(mapped.remote_id)
         # Whatever publisher the remote names (one of ours, say), the record is the source's.
         dataset = _apply(
             source, mapped, existing.get(mapped.remote_id), source.publisher, now, report
         )
         touched.append(dataset)
     _validate(touched, report)
-    gone = [d for rid, d in existing.items() if rid not in seen_ids and d.status != "withdrawn"]
     if gone:
         Dataset.objects.filter(pk__in=[d.pk for d in gone]).update(
-            status=DatasetStatus.WITHDRAWN, modified=now
+            status=DatasetStatus.WITHDRAWN, modified=now, withdrawn_at=now
         )
         report.withdrawn = len(gone)
+    _delete_expired(source, now, report)
 
 
-def run_harvest(*, source: HarvestSource, by: Any = None, **limits: Any) -> HarvestReport:
-    """Harvest one source now; raises HarvestError (nothing changed) when it cannot be read."""
+def _node_order(node: Any) -> tuple[int, str]:
+    """Datasets in a stable order (IRIs, then blank nodes), whatever order the parser gave."""
+    return (0 if isinstance(node, URIRef) else 1, str(node))
+
+
+def _delete_expired(source: HarvestSource, now: datetime, report: HarvestReport) -> None:
+    """Delete the source's records withdrawn longer ago than the grace period; a record
+    something else refers to (an access application, say) stays withdrawn, with a note."""
+    withdrawn = Dataset.objects.filter(harvest_source=source, status=DatasetStatus.WITHDRAWN)
+    withdrawn.filter(withdrawn_at__isnull=True).update(withdrawn_at=now)  # withdrawn before
+    for dataset in withdrawn.filter(withdrawn_at__lte=now - grace_period()).order_by("pk"):
+        try:
+            with transaction.atomic():
+                dataset.delete()
+        except ProtectedError:
+            report.problems.append(
+                f"{dataset.remote_id} has been gone from the source longer than the grace "
+                "period, but other records refer to it: kept, withdrawn"
+            )
+        else:
+            report.deleted += 1
+
+
+def _counts(report: HarvestReport) -> dict[str, int]:
+    return {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "withdrawn": report.withdrawn,
+        "deleted": report.deleted,
+        "skipped": report.skipped_own + report.skipped_invalid,
+        "errors": len(report.problems),
+        "pages": report.pages,
+    }
+
+
+def run_harvest(
+    *,
+    source: HarvestSource,
+    by: Any = None,
+    scheduled: bool = False,
+    confirming: HarvestRun | None = None,
+    **limits: Any,
+) -> HarvestReport:
+    """Harvest one source now; raises HarvestError (nothing changed) when it cannot be read,
+    and :class:`HarvestHeld` (nothing changed) when it would withdraw too many records.
+
+    ``confirming``: a held run an operator confirmed (see
+    :func:`datalux.catalogue.harvest_runs.confirm_run`): its withdrawals are applied if the
+    source still serves exactly what the held run read.
+    """
     _require_operator(by)
     report = HarvestReport(source=source.name)
     started = timezone.now()
     try:
         graph = read_source(source.url, report, **limits)
-        with transaction.atomic():
-            import_graph(source, graph, report)
-            counts = {k: v for k, v in report.as_dict().items() if k != "problems"}
-            source.last_run_at = timezone.now()
-            source.last_status = "ok"
-            source.last_report = {**report.as_dict(), "started_at": started.isoformat()}
-            source.save(update_fields=["last_run_at", "last_status", "last_report"])
-            record(
-                EventKind.HARVEST_RUN,
-                actor=by,
-                organisation=source.publisher,
-                obj=source,
-                details={
-                    "ok": True,
-                    **counts,
-                    "errors": len(report.problems),
-                    "started_at": started.isoformat(),
-                },
+        if confirming is not None and report.digest != confirming.digest:
+            raise HarvestError(
+                f"the source has changed since run {confirming.pk} was held: nothing was "
+                "changed; run the source again and decide on the new run"
             )
+        with transaction.atomic():
+            import_graph(source, graph, report, allow_withdrawals=confirming is not None)
+            run = _save_run(source, by, report, started, HarvestRunStatus.COMPLETED, scheduled)
+            if confirming is not None:
+                from datalux.catalogue.harvest_runs import mark_confirmed
+
+                mark_confirmed(held=confirming, run=run, by=by)
+    except _TooManyWithdrawals as held:
+        raise _hold(source, by, report, started, held, scheduled) from None
     except HarvestError as exc:
-        _record_failure(source, by, str(exc), started)
+        _record_failure(source, by, str(exc), started, report, scheduled)
         raise
     except ValidationError as exc:
         # Field names only: a validator's message may quote the harvested value.
         fields = sorted(exc.message_dict) if hasattr(exc, "error_dict") else []
         named = f" (invalid {', '.join(fields)})" if fields else ""
         message = f"a harvested record was refused{named}"
-        _record_failure(source, by, message, started)
+        _record_failure(source, by, message, started, report, scheduled)
         raise HarvestError(message + ". Nothing was imported.") from None
     logger.info("%s", report.summary())
     return report
 
 
-def _record_failure(source: HarvestSource, by: Any, message: str, started: datetime) -> None:
+def _save_run(
+    source: HarvestSource,
+    by: Any,
+    report: HarvestReport,
+    started: datetime,
+    status: HarvestRunStatus,
+    scheduled: bool,
+    *,
+    error: str = "",
+    held: _TooManyWithdrawals | None = None,
+) -> HarvestRun:
+    """Store the run, its outcome on the source, and its ``HARVEST_RUN`` event (one
+    transaction, the caller's when there is one)."""
+    now = timezone.now()
+    counts = _counts(report)
+    if held:
+        counts["withdrawn"] = len(held.gone)  # what it would have withdrawn
+    if status == HarvestRunStatus.FAILED:
+        counts["errors"] = max(1, counts["errors"])
     with transaction.atomic():
-        source.last_run_at = timezone.now()
-        source.last_status = "failed"
+        run = HarvestRun.objects.create(
+            source=source,
+            status=status,
+            started_at=started,
+            ended_at=now,
+            by=by if getattr(by, "is_authenticated", False) else None,
+            scheduled=scheduled,
+            problems=report.problems[:200],
+            error=error[:1000],
+            digest=report.digest,
+            held_withdrawals=held.gone[:200] if held else [],
+            held_of=held.of if held else 0,
+            **counts,
+        )
+        source.last_run_at = now
+        source.last_status = {"completed": "ok"}.get(status, status)
         source.last_report = {
-            "source": source.name,
-            "error": message[:1000],
+            **report.as_dict(),
             "started_at": started.isoformat(),
+            "run": run.pk,
+            **({"error": error[:1000]} if error else {}),
         }
+        if held:
+            source.last_report["would_withdraw"] = len(held.gone)
+            source.last_report["of"] = held.of
         source.save(update_fields=["last_run_at", "last_status", "last_report"])
         record(
             EventKind.HARVEST_RUN,
@@ -978,12 +1114,56 @@ def _record_failure(source: HarvestSource, by: Any, message: str, started: datet
             organisation=source.publisher,
             obj=source,
             details={
-                "ok": False,
-                "error": message[:300],
-                "errors": 1,
+                "ok": status == HarvestRunStatus.COMPLETED,
+                "run": run.pk,
+                "status": status,
+                **{k: getattr(run, k) for k in counts},
+                **({"error": error[:300]} if error else {}),
+                **({"held_of": run.held_of} if held else {}),
                 "started_at": started.isoformat(),
             },
         )
+    return run
+
+
+def _hold(
+    source: HarvestSource,
+    by: Any,
+    report: HarvestReport,
+    started: datetime,
+    held: _TooManyWithdrawals,
+    scheduled: bool,
+) -> HarvestHeld:
+    """Record a run stopped before it withdrew too many records; the error to raise."""
+    limit = withdraw_limit_percent()
+    share = round(100 * len(held.gone) / held.of)
+    message = (
+        f"the run would withdraw {len(held.gone)} of the source's {held.of} records ({share} %, "
+        f"over the limit of {limit} %): nothing was changed. An empty, cut-short or broken reply "
+        "looks like this; if the source really dropped them, an operator confirms the run"
+    )
+    # The counts of what the run would have done are not kept: it did nothing.
+    empty = HarvestReport(source=report.source, pages=report.pages, digest=report.digest)
+    empty.problems = report.problems
+    run = _save_run(
+        source, by, empty, started, HarvestRunStatus.HELD, scheduled, error=message, held=held
+    )
+    logger.warning("%s: run %s held: %s", source.name, run.pk, message)
+    return HarvestHeld(f"{message} (run {run.pk}).", run)
+
+
+def _record_failure(
+    source: HarvestSource,
+    by: Any,
+    message: str,
+    started: datetime,
+    report: HarvestReport | None = None,
+    scheduled: bool = False,
+) -> None:
+    failed = HarvestReport(source=source.name)
+    if report is not None:
+        failed.pages, failed.digest = report.pages, report.digest
+    _save_run(source, by, failed, started, HarvestRunStatus.FAILED, scheduled, error=message)
 
 
 def find_source(name_or_url: str) -> HarvestSource:
@@ -1003,10 +1183,12 @@ def find_source(name_or_url: str) -> HarvestSource:
 
 
 @task()
-def harvest_task(source_id: int) -> dict[str, Any]:
+def harvest_task(source_id: int, scheduled: bool = False) -> dict[str, Any]:
     """Run one harvest in the worker (``datalux manage db_worker``); returns the report."""
     source = HarvestSource.objects.get(pk=source_id)
     try:
-        return {"ok": True, **run_harvest(source=source).as_dict()}
+        return {"ok": True, **run_harvest(source=source, scheduled=scheduled).as_dict()}
+    except HarvestHeld as exc:
+        return {"ok": False, "held": True, "run": exc.run.pk, "error": str(exc)}
     except HarvestError as exc:
         return {"ok": False, "error": str(exc)}

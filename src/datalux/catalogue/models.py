@@ -7,6 +7,7 @@ Multilingual text (title, description) is stored as
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -126,6 +127,9 @@ class Dataset(models.Model):
     )
     remote_id = models.CharField(max_length=500, blank=True)
     last_harvested = models.DateTimeField(null=True, blank=True)
+    # when a harvest run found the record gone from its source (it is deleted after the grace
+    # period, DATALUX_HARVEST_GRACE_DAYS, unless a later run sees it again)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Findings of the DCAT-AP SHACL validation at the last publication.
     shacl_conforms = models.BooleanField(null=True, blank=True)
     shacl_report = models.JSONField(default=list, blank=True)
@@ -366,3 +370,89 @@ class HarvestSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HarvestRunStatus(StrEnum):
+    """The outcome of one harvest run (see :data:`HARVEST_RUN_TRANSITIONS`)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    DISCARDED = "discarded"
+
+
+HARVEST_RUN_STATUS_LABELS = {
+    HarvestRunStatus.COMPLETED: _("Completed"),
+    HarvestRunStatus.FAILED: _("Failed, nothing changed"),
+    HarvestRunStatus.HELD: _("Held for an operator: nothing changed"),
+    HarvestRunStatus.CONFIRMED: _("Held, then confirmed by an operator"),
+    HarvestRunStatus.DISCARDED: _("Held, then discarded by an operator"),
+}
+
+
+# A held run (it would have withdrawn more of the source's records than the limit allows) is
+# the only one an operator decides on; every other outcome is final.
+HARVEST_RUN_TRANSITIONS: dict[str, frozenset[str]] = {
+    HarvestRunStatus.HELD: frozenset({HarvestRunStatus.CONFIRMED, HarvestRunStatus.DISCARDED}),
+}
+
+
+class HarvestRun(models.Model):
+    """One run of a harvest source: its counts, the problems of single records, its outcome.
+
+    A held run keeps the digest of what it read and the remote ids it would have withdrawn:
+    confirming it applies the source again only if the source still says the same thing.
+    """
+
+    source = models.ForeignKey(HarvestSource, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(
+        max_length=16, choices=[(s.value, HARVEST_RUN_STATUS_LABELS[s]) for s in HarvestRunStatus]
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    scheduled = models.BooleanField(default=False)  # started by the scheduler, not a person
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    withdrawn = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)  # withdrawn records past their grace
+    skipped = models.PositiveIntegerField(default=0)  # our own records, and invalid ones
+    errors = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)  # per-record messages (capped)
+    error = models.TextField(blank=True)  # why a failed run failed
+    pages = models.PositiveIntegerField(default=0)
+    digest = models.CharField(max_length=64, blank=True)  # SHA-256 of the pages read
+    # a held run: ``withdrawn`` counts what it would have withdrawn, of ``held_of`` records;
+    # ``held_withdrawals`` lists their remote ids (the first 200) for the operator to check
+    held_withdrawals = models.JSONField(default=list, blank=True)
+    held_of = models.PositiveIntegerField(default=0)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    confirms = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="confirmed_by_run"
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.source} #{self.pk} ({self.status})"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == HarvestRunStatus.COMPLETED
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == HarvestRunStatus.HELD
+
+    @property
+    def held_share(self) -> int:
+        """The percentage of the source's records the held run would have withdrawn."""
+        return round(100 * self.withdrawn / self.held_of) if self.held_of else 0

@@ -13,4 +13,15 @@ urlpatterns = [
     path("id/data-product/<int:pk>", views_dcat.data_product_dcat, name="data_product"),
     path("catalogue/harvest/", views_harvest.harvest_sources, name="harvest_sources"),
     path("catalogue/harvest/<int:pk>/run", views_harvest.harvest_run, name="harvest_run"),
+    path("catalogue/harvest/<int:pk>/runs/", views_harvest.harvest_history, name="harvest_history"),
+    path(
+        "catalogue/harvest/runs/<int:pk>/confirm",
+        views_harvest.harvest_run_confirm,
+        name="harvest_run_confirm",
+    ),
+    path(
+        "catalogue/harvest/runs/<int:pk>/discard",
+        views_harvest.harvest_run_discard,
+        name="harvest_run_discard",
+    ),
 ]

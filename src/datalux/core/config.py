@@ -59,6 +59,10 @@ class Config:
     # or networks), and the folder local DCAT-AP files may be harvested from (None: none)
     harvest_allowed_hosts: tuple[str, ...] = ()
     harvest_file_dir: Path | None = None
+    # the share of a source's records (percent) one run may withdraw without an operator's
+    # confirmation, and the days a withdrawn harvested record stays before it is deleted
+    harvest_withdraw_limit_percent: int = 20
+    harvest_grace_days: int = 30
     # seconds an anonymous page of the DCAT-AP catalogue is served from the cache (0: never)
     dcat_cache_seconds: int = 60
     # the trusted third party's master key file (used when it exists; else the environment)
@@ -207,6 +211,8 @@ def load(env: Env, base_dir: Path) -> Config:
         require_2fa=_require_2fa(env, production),
         harvest_allowed_hosts=_harvest_hosts(env),
         harvest_file_dir=_harvest_file_dir(env, production),
+        harvest_withdraw_limit_percent=_percent(env, "DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT", 20),
+        harvest_grace_days=_whole_number(env, "DATALUX_HARVEST_GRACE_DAYS", 30),
         dcat_cache_seconds=_whole_number(env, "DATALUX_DCAT_CACHE_SECONDS", 60),
         ttp_key_file=env.path("DATALUX_TTP_KEY_FILE", var_dir / "ttp" / "master.key"),
         spe_retention_days=_positive_int(env, "DATALUX_SPE_RETENTION_DAYS", 90),
@@ -324,6 +330,15 @@ def _whole_number(env: Env, name: str, default: int) -> int:
     raw = env.str(name, str(default))
     if not raw.isdigit():
         raise SettingsError(name, f"is {raw!r}", f"set {name} to a whole number (0 or more)")
+    return int(raw)
+
+
+def _percent(env: Env, name: str, default: int) -> int:
+    raw = env.str(name, str(default)).strip().removesuffix("%").strip()
+    if not raw.isdigit() or int(raw) > 100:
+        raise SettingsError(
+            name, f"is {raw!r}", f"set {name} to a whole number of percent from 0 to 100, e.g. 20"
+        )
     return int(raw)
 
 

@@ -47,6 +47,11 @@ KNOWN_VARIABLES: dict[str, str] = {
     "may reach (names, addresses or networks; default: none)",
     "DATALUX_HARVEST_FILE_DIR": "folder local DCAT-AP files may be harvested from (default: "
     "none in production, the demo sample folder in development)",
+    "DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT": "share of a source's records (0-100 %) one "
+    "harvest run may withdraw; a run over it changes nothing until an operator confirms it "
+    "(default 20)",
+    "DATALUX_HARVEST_GRACE_DAYS": "days a harvested record no longer in its source stays, "
+    "withdrawn, before it is deleted; it comes back if the source lists it again (default 30)",
     "DATALUX_DCAT_CACHE_SECONDS": "seconds an anonymous DCAT-AP catalogue page is cached "
     "(default 60; 0: never)",
     "DATALUX_TTP_KEY_FILE": "trusted third party's master key file (var/ttp/master.key)",
