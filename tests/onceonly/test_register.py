@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from datalux.onceonly import actions
+from datalux.onceonly.models import Protocol
 from tests.onceonly.world import (
     active_protocol,
     consumer_body,
@@ -76,3 +77,15 @@ def test_the_api_lists_and_details_without_a_token(client: Any, world: dict[str,
     assert [v["state"] for v in detail["versions"]] == ["active", "retired"]
     missing = client.get(f"/api/v1/onceonly/protocols/{world['draft'].reference}")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_the_api_list_costs_the_same_queries_for_more_protocols(
+    client: Any, world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(3):
+        new = actions.new_protocol_version(protocol=Protocol.objects.filter(state="active").get())
+        for step in (actions.submit_protocol, actions.agree_protocol, actions.approve_protocol):
+            step(protocol=new)
+        actions.activate_protocol(protocol=new)
+    with django_assert_max_num_queries(3):
+        assert client.get("/api/v1/onceonly/protocols").json()["count"] == 4

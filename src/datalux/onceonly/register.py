@@ -36,7 +36,7 @@ class Filters:
 def public_protocols(filters: Filters | None = None) -> QuerySet[Protocol]:
     filters = filters or Filters()
     queryset = Protocol.objects.filter(state__in=[s.value for s in PUBLIC]).select_related(
-        "provider", "consumer", "source__dataset"
+        "provider", "consumer", "source__dataset", "supersedes"
     )
     if filters.source:
         queryset = queryset.filter(source__dataset__pid=filters.source)
