@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from datalux.onceonly import register
 
@@ -182,3 +183,78 @@ def public_keys(request: HttpRequest) -> list[dict]:
         {"key_id": key, "algorithm": ALGORITHM, "pem": public_pem(public)}
         for key, public in sorted(keys.trusted_keys().items())
     ]
+
+
+# -- protocol actions (a write token or a signed-in session) ------------------------------
+
+
+class ProtocolIn(Schema):
+    source: str = Field(description="the authentic source's dataset PID")
+    consumer: str = Field(description="the consumer body's organisation slug")
+    title: str
+    items: list[str]
+    legal_basis: str
+    purpose: str
+    purpose_description: str
+    frequency: str
+    retention_days: int
+    dpia_reference: str
+    valid_from: date
+    valid_until: date | None = None
+    max_deferral_days: int = 0
+
+
+class ActionIn(Schema):
+    reason: str = ""
+
+
+ACTIONS = ("submit", "agree", "return", "approve", "activate", "suspend", "resume", "retire")
+
+
+@router.post("/protocols", response={201: ProtocolOut})
+def create_protocol(request: HttpRequest, payload: ProtocolIn) -> Status:
+    """Draft a protocol for your body (an official of the consumer body)."""
+    from django.shortcuts import get_object_or_404
+
+    from datalux.accounts.models import Organisation
+    from datalux.core.api import user_of
+    from datalux.onceonly import actions
+    from datalux.onceonly.models import AuthenticSource
+
+    source = get_object_or_404(AuthenticSource, dataset__pid=payload.source)
+    consumer = get_object_or_404(Organisation, slug=payload.consumer)
+    fields = payload.dict(exclude={"source", "consumer"})
+    protocol = actions.create_protocol(
+        source=source, consumer=consumer, by=user_of(request), **fields
+    )
+    return Status(201, register.entry(protocol))
+
+
+@router.post("/protocols/{reference}/versions/{version}/{action}", response=ProtocolOut)
+def protocol_action(
+    request: HttpRequest, reference: str, version: int, action: str, payload: ActionIn
+) -> dict:
+    """One step of the protocol's state machine (``submit``, ``agree``, ``return``,
+    ``approve``, ``activate``, ``suspend``, ``resume``, ``retire``; ``reason`` for return,
+    suspend and retire), or ``new_version`` (a draft of the next version)."""
+    from django.shortcuts import get_object_or_404
+
+    from datalux.core.api import ApiError, user_of
+    from datalux.onceonly import actions
+    from datalux.onceonly.models import Protocol
+
+    protocol = get_object_or_404(Protocol, reference=reference, version=version)
+    by = user_of(request)
+    if action == "new_version":
+        return register.entry(actions.new_protocol_version(protocol=protocol, by=by))
+    if action not in ACTIONS:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no action {action!r}: use one of {', '.join((*ACTIONS, 'new_version'))}",
+        )
+    step = getattr(actions, f"{action}_protocol")
+    kwargs: dict[str, Any] = {"protocol": protocol, "by": by}
+    if action in ("return", "suspend", "retire"):
+        kwargs["reason"] = payload.reason
+    return register.entry(step(**kwargs))
