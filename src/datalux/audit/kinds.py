@@ -114,6 +114,9 @@ class EventKind(StrEnum):
     AGGREGATE_QUERY_RUN = "aggregate.query_run"
     AGGREGATE_QUERY_REFUSED = "aggregate.query_refused"
     AGGREGATE_BUDGET_CHANGED = "aggregate.budget_changed"
+    SYNTHETIC_MADE = "synthetic.made"
+    SYNTHETIC_REFUSED = "synthetic.refused"
+    SYNTHETIC_DOWNLOADED = "synthetic.downloaded"
     ADMIN_CHANGED = "admin.changed"
     ONCEONLY_SOURCE_DESIGNATED = "onceonly.source_designated"
     ONCEONLY_SOURCE_UPDATED = "onceonly.source_updated"
@@ -362,6 +365,20 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.AGGREGATE_BUDGET_CHANGED: _(
         "The privacy budget of an aggregate permit's DP queries took the totals of an amended "
         "permit (the totals before and after and what was spent are recorded; the spends stay)."
+    ),
+    EventKind.SYNTHETIC_MADE: _(
+        "A differentially private synthetic twin of a table of a permit's extract was made (the "
+        "table, the epsilon and delta charged to the project's budget, the rows, the file's "
+        "SHA-256 and the columns left out are recorded; no value)."
+    ),
+    EventKind.SYNTHETIC_REFUSED: _(
+        "A synthetic twin of a table was not made (not allowed by the permit, the privacy "
+        "budget spent, several rows per person, no column with a dictionary domain...); the "
+        "reason is recorded and no budget was spent."
+    ),
+    EventKind.SYNTHETIC_DOWNLOADED: _(
+        "An authorised person downloaded a synthetic twin (or its report): the only file derived "
+        "from an extract that leaves without output checking, its guarantee being formal."
     ),
     EventKind.ADMIN_CHANGED: _(
         "An operator added, changed or deleted a record in the Django admin (the model, the "
