@@ -259,6 +259,24 @@ class PermitTermsForm(forms.Form):
         max_value=MAX_DELTA,
         required=False,
     )
+    synthetic_twin = forms.BooleanField(
+        label=_("Allow a differentially private synthetic twin of the extract"),
+        required=False,
+        help_text=_(
+            "Made by the trusted third party after the preparation; the researchers download it "
+            "without output checking. It spends privacy budget from the total above."
+        ),
+    )
+    synthetic_epsilon = forms.FloatField(
+        label=_("Epsilon of the synthetic twin"),
+        min_value=0,
+        max_value=MAX_EPSILON,
+        required=False,
+        help_text=_(
+            "Above 0, at most the total epsilon; split equally over the extract's tables. The "
+            "twin needs a total delta of at least 1e-9."
+        ),
+    )
 
     def __init__(
         self,
@@ -327,6 +345,8 @@ class PermitTermsForm(forms.Form):
             self.fields["max_queries"].initial = rules.get("max_queries")
             self.fields["epsilon"].initial = rules.get("epsilon")
             self.fields["delta"].initial = rules.get("delta")
+            self.fields["synthetic_twin"].initial = bool(rules.get("synthetic_twin"))
+            self.fields["synthetic_epsilon"].initial = rules.get("synthetic_epsilon")
         self.fields["conditions"].initial = codes
         self.free_rows = max(FREE_CONDITION_ROWS, len(free) + 1)
         for i in range(self.free_rows):
@@ -378,6 +398,11 @@ class PermitTermsForm(forms.Form):
         data = super().clean() or {}
         if data.get("epsilon") == 0:
             self.add_error("epsilon", _("epsilon must be above 0, e.g. 1; empty for the default"))
+        if data.get("synthetic_twin") and not data.get("synthetic_epsilon"):
+            self.add_error(
+                "synthetic_epsilon",
+                _("give the epsilon the synthetic twin may spend (above 0), e.g. 0.5"),
+            )
         for i in range(self.free_rows):
             if (data.get(f"free_text_{i}") or "").strip() and not data.get(f"free_kind_{i}"):
                 self.add_error(
@@ -417,6 +442,8 @@ class PermitTermsForm(forms.Form):
                 "max_queries": data.get("max_queries"),
                 "epsilon": data.get("epsilon"),
                 "delta": data.get("delta"),
+                "synthetic_twin": bool(data.get("synthetic_twin")),
+                "synthetic_epsilon": data.get("synthetic_epsilon"),
             },
         }
 

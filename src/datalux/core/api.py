@@ -183,6 +183,7 @@ from datalux.holdings.api import router as holdings_router  # noqa: E402
 from datalux.onceonly.api import router as onceonly_router  # noqa: E402
 from datalux.spe.api import router as spe_router  # noqa: E402
 from datalux.spe.api_aggregate import router as aggregate_router  # noqa: E402
+from datalux.spe.api_synthetic import router as synthetic_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/access", access_router)
@@ -195,3 +196,4 @@ api.add_router("/holdings", holdings_router)
 api.add_router("/onceonly", onceonly_router)
 api.add_router("/spe", spe_router)
 api.add_router("/spe", aggregate_router)
+api.add_router("/spe", synthetic_router)

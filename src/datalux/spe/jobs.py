@@ -10,6 +10,8 @@ with the permit's lifecycle.
 - A worker killed midway leaves the preparation in its last step and a staging folder that no
   one sees; :func:`resume_stalled` (scheduled) or the operator's "run again" queues it again,
   and the rerun removes the staging folder and writes the same files (same SHA-256).
+- A ready extract of a permit that allows a synthetic twin queues its twins
+  (:func:`datalux.spe.synthetic.after_preparation`).
 - :func:`lock_extracts` runs as soon as a permit is no longer active, or is amended (the old
   version's extract), and :func:`delete_expired` removes locked extracts after the retention
   period (``DATALUX_SPE_RETENTION_DAYS``) and shreds the project's pseudonym secret once the
@@ -181,6 +183,9 @@ def run_preparation(
         manifest=prepared.manifest.as_data(),
         finished_at=timezone.now(),
     )
+    from datalux.spe.synthetic import after_preparation
+
+    after_preparation(preparation)  # the synthetic twins, queued when the permit allows them
     return preparation
 
 

@@ -490,3 +490,64 @@ class AggregateQuery(models.Model):
 
     def owning_organisation_id(self) -> int | None:
         return self.permit.organisation_id  # type: ignore[no-any-return]
+
+
+class SyntheticTwin(models.Model):
+    """A differentially private synthetic twin of one table of a permit's extract
+    (:mod:`datalux.spe.synthetic`): the file under ``<storage>/spe/<permit>/synthetic/``
+    (``path``, relative to the storage root, with its SHA-256), what it cost (``epsilon``,
+    ``delta``, charged to the project's budget ledger) and its fidelity and privacy report.
+    One per table of a permit: a twin, once made, is what the budget paid for."""
+
+    permit = models.ForeignKey(
+        "access.Permit", on_delete=models.PROTECT, related_name="synthetic_twins"
+    )
+    permit_version = models.PositiveSmallIntegerField()  # the extract's version it learnt from
+    table = models.CharField(max_length=120)
+    path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    epsilon = models.FloatField()
+    delta = models.FloatField()
+    report = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )  # None: made by the pipeline after the preparation
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["table"]
+        constraints = [
+            models.UniqueConstraint(fields=["permit", "table"], name="spe_one_twin_per_table")
+        ]
+
+    def __str__(self) -> str:
+        return f"synthetic twin of {self.table} ({self.permit_id})"
+
+    def owning_organisation_id(self) -> int | None:
+        return self.permit.organisation_id  # type: ignore[no-any-return]
+
+    @property
+    def report_path(self) -> str:
+        return self.path.removesuffix(".parquet") + ".report.json"
+
+    def headline(self) -> dict[str, Any]:
+        """The report's headline figures (``None`` where the report has none)."""
+        fidelity = self.report.get("fidelity") or {}
+        privacy = self.report.get("privacy") or {}
+        dcr = privacy.get("dcr") or {}
+        copies = dcr.get("synthetic_to_train") or {}
+        baseline = dcr.get("holdout_to_train") or {}
+        attack = privacy.get("membership_inference") or {}
+        utility = fidelity.get("utility") or {}
+        return {
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "tvd_2way_mean": fidelity.get("tvd_2way_mean"),
+            "tvd_2way_max": fidelity.get("tvd_2way_max"),
+            "utility_ratio": utility.get("ratio"),
+            "exact_copy_share": copies.get("exact_copy_share"),
+            "holdout_exact_copy_share": baseline.get("exact_copy_share"),
+            "membership_auc": attack.get("auc"),
+            "membership_passed": attack.get("passed"),
+        }

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from datalux.spe import views, views_aggregate, views_release, views_workspace
+from datalux.spe import views, views_aggregate, views_release, views_synthetic, views_workspace
 
 app_name = "spe"
 urlpatterns: list[URLPattern] = [
@@ -29,6 +29,17 @@ urlpatterns: list[URLPattern] = [
     ),
     path("<str:number>/", views.preparation, name="preparation"),
     path("<str:number>/prepare/", views.prepare, name="prepare"),
+    path("<str:number>/synthetic/", views_synthetic.make, name="synthetic_make"),
+    path(
+        "synthetic/<str:number>/<str:table>.report.json",
+        views_synthetic.report,
+        name="synthetic_report",
+    ),
+    path(
+        "workspace/<str:number>/synthetic/<str:table>.parquet",
+        views_synthetic.download,
+        name="synthetic_download",
+    ),
     path("aggregate/<str:number>/", views_aggregate.aggregate_page, name="aggregate"),
     path("workspace/<str:number>/", views_workspace.workspace, name="workspace"),
     path("workspace/<str:number>/code/", views_workspace.upload, name="upload_code"),

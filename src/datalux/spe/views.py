@@ -25,7 +25,7 @@ from datalux.accounts.roles import Permission
 from datalux.audit.models import AuditEvent
 from datalux.core.errors import Conflict
 from datalux.core.guards import deny
-from datalux.spe import jobs
+from datalux.spe import jobs, synthetic
 from datalux.spe.models import Preparation, PreparationState
 from datalux.spe.present import extract_tables
 
@@ -113,6 +113,13 @@ def _render(
         "can_prepare": can_prepare,
         "refusal": refusal,
         "sees_case": has_permission(request.user, Permission.HANDLE_APPLICATIONS),
+        "synthetic": synthetic.overview(permit),
+        "can_make_twin": (
+            synthetic.allows_twin(permit)
+            and permit.state == "active"
+            and bool(current and current.available)
+            and has_permission(request.user, Permission.OPERATE_PRIVACY_SERVICES)
+        ),
     }
     return render(request, "spe/preparation.html", context, status=status)
 

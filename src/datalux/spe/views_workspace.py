@@ -30,6 +30,7 @@ from datalux.spe import project as projects
 from datalux.spe import workspaces
 from datalux.spe.graph import svg
 from datalux.spe.models import CodeVersion, DataKind, Job
+from datalux.spe.synthetic import overview as synthetic_overview
 
 PAGE_JOBS = 50
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
@@ -123,6 +124,8 @@ def _render(
         "data_kinds": DataKind.choices,
         "error": error,
         "max_upload_mb": MAX_UPLOAD_BYTES // 2**20,
+        "synthetic": synthetic_overview(permit),
+        "researcher": True,  # only the permit's authorised persons reach this page
     }
     response = render(request, "spe/workspace.html", context, status=status)
     add_never_cache_headers(response)

@@ -63,6 +63,9 @@ ANONYMISATION_RULES = {"k", "l", "t", "max_suppression"}
 # the aggregate-only service's (datalux.spe.aggregate): the most released queries in all,
 # the project's total privacy budget of its DP queries (datalux.spe.aggregate_budget)
 AGGREGATE_RULES = {"max_queries", "epsilon", "delta"}
+# a differentially private synthetic twin of the extract (datalux.spe.synthetic): allowed or
+# not, and the epsilon its twins may spend from the project's total
+SYNTHETIC_RULES = {"synthetic_twin", "synthetic_epsilon"}
 #: The largest total epsilon a permit may give (beyond it DP protects next to nothing).
 MAX_EPSILON = 10.0
 #: The largest total delta (approximate DP): far below one in the size of any register.
@@ -183,6 +186,7 @@ def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
         - {"aggregate_only"}
         - ANONYMISATION_RULES
         - AGGREGATE_RULES
+        - SYNTHETIC_RULES
     )
     if unknown:
         raise ValidationError(
@@ -212,6 +216,7 @@ def _output_rules(rules: dict[str, Any] | None, form: str) -> dict[str, Any]:
             {"output_rules": _("max_queries must be a whole number ≥ 1, or empty for no cap")}
         )
     _budget_rules(merged)
+    _synthetic_rules(merged, form)
     merged["aggregate_only"] = form == DataForm.AGGREGATE or bool(merged.get("aggregate_only"))
     return merged
 
@@ -244,6 +249,60 @@ def _budget_rules(merged: dict[str, Any]) -> None:
         ):
             raise ValidationError({"output_rules": message % {"max": f"{limit:g}"}})
         merged[key] = float(value)
+
+
+def _synthetic_rules(merged: dict[str, Any], form: str) -> None:
+    """``synthetic_twin`` (a boolean; false or empty drops both rules) and, with it,
+    ``synthetic_epsilon``: a finite number above 0 and at most the project's total epsilon; the
+    twin needs a prepared extract (not the aggregate form) and a total delta of at least the
+    twins' (their noise is Gaussian)."""
+    from datalux.spe.aggregate_budget import DEFAULT_EPSILON
+    from datalux.spe.synthetic import TWIN_DELTA
+
+    twin = merged.get("synthetic_twin")
+    if twin is not None and not isinstance(twin, bool):
+        raise ValidationError({"output_rules": _("synthetic_twin must be true or false")})
+    if not twin:
+        merged.pop("synthetic_twin", None)
+        merged.pop("synthetic_epsilon", None)
+        return
+    if form == DataForm.AGGREGATE:
+        raise ValidationError(
+            {
+                "output_rules": _(
+                    "a synthetic twin is learnt from a prepared extract, which the aggregate "
+                    "form has not: grant pseudonymised or anonymised data, or no twin"
+                )
+            }
+        )
+    total = merged.get("epsilon") or DEFAULT_EPSILON
+    value = merged.get("synthetic_epsilon")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < float(value) <= total
+    ):
+        raise ValidationError(
+            {
+                "output_rules": _(
+                    "synthetic_epsilon must be a number above 0 and at most the project's total "
+                    "epsilon (%(total)s), e.g. 0.5"
+                )
+                % {"total": f"{total:g}"}
+            }
+        )
+    if (merged.get("delta") or 0.0) < TWIN_DELTA:
+        raise ValidationError(
+            {
+                "output_rules": _(
+                    "a synthetic twin needs a total delta of at least %(delta)s (its noise is "
+                    "Gaussian): set the total delta, e.g. 1e-6"
+                )
+                % {"delta": f"{TWIN_DELTA:g}"}
+            }
+        )
+    merged["synthetic_epsilon"] = float(value)
 
 
 def _check_budget(permit: Permit, rules: dict[str, Any]) -> None:
