@@ -365,6 +365,7 @@ def test_the_researcher_downloads_the_twin_and_no_one_else(
     response = _client(world.applicant).get(url)
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
+    response.close()
     assert hashlib.sha256(body).hexdigest() == made.sha256
     assert f'filename="{made.table}.synthetic.parquet"' in response["Content-Disposition"]
     [downloaded] = _events(EventKind.SYNTHETIC_DOWNLOADED)
@@ -449,3 +450,20 @@ def test_the_api_lists_the_twins_with_their_figures_and_queues_them_for_operator
     Permit.objects.filter(pk=permit.pk).update(output_rules={"epsilon": 2.0})
     conflict = Client().post(url, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "invalid_state"
+
+
+def test_an_aggregate_only_project_is_served_the_twin_on_its_aggregate_page(
+    world: World, workspace_key: None, operator: Any
+) -> None:
+    """No workspace, no rows of the extract: the twin is all the microdata the project gets."""
+    permit = _permit(world, rules={**TWIN_RULES, "aggregate_only": True})
+    [twin] = synthetic.make_synthetic_twin(permit=permit, by=operator).made
+    client = _client(world.applicant)
+    assert client.get(f"/spe/workspace/{permit.number}/").status_code == 403
+    page = client.get(reverse("spe:aggregate", args=[permit.number])).content.decode()
+    download = reverse("spe:synthetic_download", args=[permit.number, twin.table])
+    assert download in page
+    response = client.get(download)
+    assert response.status_code == 200
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == twin.sha256
+    response.close()

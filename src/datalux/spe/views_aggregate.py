@@ -23,6 +23,7 @@ from datalux.spe import aggregate
 from datalux.spe.aggregate_data import Unavailable, source_for
 from datalux.spe.aggregate_history import Refused
 from datalux.spe.models import AggregateMethod
+from datalux.spe.synthetic import overview as synthetic_overview
 
 SHOWN_QUERIES = 20
 
@@ -123,6 +124,8 @@ def _render(
         "errors": errors or {},
         "error": error,
         "posted": posted or {},
+        "synthetic": synthetic_overview(permit),
+        "researcher": True,  # require_service let only the permit's authorised persons in
     }
     response = render(request, "spe/aggregate.html", context, status=status)
     add_never_cache_headers(response)
