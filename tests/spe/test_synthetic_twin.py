@@ -467,3 +467,19 @@ def test_an_aggregate_only_project_is_served_the_twin_on_its_aggregate_page(
     assert response.status_code == 200
     assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == twin.sha256
     response.close()
+
+
+def test_a_twin_holding_a_column_the_amended_permit_no_longer_grants_is_not_downloaded(
+    world: World, twin_permit: Permit, made: SyntheticTwin
+) -> None:
+    permit = twin_permit
+    url = reverse("spe:synthetic_download", args=[permit.number, made.table])
+    actions.amend_permit(
+        permit=permit, by=world.decider, reason="The diagnosis is no longer needed.",
+        datasets={world.stays.pid: {"variables": ["age", "commune", "cost"]}},
+    )  # fmt: skip
+    response = _client(world.applicant).get(url)
+    assert response.status_code == 403 and "no longer grants diagnosis" in response.text
+    [refused] = _events(EventKind.SYNTHETIC_REFUSED)
+    assert refused.details["code"] == "not-granted"
+    assert not _events(EventKind.SYNTHETIC_DOWNLOADED)

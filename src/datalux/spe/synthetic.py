@@ -22,7 +22,9 @@ by :mod:`datalux.access.actions.permits`). Then:
 - :func:`download_twin`: a twin is the only file derived from an extract that leaves without
   output checking (its guarantee is formal and recorded): an authorised person who may work
   with the permit's data now downloads it, audited ``synthetic.downloaded``; anyone else, or
-  an expired or suspended permit, gets an audited refusal (``access.denied``).
+  an expired or revoked permit, gets an audited refusal (``access.denied``), and so does a
+  twin holding a table or column the permit, as amended since, no longer grants
+  (``synthetic.refused``, ``not-granted``). The file's SHA-256 is checked before it is served.
 """
 
 from __future__ import annotations
@@ -496,10 +498,38 @@ def _twin(permit: Permit, table: str) -> SyntheticTwin:
     return found
 
 
+def _not_granted(permit: Permit, twin: SyntheticTwin) -> str:
+    """Why the permit as amended since no longer covers the twin ('' when it does): its table
+    or one of its columns is not granted any more."""
+    from datalux.spe.plan import table_name
+
+    granted = {
+        table_name(item.dataset): set(item.variables)
+        for item in permit.datasets.select_related("dataset__publisher")
+    }
+    if twin.table not in granted:
+        return _("permit %(number)s no longer grants the table %(table)s") % {
+            "number": permit.number,
+            "table": twin.table,
+        }
+    columns = (twin.report.get("meta") or {}).get("columns") or []
+    extra = sorted(set(columns) - granted[twin.table])
+    if extra:
+        return _("permit %(number)s no longer grants %(columns)s, which the twin holds") % {
+            "number": permit.number,
+            "columns": ", ".join(extra),
+        }
+    return ""
+
+
 def download_twin(*, permit: Permit, table: str, by: Any) -> Path:
     """The twin's file for an authorised person who may work with the data now (audited)."""
     _researcher(permit, by, "synthetic.download")
     twin = _twin(permit, table)
+    outside = _not_granted(permit, twin)
+    if outside:
+        _refuse(permit, by, table=table, code="not-granted", reason=outside, trigger="download")
+        raise NoAccess(outside)
     path = Path(settings.DATALUX_STORAGE) / twin.path
     if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != twin.sha256:
         reason = _("the twin's file is missing or was changed since it was made")
