@@ -40,7 +40,12 @@ from tests.spe.test_aggregate import COMMUNES, _decided, _store
 pytestmark = pytest.mark.django_db
 API = "/api/v1/spe"
 DIAGNOSES = ("I50.0", "S72.0", "J18.9")
-TWIN_RULES = {"epsilon": 2.0, "delta": 1e-6, "synthetic_twin": True, "synthetic_epsilon": 1.0}
+TWIN_RULES: dict[str, Any] = {
+    "epsilon": 2.0,
+    "delta": 1e-6,
+    "synthetic_twin": True,
+    "synthetic_epsilon": 1.0,
+}
 
 
 def _rows(n: int = 320, *, per_person: int = 1) -> list[dict[str, Any]]:
@@ -290,7 +295,7 @@ def _operator() -> Any:
     from tests.access.world import _member
     from tests.factories.accounts import OrganisationFactory
 
-    ttp = OrganisationFactory(name="TTP", kind=OrganisationKind.TRUSTED_THIRD_PARTY)
+    ttp: Any = OrganisationFactory(name="TTP", kind=OrganisationKind.TRUSTED_THIRD_PARTY)
     return _member("ttp_operator", ttp, f"ttp{ttp.pk}")
 
 
