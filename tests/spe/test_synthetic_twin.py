@@ -488,3 +488,17 @@ def test_a_twin_holding_a_column_the_amended_permit_no_longer_grants_is_not_down
     [refused] = _events(EventKind.SYNTHETIC_REFUSED)
     assert refused.details["code"] == "not-granted"
     assert not _events(EventKind.SYNTHETIC_DOWNLOADED)
+
+
+def test_the_dummy_data_take_the_published_ranges_not_the_exact_ones(
+    world: World, twin_permit: Permit
+) -> None:
+    """Dummy data leave the platform: their ranges must be the coarsened ones as well."""
+    from datalux.spe.dummydata import spec_for
+
+    published = {
+        v["name"]: (v.get("min"), v.get("max"))
+        for v in DatasetVersion.objects.get(dataset=world.stays).published_quality["variables"]
+    }
+    [age] = [c for t in spec_for(twin_permit).tables for c in t.columns if c.name == "age"]
+    assert (age.low, age.high) == published["age"] != (18, 77)

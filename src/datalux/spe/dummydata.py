@@ -127,14 +127,14 @@ def _rows_of(about: dict[str, Any]) -> int:
 def _profile(about: dict[str, Any]) -> dict[str, Any]:
     from datalux.catalogue.models import DatasetVersion
 
+    # the *published* profile (coarsened extremes of quasi-identifiers and sensitive variables
+    # of a protected dataset), never the exact one: the dummy data leaves the platform
     version = (
-        DatasetVersion.objects.filter(
-            dataset__pid=about.get("dataset", ""), number=about.get("holder_version", 0)
-        )
-        .only("quality")
+        DatasetVersion.objects.select_related("dataset")
+        .filter(dataset__pid=about.get("dataset", ""), number=about.get("holder_version", 0))
         .first()
     )
-    return version.quality if version is not None and version.quality else {}
+    return version.published_quality if version is not None and version.quality else {}
 
 
 def _table_spec(table: dict[str, Any]) -> TableSpec:
