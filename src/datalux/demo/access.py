@@ -419,8 +419,14 @@ def _build(scenario: Scenario, cast: Cast) -> tuple[Application, str]:
     if key == "approved_linked":
         application = _under_review(scenario, cast)
         number = _decide(
-            application, cast, "approved", "The purpose serves the public interest in health."
-        )
+            application,
+            cast,
+            "approved",
+            "The purpose serves the public interest in health.",
+            # a synthetic twin of the extract, from a project budget shared with DP queries
+            output_rules={"synthetic_twin": True, "synthetic_epsilon": 1.0, "epsilon": 2.0,
+                          "delta": 1e-6},
+        )  # fmt: skip
         actions.accept_terms(application=application, by=applicant)
         return application, f"permit {number}; linked across three holders, terms accepted"
     if key == "approved_with_conditions":
