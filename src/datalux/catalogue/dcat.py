@@ -117,6 +117,7 @@ RDF = Terms("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
 
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 _URL = re.compile(r"https?://[^\s<>\"'{}|\\^`]+")
+_EU_CODE = re.compile(r"[A-Z]{3}(?:_[A-Z]+)?\Z")  # an EU authority-table code, e.g. LTZ
 _PLACEHOLDER_PID = "DLX-00000000-0"
 _PLACEHOLDER_PK = "987654321"
 
@@ -321,9 +322,21 @@ class Builder:
                 g.add((node, FOAF.homepage, URIRef(organisation.homepage)))
         return node
 
-    def _licence(self, code: str) -> URIRef | None:
-        uri = vocab.LICENCES.get(code)
+    def _licence(self, code: str, other: str = "") -> URIRef | None:
+        """The licence of a key (offered or harvested), else a harvested licence's own IRI."""
+        uri = vocab.licence_iri(code) if code else None
+        uri = uri or other
         return self._typed_once(uri, DCT.LicenseDocument) if uri else None
+
+    def _remote_agent(self, remote: Any) -> URIRef | None:
+        """The publisher a harvested record's source names (with an IRI and a name)."""
+        if not isinstance(remote, dict) or not remote.get("uri") or not remote.get("name"):
+            return None
+        node = URIRef(str(remote["uri"]))
+        if (str(node), FOAF.Agent) not in self._typed:
+            self._typed_once(str(node), FOAF.Agent)
+            self.graph.add((node, FOAF.name, Literal(str(remote["name"]))))
+        return node
 
     def landing_page(self, pid: str) -> str:
         return self.base + self._landing_template.replace(_PLACEHOLDER_PID, pid)
@@ -443,7 +456,13 @@ class Builder:
                     self._typed_once(vocab.theme_uri(code), SKOS.Concept, str(label)),
                 )
             )
-        add((node, DCT.publisher, self.agent(ds.publisher)))
+        # A harvested record's publisher is the one its source names (ours is the harvester).
+        named = self._remote_agent(getattr(ds, "remote_publisher", None))
+        add((node, DCT.publisher, named or self.agent(ds.publisher)))
+        for language in getattr(ds, "languages", None) or []:
+            code = str(language)
+            iri = f"{vocab.EU_AUTHORITY}/language/{code}" if _EU_CODE.match(code) else code
+            add((node, DCT.language, self._typed_once(iri, DCT.LinguisticSystem)))
         if ds.contact_name or ds.contact_email:
             contact = URIRef(f"{uri}#contact")
             add((node, DCAT.contactPoint, contact))
@@ -477,7 +496,11 @@ class Builder:
         for statement in (legal, conditions):
             if statement is not None:
                 add((node, DCT.rights, statement))
-        for url in _URL.findall(ds.legal_basis or ""):
+        laws = [
+            *_URL.findall(ds.legal_basis or ""),
+            *(getattr(ds, "applicable_legislation", None) or []),
+        ]
+        for url in dict.fromkeys(laws):
             add((node, DCATAP.applicableLegislation, self._typed_once(url, ELI.LegalResource)))
         if ds.version:
             add((node, DCAT.version, Literal(ds.version)))
@@ -491,7 +514,7 @@ class Builder:
             if series is None:
                 series = self.series(ds.in_series)
             add((node, DCAT.inSeries, series))
-        licence = self._licence(ds.licence)
+        licence = self._licence(ds.licence, getattr(ds, "licence_uri", ""))
         for dist in rows.distributions:
             add((node, DCAT.distribution, self.distribution(ds, dist, licence, conditions)))
         for name, value in rows.extensions.items():
@@ -539,7 +562,8 @@ class Builder:
             add((node, DCAT.mediaType, iana))
         if dist.byte_size is not None:  # the size is shown on the dataset page too
             add((node, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
-        dist_licence = self._licence(dist.licence) if dist.licence else licence
+        other = getattr(dist, "licence_uri", "")
+        dist_licence = self._licence(dist.licence, other) if dist.licence or other else licence
         if dist_licence is not None:
             add((node, DCT.license, dist_licence))
         if conditions is not None:

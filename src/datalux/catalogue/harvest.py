@@ -45,45 +45,41 @@ import logging
 import os
 import re
 import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.sax import SAXParseException
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
-from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_tasks import task
-from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, SKOS
+from rdflib import Graph
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.permissions import has_permission
 from datalux.accounts.roles import Permission
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
-from datalux.catalogue import vocabularies as vocab
-from datalux.catalogue.dcat import ADMS, DCAT, HYDRA, VCARD, parse
+from datalux.catalogue.dcat import HYDRA, parse
 from datalux.catalogue.fetch import AllowList, FetchError, address_problem, fetch_url
+from datalux.catalogue.harvest_import import (
+    HarvestReport,
+    TooManyWithdrawals,
+    import_graph,
+    withdraw_limit_percent,
+)
 from datalux.catalogue.jsonld_contexts import RemoteContextRefused
-from datalux.catalogue.langtags import primary_language
 from datalux.catalogue.models import (
     Catalogue,
-    Dataset,
-    DatasetStatus,
-    Distribution,
     HarvestRun,
     HarvestRunStatus,
     HarvestSource,
 )
-from datalux.catalogue.pids import is_valid_pid
 from datalux.core.absolute import base_url
 
 logger = logging.getLogger("datalux.catalogue.harvest")
@@ -116,26 +112,6 @@ _EXTENSIONS = {
     ".jsonld": "json-ld",
     ".json": "json-ld",
 }
-_CC = "http://creativecommons.org/"
-_LICENCE_ALIASES = {
-    f"{_CC}licenses/by/4.0": "CC-BY-4.0",
-    f"{_CC}publicdomain/zero/1.0": "CC0-1.0",
-    f"{_CC}licenses/by-sa/4.0": "CC-BY-SA-4.0",
-    "http://opendatacommons.org/licenses/odbl": "ODbL-1.0",
-    "http://opendatacommons.org/licenses/odbl/1.0": "ODbL-1.0",
-    "cc-by": "CC-BY-4.0",
-    "cc-by-4.0": "CC-BY-4.0",
-    "cc0": "CC0-1.0",
-    "cc-zero": "CC0-1.0",
-    "cc0-1.0": "CC0-1.0",
-    "cc-by-sa": "CC-BY-SA-4.0",
-    "cc-by-sa-4.0": "CC-BY-SA-4.0",
-    "odc-odbl": "ODbL-1.0",
-    "odbl": "ODbL-1.0",
-    **{uri: key for key, uri in vocab.LICENCES.items()},
-}
-_URL_OK = URLValidator(schemes=["http", "https", "ftp"])
-_EMAIL_OK = EmailValidator()
 
 
 class HarvestError(Exception):
@@ -151,15 +127,6 @@ class HarvestHeld(HarvestError):
         self.run = run
 
 
-class _TooManyWithdrawals(Exception):
-    """Raised inside the run's transaction so that nothing of it is kept."""
-
-    def __init__(self, gone: list[str], of: int) -> None:
-        super().__init__(f"{len(gone)} of {of}")
-        self.gone = gone
-        self.of = of
-
-
 @dataclass
 class Document:
     data: bytes
@@ -169,50 +136,6 @@ class Document:
 
     def __post_init__(self) -> None:
         self.base = self.base or self.location
-
-
-@dataclass
-class HarvestReport:
-    source: str
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    withdrawn: int = 0
-    not_conforming: int = 0  # imported as drafts: DCAT-AP violations
-    skipped_own: int = 0  # our own records, re-published by the remote
-    skipped_invalid: int = 0
-    deleted: int = 0  # withdrawn records past their grace period
-    pages: int = 0
-    digest: str = ""  # SHA-256 of the pages read, in order
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def seen(self) -> int:
-        return self.created + self.updated + self.unchanged
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "withdrawn": self.withdrawn,
-            "not_conforming": self.not_conforming,
-            "skipped_own": self.skipped_own,
-            "skipped_invalid": self.skipped_invalid,
-            "deleted": self.deleted,
-            "pages": self.pages,
-            "problems": self.problems[:50],
-        }
-
-    def summary(self) -> str:
-        return (
-            f"{self.source}: {self.created} created, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.withdrawn} withdrawn, "
-            f"{self.not_conforming} kept as drafts (DCAT-AP violations), "
-            f"{self.skipped_own} of our own skipped, {self.skipped_invalid} invalid skipped"
-            + (f", {self.deleted} deleted after the grace period" if self.deleted else "")
-        )
 
 
 # -- fetching -------------------------------------------------------------------------------
@@ -372,6 +295,10 @@ def fetch(
     return Document(fetched.data, fetched.content_type, label, fetched.url)
 
 
+# Turtle or N-Triples starting with a subject IRI (``<urn:x> <p> ...``), not an XML tag
+_STARTS_WITH_IRI = re.compile(rb'<[^\s<>"{}|^`]*>\s*(?:<|_:|"|a\s|\[|[A-Za-z][\w.-]*:)')
+
+
 def detect_format(document: Document) -> str:
     """``turtle``, ``xml`` or ``json-ld``: by content type, then extension, then content."""
     by_type = _CONTENT_TYPES.get(document.content_type.split(";")[0].strip().lower())
@@ -380,12 +307,24 @@ def detect_format(document: Document) -> str:
     suffix = Path(urllib.parse.urlsplit(document.base).path).suffix.lower()
     if suffix in _EXTENSIONS:
         return _EXTENSIONS[suffix]
-    start = document.data.lstrip()[:1]
-    if start == b"<" and not document.data.lstrip().startswith(b"<http"):
+    data = document.data.lstrip()
+    start = data[:1]
+    if start == b"<" and not _STARTS_WITH_IRI.match(data):
         return "xml"
     if start in (b"{", b"["):
         return "json-ld"
     return "turtle"
+
+
+def _place(text: str, offset: int) -> str:
+    """'line L, column C' (from 1, in characters) of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").removeprefix("\ufeff")
 
 
 def _where(exc: Exception, data: bytes) -> str:
@@ -395,10 +334,21 @@ def _where(exc: Exception, data: bytes) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"line {exc.lineno}, column {exc.colno}"
     if hasattr(exc, "lines") and hasattr(exc, "_i"):  # rdflib notation3 BadSyntax
-        text: bytes = getattr(exc, "_str", data) or data
-        offset: int = exc._i
-        column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
-        return f"line {exc.lines + 1}, column {column}"
+        # Its offset counts characters of the decoded document (``_str`` is that text in
+        # UTF-8) and its line counter lags after some tokens: both are recomputed from the
+        # offset. -1 means the parser ran off the end; a blank before the offending token
+        # is skipped, so that the place is the token's.
+        raw = getattr(exc, "_str", b"")
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+        offset = int(exc._i)
+        if not 0 <= offset <= len(text):
+            offset = len(text)
+        while offset < len(text) and text[offset] in " \t":
+            offset += 1
+        return _place(text, offset)
+    if isinstance(exc, AssertionError | IndexError):  # rdflib Turtle: cut inside a token
+        text = _text(data)
+        return _place(text, len(text.rstrip(" \t\r\n")))
     located = _RDFXML_PLACE.search(str(exc)) if type(exc).__name__ == "ParserError" else None
     if located:  # rdflib RDF/XML: "SYSTEM-ID:LINE:COLUMN: message" (only the numbers are kept)
         return f"line {located.group(1)}, column {int(located.group(2)) + 1}"
@@ -433,7 +383,7 @@ def _reason(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return "the document is not UTF-8 text"
-    if isinstance(exc, IndexError):
+    if isinstance(exc, AssertionError | IndexError):
         return "the document ends in the middle of a statement"
     if isinstance(exc, RecursionError):
         return "the document is nested too deeply"
@@ -528,219 +478,6 @@ def read_source(location: str, report: HarvestReport, **limits: Any) -> Graph:
     return graph
 
 
-# -- mapping --------------------------------------------------------------------------------
-def _texts(graph: Graph, node: Any, predicate: URIRef) -> dict[str, str]:
-    """Texts by language: the primary subtag of each literal's tag (``fr-LU`` is ``fr``),
-    English when untagged; a literal whose tag is not BCP 47 is left out."""
-    texts: dict[str, str] = {}
-    for value in graph.objects(node, predicate):
-        if isinstance(value, Literal) and str(value).strip():
-            language = primary_language(value.language) if value.language else "en"
-            if language is not None:
-                texts.setdefault(language, str(value).strip())
-    return texts
-
-
-def _first(graph: Graph, node: Any, *predicates: URIRef) -> Any:
-    for predicate in predicates:
-        value = graph.value(node, predicate, any=True)
-        if value is not None:
-            return value
-    return None
-
-
-def _code(value: Any, prefix: str, allowed: list[str]) -> str:
-    text = str(value or "")
-    code = text.rsplit("/", 1)[-1].upper() if text.startswith(prefix) else text.upper()
-    return code if code in allowed else ""
-
-
-def _licence(graph: Graph, nodes: list[Any]) -> str:
-    for node in nodes:
-        for value in graph.objects(node, DCTERMS.license):
-            key = str(value).rstrip("/")
-            alias = _LICENCE_ALIASES.get(key) or _LICENCE_ALIASES.get(key.lower())
-            if alias is None:
-                alias = _LICENCE_ALIASES.get(key.replace("https://", "http://"))
-            if alias:
-                return alias
-    return ""
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, Literal):
-        return None
-    python = value.toPython()
-    if isinstance(python, datetime):
-        return python if timezone.is_aware(python) else python.replace(tzinfo=UTC)
-    if isinstance(python, date):
-        return datetime.combine(python, time(0), tzinfo=UTC)
-    return None
-
-
-def _day(value: Any) -> date | None:
-    moment = _when(value)
-    return moment.date() if moment else None
-
-
-def _url(value: Any) -> str:
-    text = str(value or "").strip()
-    if not text or len(text) > 500 or not isinstance(value, URIRef):
-        return ""
-    try:
-        _URL_OK(text)
-    except ValidationError:
-        return ""
-    return text
-
-
-def _email(value: Any) -> str:
-    text = str(value or "").strip()
-    text = text.removeprefix("mailto:")
-    try:
-        _EMAIL_OK(text)
-    except ValidationError:
-        return ""
-    return text
-
-
-@dataclass
-class Mapped:
-    """The fields of one remote dataset, ready to compare with (or create) a record."""
-
-    remote_id: str
-    fields: dict[str, Any]
-    distributions: list[dict[str, Any]]
-
-
-DISTRIBUTION_FIELDS = (
-    "title",
-    "description",
-    "access_url",
-    "download_url",
-    "file_format",
-    "media_type",
-    "byte_size",
-    "licence",
-)
-
-
-def _distribution(graph: Graph, node: Any) -> dict[str, Any]:
-    file_format = _first(graph, node, DCTERMS.format)
-    media_type = _first(graph, node, DCAT.mediaType)
-    size = _first(graph, node, DCAT.byteSize)
-    try:
-        byte_size = int(str(size)) if size is not None else None
-    except ValueError:
-        byte_size = None
-    media = str(media_type or "").removeprefix("https://www.iana.org/assignments/media-types/")
-    format_code = str(file_format or "").rstrip("/").rsplit("/", 1)[-1].upper()
-    return {
-        "title": _texts(graph, node, DCTERMS.title),
-        "description": _texts(graph, node, DCTERMS.description),
-        "access_url": _url(_first(graph, node, DCAT.accessURL)),
-        "download_url": _url(_first(graph, node, DCAT.downloadURL)),
-        "file_format": format_code if 0 < len(format_code) <= 16 else "",
-        "media_type": media[:100] if "/" in media else "",
-        "byte_size": byte_size if byte_size is not None and byte_size >= 0 else None,
-        "licence": _licence(graph, [node]),
-    }
-
-
-def map_dataset(graph: Graph, node: Any) -> Mapped | str:
-    """The record fields of one ``dcat:Dataset``, or the reason it cannot be imported."""
-    identifier = _first(graph, node, DCTERMS.identifier)
-    if isinstance(node, URIRef):
-        remote_id = str(node)
-    elif identifier is not None and str(identifier).strip():
-        remote_id = str(identifier).strip()
-    else:
-        return "a dataset with neither an IRI nor a dct:identifier cannot be tracked: skipped"
-    if len(remote_id) > 500:
-        return f"a dataset id is longer than 500 characters: skipped ({remote_id[:60]}...)"
-    title = _texts(graph, node, DCTERMS.title)
-    if not title:
-        return f"{remote_id} has no dct:title: skipped"
-    distribution_nodes = list(graph.objects(node, DCAT.distribution))
-    contact = _first(graph, node, DCAT.contactPoint)
-    period = _first(graph, node, DCTERMS.temporal)
-    themes = sorted(
-        {
-            code
-            for value in graph.objects(node, DCAT.theme)
-            if (code := _code(value, f"{vocab.EU_AUTHORITY}/data-theme/", vocab.Theme.values))
-        }
-    )
-    stated = _first(graph, node, DCTERMS.accessRights)
-    rights = _code(stated, f"{vocab.EU_AUTHORITY}/access-right/", vocab.AccessRights.values)
-    if stated is not None and rights != vocab.AccessRights.PUBLIC:
-        # Access to data held here is granted here only: a record restricted (or with rights
-        # we cannot read) at its source would look like one of ours to request.
-        return (
-            f"{remote_id} is not open data at its source (its dct:accessRights is not "
-            "PUBLIC): only open records are harvested, skipped"
-        )
-    frequency = _code(
-        _first(graph, node, DCTERMS.accrualPeriodicity),
-        f"{vocab.EU_AUTHORITY}/frequency/",
-        vocab.Frequency.values,
-    )
-    keywords = sorted({str(k).strip() for k in graph.objects(node, DCAT.keyword) if str(k).strip()})
-    start = end = None
-    if period is not None:
-        start = _day(_first(graph, period, DCAT.startDate, URIRef("http://schema.org/startDate")))
-        end = _day(_first(graph, period, DCAT.endDate, URIRef("http://schema.org/endDate")))
-        if start and end and start > end:
-            start, end = end, start
-    version = _first(graph, node, DCAT.version, OWL.versionInfo)
-    fields: dict[str, Any] = {
-        "title": title,
-        "description": _texts(graph, node, DCTERMS.description),
-        "keywords": keywords,
-        "themes": themes,
-        "access_rights": vocab.AccessRights.PUBLIC,  # open-data portals often omit it
-        "legal_basis": "",  # never a legal basis or conditions of ours
-        "conditions_for_reuse": "",
-        "licence": _licence(graph, [node, *distribution_nodes]),
-        "contact_name": str(_first(graph, contact, VCARD.fn) or "")[:200] if contact else "",
-        "contact_email": _email(_first(graph, contact, VCARD.hasEmail)) if contact else "",
-        "temporal_start": start,
-        "temporal_end": end,
-        "spatial": sorted(
-            {str(s) for s in graph.objects(node, DCTERMS.spatial) if isinstance(s, URIRef)}
-        ),
-        "accrual_periodicity": frequency or vocab.Frequency.UNKNOWN,
-        "version": str(version or "")[:32],
-        "issued": _when(_first(graph, node, DCTERMS.issued)),
-    }
-    distributions = [_distribution(graph, d) for d in distribution_nodes]
-    distributions.sort(key=lambda d: (d["access_url"], d["download_url"], str(d["title"])))
-    return Mapped(remote_id, fields, distributions)
-
-
-def _identifiers(graph: Graph, node: Any) -> set[str]:
-    values = {str(v) for v in graph.objects(node, DCTERMS.identifier)}
-    for identifier in graph.objects(node, ADMS.identifier):
-        values.update(str(v) for v in graph.objects(identifier, SKOS.notation))
-    return values
-
-
-def _own_records(graph: Graph, nodes: list[Any]) -> set[Any]:
-    """The dataset nodes that describe records of this platform (our URIs or PIDs)."""
-    prefix = f"{base_url()}/id/"
-    own = {n for n in nodes if isinstance(n, URIRef) and str(n).startswith(prefix)}
-    candidates: dict[str, list[Any]] = {}
-    for node in nodes:
-        for value in _identifiers(graph, node):
-            if is_valid_pid(value):
-                candidates.setdefault(value, []).append(node)
-    if candidates:
-        ours = Dataset.objects.filter(pid__in=list(candidates)).values_list("pid", flat=True)
-        for pid in ours:
-            own.update(candidates[pid])
-    return own
-
-
 # -- the run --------------------------------------------------------------------------------
 def _require_operator(by: Any) -> None:
     if by is not None and not has_permission(by, Permission.MANAGE_ORGANISATIONS):
@@ -790,217 +527,6 @@ def register_source(
     return source
 
 
-def _slug(source: HarvestSource, mapped: Mapped) -> str:
-    digest = hashlib.sha256(mapped.remote_id.encode()).hexdigest()[:10]
-    title = mapped.fields["title"].get("en") or next(iter(mapped.fields["title"].values()))
-    return f"{slugify(title)[:90]}-{source.pk}-{digest}".strip("-")
-
-
-def _distribution_key(values: dict[str, Any]) -> tuple[Any, ...]:
-    """Comparable whatever the database does to JSON key order (PostgreSQL jsonb sorts)."""
-    return tuple((k, json.dumps(values[k], sort_keys=True)) for k in DISTRIBUTION_FIELDS)
-
-
-def _current_distributions(dataset: Dataset) -> list[tuple[Any, ...]]:
-    rows = dataset.distributions.all().values(*DISTRIBUTION_FIELDS)
-    return sorted(_distribution_key(r) for r in rows)
-
-
-# A missing description is reported by the DCAT-AP validation (the record stays a draft).
-_NOT_CHECKED = ["pid", "description"]
-
-
-def _apply(
-    source: HarvestSource,
-    mapped: Mapped,
-    existing: Dataset | None,
-    publisher: Organisation,
-    now: datetime,
-    report: HarvestReport,
-) -> Dataset:
-    fields = dict(mapped.fields)
-    if existing is None:
-        dataset = Dataset(
-            catalogue=source.catalogue,
-            publisher=publisher,
-            slug=_slug(source, mapped),
-            harvest_source=source,
-            remote_id=mapped.remote_id,
-            status=DatasetStatus.DRAFT,
-            modified=now,
-            last_harvested=now,
-            **fields,
-        )
-        dataset.full_clean(exclude=_NOT_CHECKED)
-        dataset.save()
-        Distribution.objects.bulk_create(
-            [Distribution(dataset=dataset, **d) for d in mapped.distributions]
-        )
-        report.created += 1
-        return dataset
-    if fields["issued"] is None:
-        del fields["issued"]  # keep the date of first publication here
-    changed = [k for k, v in fields.items() if getattr(existing, k) != v]
-    if existing.publisher_id != publisher.pk:
-        existing.publisher = publisher
-        changed.append("publisher")
-    new_distributions = sorted(_distribution_key(d) for d in mapped.distributions)
-    distributions_changed = new_distributions != _current_distributions(existing)
-    was_withdrawn = existing.status == DatasetStatus.WITHDRAWN
-    for key in changed:
-        if key != "publisher":
-            setattr(existing, key, fields[key])
-    existing.last_harvested = now
-    if changed or distributions_changed or was_withdrawn:
-        existing.modified = now
-        if was_withdrawn:
-            existing.status = DatasetStatus.DRAFT  # published again below if it conforms
-            existing.withdrawn_at = None
-        existing.full_clean(exclude=_NOT_CHECKED)
-        existing.save()
-        if distributions_changed:
-            existing.distributions.all().delete()
-            Distribution.objects.bulk_create(
-                [Distribution(dataset=existing, **d) for d in mapped.distributions]
-            )
-        report.updated += 1
-    else:
-        existing.save(update_fields=["last_harvested"])
-        report.unchanged += 1
-    return existing
-
-
-def _validate(datasets: list[Dataset], report: HarvestReport) -> None:
-    """Validate the touched records in one SHACL run; publish those that conform."""
-    from datalux.catalogue.dcat import Builder, new_graph, prefetch
-    from datalux.catalogue.shacl import validate_graph
-
-    if not datasets:
-        return
-    graph = new_graph()
-    builder = Builder(graph)
-    for rows in prefetch(datasets):
-        builder.dataset(rows)
-    result = validate_graph(graph)
-    by_dataset: dict[str, list[dict[str, str]]] = {}
-    uris = sorted((d.uri for d in datasets), key=len, reverse=True)
-    for finding in result.findings:
-        owner = next((u for u in uris if finding["focus"].startswith(u)), None)
-        if owner is not None:
-            by_dataset.setdefault(owner, []).append(finding)
-    for dataset in datasets:
-        findings = by_dataset.get(dataset.uri, [])
-        conforms = not any(f["severity"] == "Violation" for f in findings)
-        status = dataset.status
-        if conforms and status == DatasetStatus.DRAFT:
-            status = DatasetStatus.PUBLISHED
-        elif not conforms and status == DatasetStatus.PUBLISHED:
-            status = DatasetStatus.DRAFT
-        if not conforms:
-            report.not_conforming += 1
-        if (dataset.shacl_conforms, dataset.shacl_report, dataset.status) != (
-            conforms,
-            findings,
-            status,
-        ):
-            dataset.shacl_conforms = conforms
-            dataset.shacl_report = findings
-            if status == DatasetStatus.PUBLISHED and dataset.issued is None:
-                dataset.issued = dataset.modified
-            dataset.status = status
-            dataset.save(update_fields=["shacl_conforms", "shacl_report", "status", "issued"])
-
-
-def _remote_datasets(graph: Graph) -> Iterator[Any]:
-    seen = set()
-    for node in graph.subjects(RDF.type, DCAT.Dataset):
-        if node not in seen:
-            seen.add(node)
-            yield node
-
-
-def withdraw_limit_percent() -> int:
-    return int(getattr(settings, "DATALUX_HARVEST_WITHDRAW_LIMIT_PERCENT", 20))
-
-
-def grace_period() -> timedelta:
-    return timedelta(days=int(getattr(settings, "DATALUX_HARVEST_GRACE_DAYS", 30)))
-
-
-def import_graph(
-    source: HarvestSource, graph: Graph, report: HarvestReport, *, allow_withdrawals: bool = False
-) -> None:
-    """Map the graph's datasets onto the source's records (call inside a transaction).
-
-    Raises :class:`_TooManyWithdrawals` before changing anything when the records no longer in
-    the graph are more than the limit's share of the source's records (unless
-    ``allow_withdrawals``: an operator confirmed them).
-    """
-    nodes = list(_remote_datasets(graph))
-    own = _own_records(graph, nodes)
-    report.skipped_own = len(own)
-    mapped_records: list[Mapped] = []
-    seen_ids: set[str] = set()
-    for node in sorted(nodes, key=_node_order):
-        if node in own:
-            continue
-        mapped = map_dataset(graph, node)
-        if isinstance(mapped, str):
-            report.skipped_invalid += 1
-            report.problems.append(mapped)
-        elif mapped.remote_id in seen_ids:
-            report.problems.append(f"{mapped.remote_id} appears twice: the first one is kept")
-        else:
-            seen_ids.add(mapped.remote_id)
-            mapped_records.append(mapped)
-    existing = {
-        d.remote_id: d
-        for d in Dataset.objects.filter(harvest_source=source).select_related("publisher")
-    }
-    active = [d for d in existing.values() if d.status != DatasetStatus.WITHDRAWN]
-    gone = sorted((d for d in active if d.remote_id not in seen_ids), key=lambda d: d.remote_id)
-    if gone and not allow_withdrawals and len(gone) * 100 > withdraw_limit_percent() * len(active):
-        raise _TooManyWithdrawals([d.remote_id for d in gone], len(active))
-    now = timezone.now()
-    touched: list[Dataset] = []
-    for mapped in mapped_records:
-        # Whatever publisher the remote names (one of ours, say), the record is the source's.
-        dataset = _apply(
-            source, mapped, existing.get(mapped.remote_id), source.publisher, now, report
-        )
-        touched.append(dataset)
-    _validate(touched, report)
-    if gone:
-        Dataset.objects.filter(pk__in=[d.pk for d in gone]).update(
-            status=DatasetStatus.WITHDRAWN, modified=now, withdrawn_at=now
-        )
-        report.withdrawn = len(gone)
-    _delete_expired(source, now, report)
-
-
-def _node_order(node: Any) -> tuple[int, str]:
-    """Datasets in a stable order (IRIs, then blank nodes), whatever order the parser gave."""
-    return (0 if isinstance(node, URIRef) else 1, str(node))
-
-
-def _delete_expired(source: HarvestSource, now: datetime, report: HarvestReport) -> None:
-    """Delete the source's records withdrawn longer ago than the grace period; a record
-    something else refers to (an access application, say) stays withdrawn, with a note."""
-    withdrawn = Dataset.objects.filter(harvest_source=source, status=DatasetStatus.WITHDRAWN)
-    withdrawn.filter(withdrawn_at__isnull=True).update(withdrawn_at=now)  # withdrawn before
-    for dataset in withdrawn.filter(withdrawn_at__lte=now - grace_period()).order_by("pk"):
-        try:
-            with transaction.atomic():
-                dataset.delete()
-        except ProtectedError:
-            report.problems.append(
-                f"{dataset.remote_id} has been gone from the source longer than the grace "
-                "period, but other records refer to it: kept, withdrawn"
-            )
-        else:
-            report.deleted += 1
-
-
 def _counts(report: HarvestReport) -> dict[str, int]:
     return {
         "created": report.created,
@@ -1046,7 +572,7 @@ def run_harvest(
                 from datalux.catalogue.harvest_runs import mark_confirmed
 
                 mark_confirmed(held=confirming, run=run, by=by)
-    except _TooManyWithdrawals as held:
+    except TooManyWithdrawals as held:
         raise _hold(source, by, report, started, held, scheduled) from None
     except HarvestError as exc:
         _record_failure(source, by, str(exc), started, report, scheduled)
@@ -1071,7 +597,7 @@ def _save_run(
     scheduled: bool,
     *,
     error: str = "",
-    held: _TooManyWithdrawals | None = None,
+    held: TooManyWithdrawals | None = None,
 ) -> HarvestRun:
     """Store the run, its outcome on the source, and its ``HARVEST_RUN`` event (one
     transaction, the caller's when there is one)."""
@@ -1131,7 +657,7 @@ def _hold(
     by: Any,
     report: HarvestReport,
     started: datetime,
-    held: _TooManyWithdrawals,
+    held: TooManyWithdrawals,
     scheduled: bool,
 ) -> HarvestHeld:
     """Record a run stopped before it withdrew too many records; the error to raise."""

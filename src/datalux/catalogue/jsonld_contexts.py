@@ -5,15 +5,23 @@ its own URL and file opener: a harvested document could make the server read a l
 or reach an internal address. Here:
 
 * :func:`resolve_contexts` replaces, before rdflib sees the document, every context reference
-  (top-level, in nodes, in a list, scoped in a term definition, ``@import``) by the copy kept
-  in ``data/jsonld-contexts.json`` (``{"address": {"@context": ...}}``, matched exactly
-  after resolving a relative reference against the document's address), and refuses a
-  document referring to any other;
+  (top-level, in nodes, in a list, scoped in a term definition, ``@import``) by the copy
+  packaged with the platform (``data/jsonld-contexts.json`` maps each address to one of the
+  ``data/jsonld-context-*.jsonld`` files; matched exactly after resolving a relative
+  reference against the document's address), and refuses a document referring to any other.
+  The common contexts are packaged: DCAT-AP 3.0.0 and 3.0.1, the DCAT-AP examples' and the
+  Project Open Data (DCAT-US 1.1) catalogue's (their sources and licences in
+  ``data/jsonld-contexts.md``);
 * and, in case a reference slipped through, rdflib's context loader is replaced for the
   whole process by one that refuses (:func:`install_guard`, run when this module is imported).
 
+rdflib (7.x) applies the type-scoped context of the first of a node's types only; JSON-LD 1.1
+applies those of all its types, in lexicographical order (the DCAT-AP examples type a
+dataset ``["Dataset", "DatasetMemberOfADatasetSeries"]`` and define ``inSeries`` in the
+second's context). :func:`install_guard` also puts in the rule of the specification.
+
 To accept a new context, download it once by hand, review it (term definitions, no
-``@import`` of a context that is not cached too) and add it to the JSON file.
+``@import`` of a context that is not cached too), add the file and its addresses.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-CACHE_FILE = Path(__file__).parent / "data" / "jsonld-contexts.json"
+CACHE_FILE = Path(__file__).parent / "data" / "jsonld-contexts.json"  # address -> file name
 MAX_DEPTH = 64  # contexts within contexts (a cached context may refer to another)
 MAX_NESTING = 400  # JSON objects within objects (under Python's recursion limit)
 
@@ -35,8 +43,15 @@ class RemoteContextRefused(ValueError):
 
 @functools.cache
 def _cache(path: Path) -> dict[str, Any]:
+    """The packaged contexts by address: the index maps each to a file beside it (or, in a
+    test's index, to the context document itself)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(url): document for url, document in data.items()}
+    found: dict[str, Any] = {}
+    for url, entry in data.items():
+        if isinstance(entry, str):
+            entry = json.loads((path.parent / Path(entry).name).read_text(encoding="utf-8"))
+        found[str(url)] = entry
+    return found
 
 
 def cached_context(url: str) -> Any:
@@ -110,11 +125,35 @@ def _refuse(source: Any, *args: Any, **kwargs: Any) -> Any:
     )
 
 
+def _context_for_types(self: Any, node: Any) -> Any:
+    """rdflib's ``Context.get_context_for_type`` with the rule of JSON-LD 1.1: the
+    type-scoped contexts of *all* the node's types apply, in lexicographical order of the
+    types (rdflib applies the first type's only), and none propagates to nested nodes."""
+    if self.version >= 1.1 and isinstance(node, dict):
+        types = self.get_type(node)
+        types = types if isinstance(types, list) else [types] if types else []
+        scoped = None
+        for name in sorted(t for t in types if isinstance(t, str)):
+            term = self.terms.get(name)
+            if term is not None and term.context:
+                base = scoped if scoped is not None else (
+                    self.parent if self.propagate is False else self
+                )
+                nested = base._subcontext(term.context, propagate=False)
+                nested.parent = self.parent if self.propagate is False else self
+                scoped = nested
+        if scoped is not None:
+            return scoped
+    return self.parent if self.propagate is False else self
+
+
 def install_guard() -> None:
-    """Replace rdflib's JSON-LD context loader (it opens URLs and files) with a refusal."""
+    """Replace rdflib's JSON-LD context loader (it opens URLs and files) with a refusal, and
+    its type-scoped contexts with the specification's rule."""
     from rdflib.plugins.shared.jsonld import context
 
     context.source_to_json = _refuse  # type: ignore[assignment]
+    context.Context.get_context_for_type = _context_for_types  # type: ignore[method-assign]
 
 
 install_guard()

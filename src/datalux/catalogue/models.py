@@ -130,6 +130,19 @@ class Dataset(models.Model):
     # when a harvest run found the record gone from its source (it is deleted after the grace
     # period, DATALUX_HARVEST_GRACE_DAYS, unless a later run sees it again)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # What a remote catalogue says that has no other field (harvested records; see
+    # datalux.catalogue.harvest_map): the publisher it names ({"uri", "name"}; the record still
+    # belongs to the source's organisation), a licence outside our list (its IRI), the
+    # languages (EU language codes, or the IRI or tag given), themes outside the EU data-theme
+    # table (IRIs), spatial geometries ({"property", "value", "datatype"}), the legislation the
+    # dataset falls under (IRIs), and every contact point ({"name", "email", "url"}, sorted).
+    remote_publisher = models.JSONField(default=dict, blank=True)
+    licence_uri = models.CharField(max_length=500, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    other_themes = models.JSONField(default=list, blank=True)
+    geometries = models.JSONField(default=list, blank=True)
+    applicable_legislation = models.JSONField(default=list, blank=True)
+    contact_points = models.JSONField(default=list, blank=True)
     # Findings of the DCAT-AP SHACL validation at the last publication.
     shacl_conforms = models.BooleanField(null=True, blank=True)
     shacl_report = models.JSONField(default=list, blank=True)
@@ -203,8 +216,13 @@ class Distribution(models.Model):
     download_url = models.URLField(max_length=500, blank=True)  # open data only
     byte_size = models.PositiveBigIntegerField(null=True, blank=True)
     licence = models.CharField(max_length=32, blank=True)
+    licence_uri = models.CharField(max_length=500, blank=True)  # a licence outside our list
     data_file = models.ForeignKey(
         "holdings.DataFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # a harvested distribution served by a harvested data service (dcat:accessService)
+    access_service = models.ForeignKey(
+        "DataService", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     issued = models.DateTimeField(default=timezone.now)
     modified = models.DateTimeField(default=timezone.now)  # when its data last changed
@@ -228,6 +246,7 @@ class DataService(models.Model):
         max_length=16, choices=AccessRights.choices, default=AccessRights.PUBLIC
     )
     licence = models.CharField(max_length=32, blank=True)
+    remote_id = models.CharField(max_length=500, blank=True)  # harvested: its id at the source
 
     def __str__(self) -> str:
         return pick_language(self.title)
@@ -238,6 +257,7 @@ class DatasetSeries(models.Model):
     publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     title = models.JSONField(default=dict, validators=[validate_language_map])
     description = models.JSONField(default=dict, validators=[validate_language_map])
+    remote_id = models.CharField(max_length=500, blank=True)  # harvested: its id at the source
 
     class Meta:
         verbose_name_plural = _("dataset series")

@@ -17,14 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from datalux.accounts.models import Organisation
 from datalux.accounts.roles import Permission
-from datalux.catalogue.harvest import (
-    HarvestError,
-    HarvestHeld,
-    grace_period,
-    register_source,
-    run_harvest,
-    withdraw_limit_percent,
-)
+from datalux.catalogue.harvest import HarvestError, HarvestHeld, register_source, run_harvest
+from datalux.catalogue.harvest_import import grace_period, withdraw_limit_percent
 from datalux.catalogue.harvest_runs import (
     HISTORY_SHOWN,
     RUNS_SHOWN,

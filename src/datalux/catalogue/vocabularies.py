@@ -110,6 +110,39 @@ LICENCES = {
     "ODbL-1.0": f"{EU_AUTHORITY}/licence/ODBL",
 }
 
+
+def _other_licences() -> dict[str, str]:
+    """Licences harvested records carry beyond those offered to stewards (SPDX identifier ->
+    IRI): the EU licence table's IRI where it has the licence, else the licence's own."""
+    eu = {
+        "CC-BY-NC-4.0": "CC_BYNC_4_0",
+        "CC-BY-3.0": "CC_BY_3_0",
+        "CC-BY-NC-ND-3.0": "CC_BYNCND_3_0",
+        "ODC-By-1.0": "ODC_BY",
+        "PDDL-1.0": "ODC_PDDL",
+        "OGL-UK-3.0": "OGL_3_0",
+    }
+    licences = {key: f"{EU_AUTHORITY}/licence/{code}" for key, code in eu.items()}
+    kinds = {"BY": "by", "BY-SA": "by-sa", "BY-NC": "by-nc", "BY-ND": "by-nd"}
+    kinds |= {"BY-NC-SA": "by-nc-sa", "BY-NC-ND": "by-nc-nd"}
+    for version in ("1.0", "2.0", "2.5", "3.0", "4.0"):
+        for kind, path in kinds.items():
+            key = f"CC-{kind}-{version}"
+            if key not in LICENCES and key not in licences:
+                licences[key] = f"https://creativecommons.org/licenses/{path}/{version}/"
+    for key in ("etalab-2.0", "DL-DE-BY-2.0", "DL-DE-ZERO-2.0"):
+        licences[key] = f"http://spdx.org/licenses/{key}"
+    return licences
+
+
+OTHER_LICENCES = _other_licences()
+
+
+def licence_iri(key: str) -> str | None:
+    """The IRI of a licence key (offered or harvested), None for an unknown key."""
+    return LICENCES.get(key) or OTHER_LICENCES.get(key)
+
+
 LUXEMBOURG_URI = f"{EU_AUTHORITY}/country/LUX"
 # Where dct:spatial values come from (DCAT-AP: EU country/place/ATU tables, or GeoNames).
 PLACE_VOCABULARIES = (
