@@ -41,6 +41,7 @@ class SourceIn(Schema):
     name: str
     url: str
     publisher: str  # slug of the organisation every harvested record of the source belongs to
+    every_hours: int | None = None  # harvested by the scheduler that often (None: by hand)
 
 
 class SourceOut(Schema):
@@ -50,6 +51,7 @@ class SourceOut(Schema):
     publisher: str
     catalogue: str
     active: bool
+    harvest_every_hours: int | None
     last_run_at: datetime | None
     last_status: str
     last_report: dict[str, Any]
@@ -104,7 +106,11 @@ def create_source(request: HttpRequest, payload: SourceIn) -> Status:
     user = _operator(request)
     publisher = get_object_or_404(Organisation, slug=payload.publisher)
     source = register_source(
-        name=payload.name, url=payload.url.strip(), publisher=publisher, by=user
+        name=payload.name,
+        url=payload.url.strip(),
+        publisher=publisher,
+        by=user,
+        every_hours=payload.every_hours,
     )
     return Status(201, source)
 

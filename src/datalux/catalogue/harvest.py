@@ -485,10 +485,19 @@ def _require_operator(by: Any) -> None:
 
 
 def register_source(
-    *, name: str, url: str, publisher: Organisation, by: Any = None
+    *,
+    name: str,
+    url: str,
+    publisher: Organisation,
+    by: Any = None,
+    every_hours: int | None = None,
 ) -> HarvestSource:
-    """Register a remote catalogue to harvest; it gets its own (non-local) catalogue."""
+    """Register a remote catalogue to harvest; it gets its own (non-local) catalogue.
+    ``every_hours``: harvested by the scheduler that often (None: by hand only)."""
+    from datalux.catalogue.harvest_sources import check_every
+
     _require_operator(by)
+    every_hours = check_every(every_hours)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("give the source a name, e.g. 'data.public.lu'")})
@@ -515,14 +524,18 @@ def register_source(
             is_local=False,
         )
         source = HarvestSource.objects.create(
-            name=name, url=url, publisher=publisher, catalogue=catalogue
+            name=name,
+            url=url,
+            publisher=publisher,
+            catalogue=catalogue,
+            harvest_every_hours=every_hours,
         )
         record(
             EventKind.HARVEST_SOURCE_REGISTERED,
             actor=by,
             organisation=publisher,
             obj=source,
-            details={"name": name, "url": url[:200]},
+            details={"name": name, "url": url[:200], "every_hours": every_hours},
         )
     return source
 

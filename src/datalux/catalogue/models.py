@@ -383,7 +383,11 @@ class HarvestSource(models.Model):
     catalogue = models.OneToOneField(
         Catalogue, on_delete=models.PROTECT, related_name="harvest_source"
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)  # False: paused, the scheduler skips it
+    # scheduled harvests: every so many hours (None: run by hand only), and when the scheduler
+    # last queued a run (the claim that keeps two schedulers from queueing the same run)
+    harvest_every_hours = models.PositiveIntegerField(null=True, blank=True)
+    last_scheduled_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_status = models.CharField(max_length=16, blank=True)
     last_report = models.JSONField(default=dict, blank=True)

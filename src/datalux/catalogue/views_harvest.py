@@ -47,6 +47,12 @@ class HarvestSourceForm(forms.Form):
         ),
         queryset=Organisation.objects.order_by("name"),
     )
+    every_hours = forms.IntegerField(
+        label=gettext_lazy("Harvest it every (hours)"),
+        help_text=gettext_lazy("e.g. 24 for daily; leave empty to harvest by hand only"),
+        required=False,
+        min_value=1,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,6 +66,7 @@ def harvest_sources(request: HttpRequest) -> HttpResponse:
                 url=form.cleaned_data["url"].strip(),
                 publisher=form.cleaned_data["publisher"],
                 by=request.user,
+                every_hours=form.cleaned_data["every_hours"],
             )
         except ValidationError as exc:
             for fieldname, errors in exc.message_dict.items():

@@ -82,6 +82,13 @@ JOBS: tuple[Job, ...] = (
         "retention, resume stalled preparations, requeue jobs whose worker was lost",
     ),
     Job(
+        "catalogue.harvest_due",
+        "datalux.catalogue.harvest_sources.harvest_due_task",
+        HOUR,
+        description="queue the harvest of each source whose interval has passed (a source's "
+        "schedule is set with 'datalux catalogue source schedule')",
+    ),
+    Job(
         "audit.write_checkpoint",
         "datalux.audit.tasks.write_checkpoint",
         HOUR,
