@@ -96,6 +96,64 @@ def protocol_detail(request: HttpRequest, reference: str) -> dict:
     return {"reference": reference, "current": entries[0], "versions": entries}
 
 
+# -- the published operations data --------------------------------------------------------
+
+
+class OperationsRowOut(Schema):
+    month: str
+    protocol: str
+    protocol_version: int | None
+    provider: str
+    provider_slug: str
+    consumer: str
+    consumer_slug: str
+    outcome: str
+    exchanges: int
+    persons: int
+    first_hour: str
+    last_hour: str
+    month_complete: bool
+
+
+class OperationsPage(Schema):
+    published_until: datetime
+    count: int
+    page: int
+    pages: int
+    results: list[OperationsRowOut]
+
+
+class OperationsFilters(Schema):
+    protocol: str = ""
+    page: int = 1
+    page_size: int = 100
+
+
+@router.get("/operations", response=OperationsPage, auth=None)
+def list_operations(request: HttpRequest, filters: Query[OperationsFilters]) -> dict:
+    """Exchanges per protocol, consumer, provider, month and outcome (open data): entries
+    from before ``published_until`` only (a delay of 10 days), first and last hours rounded
+    to the hour, security agencies left out, nothing about a person, case or official."""
+    from django.utils import timezone
+
+    from datalux.onceonly import operations
+
+    today = timezone.localdate()
+    rows = operations.operations_rows(
+        today=today, filters=operations.Filters.from_query(filters.dict())
+    )
+    size = max(1, min(filters.page_size, MAX_PAGE_SIZE))
+    pages = max(1, math.ceil(len(rows) / size))
+    page = max(1, min(filters.page, pages))
+    return {
+        "published_until": operations.cutoff(today),
+        "count": len(rows),
+        "page": page,
+        "pages": pages,
+        "results": rows[(page - 1) * size : page * size],
+    }
+
+
 # -- the exchange -------------------------------------------------------------------------
 
 

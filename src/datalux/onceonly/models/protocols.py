@@ -62,6 +62,12 @@ class Protocol(models.Model):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     # how long an exchange may keep its record from the person (investigations); 0: never
     max_deferral_days = models.PositiveIntegerField(_("longest deferral (days)"), default=0)
+    # the consumer body is a security agency: its exchanges are left out of the published
+    # operations data (X-Road's rule; issue 15, item 7), every version and refusal included
+    consumer_security_agency = models.BooleanField(
+        _("consumer is a security agency (left out of the published operations data)"),
+        default=False,
+    )
     state = models.CharField(
         max_length=16,
         choices=[(s.value, PROTOCOL_STATE_LABELS[s]) for s in ProtocolState],
