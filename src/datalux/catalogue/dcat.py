@@ -52,8 +52,9 @@ from typing import Any, BinaryIO, Protocol
 
 from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 
+from datalux.catalogue import filetypes
 from datalux.catalogue import vocabularies as vocab
 from datalux.catalogue.jsonld_contexts import resolve_contexts
 from datalux.catalogue.langtags import is_well_formed
@@ -211,6 +212,14 @@ def record_problems(rows: DatasetRows) -> list[str]:
             if _bad_language_keys(getattr(dist, name, None))
         )
     return problems
+
+
+def _as_given(literal: dict[str, str]) -> Literal:
+    """A literal as a source wrote it (see ``harvest_map.as_given``): the same lexical form,
+    datatype and language, whether or not rdflib can read the value."""
+    language = literal.get("language") or None
+    datatype = None if language else (literal.get("datatype") or None)
+    return Literal(str(literal["value"]), lang=language, datatype=datatype)
 
 
 def _datetime(value: datetime | date) -> Literal:
@@ -407,6 +416,8 @@ class Builder:
             own = f"{self.base}/id/dataset/{ds.pid}"
             for triple in buffer:  # shared objects (agents, concepts) are marked as written
                 subject = str(triple[0])
+                if isinstance(triple[0], BNode):
+                    continue  # a blank node is the record's own (a format given as text)
                 if not (subject == own or subject.startswith((own + "#", own + "/"))):
                     sink.add(triple)
             self._skip(ds.pid, "its description failed (see the log)")
@@ -481,10 +492,7 @@ class Builder:
                 add((period, DCAT.endDate, _datetime(ds.temporal_end)))
         for place in ds.spatial or []:
             add((node, DCT.spatial, self._typed_once(str(place), DCT.Location)))
-        if ds.issued:
-            add((node, DCT.issued, _datetime(ds.issued)))
-        if ds.modified:
-            add((node, DCT.modified, _datetime(ds.modified)))
+        self._dates(node, ds)
         if ds.accrual_periodicity:
             frequency = vocab.frequency_uri(ds.accrual_periodicity)
             add((node, DCT.accrualPeriodicity, self._typed_once(frequency, DCT.Frequency)))
@@ -504,8 +512,7 @@ class Builder:
             add((node, DCATAP.applicableLegislation, self._typed_once(url, ELI.LegalResource)))
         if ds.version:
             add((node, DCAT.version, Literal(ds.version)))
-        landing = self.landing_page(ds.pid)
-        add((node, DCAT.landingPage, self._typed_once(landing, FOAF.Document)))
+        self._pages(node, ds)
         if rows.has_dictionary:
             schema = self._typed_once(f"{uri}/schema", DCT.Standard)
             add((node, DCT.conformsTo, schema))
@@ -520,6 +527,64 @@ class Builder:
         for name, value in rows.extensions.items():
             DATASET_EXTENSIONS[name].describe(self, node, value)
         return node
+
+    def _dates(self, node: URIRef | BNode, record: Any, dataset: Any = None) -> None:
+        """``dct:issued`` and ``dct:modified``: ours for a local record; for a harvested one
+        (or a distribution of one: ``dataset``) the literals its source wrote, exactly as they
+        came (lexical form and datatype), and none where the source gave none. The times
+        of our own copy (when it was harvested or changed here) are not the source's."""
+        harvested = (dataset if dataset is not None else record).harvest_source_id is not None
+        if not harvested:
+            if record.issued:
+                self.graph.add((node, DCT.issued, _datetime(record.issued)))
+            if record.modified:
+                self.graph.add((node, DCT.modified, _datetime(record.modified)))
+            return
+        given = getattr(record, "remote_dates", None) or {}
+        for name, predicate in (("issued", DCT.issued), ("modified", DCT.modified)):
+            literal = given.get(name)
+            if isinstance(literal, dict) and literal.get("value"):
+                self.graph.add((node, predicate, _as_given(literal)))
+
+    def _pages(self, node: URIRef, ds: Any) -> None:
+        """The record's pages. A local record's ``dcat:landingPage`` is its page here. A
+        harvested record's ``dcat:landingPage`` is the one its source gives (none if it gives
+        none), and its page here goes in ``foaf:page`` (DCAT-AP 3.0.1 *documentation*, "a
+        page or document about this Dataset"): the 3.0.1 shapes accept it on a dataset
+        (``sh:class foaf:Document``, ``sh:nodeKind sh:BlankNodeOrIRI``, no maximum), while
+        ``dcat:landingPage`` is the page "that provides access to the Dataset", which for a
+        harvested record is the source's; a second ``dcat:landingPage`` would make ours look
+        like the publisher's."""
+        own = self._typed_once(self.landing_page(ds.pid), FOAF.Document)
+        if ds.harvest_source_id is None:
+            self.graph.add((node, DCAT.landingPage, own))
+            return
+        remote = getattr(ds, "remote_landing_page", "")
+        if remote:
+            self.graph.add((node, DCAT.landingPage, self._typed_once(remote, FOAF.Document)))
+        self.graph.add((node, FOAF.page, own))
+
+    def _format(self, node: URIRef, dist: Any) -> None:
+        """``dct:format`` and ``dcat:mediaType``, IRIs minted only from the EU file-type table
+        and the IANA registry (:mod:`datalux.catalogue.filetypes`). A format outside them (a
+        harvested ``WMS``, ``RDF+XML``, or a media type IANA does not register) is exported
+        as its text: a ``dct:MediaTypeOrExtent`` blank node with an ``rdfs:label`` (the 3.0.1
+        shapes ask ``dct:format`` for that class only, at most one); ``dcat:mediaType``, whose
+        range is the IANA register, is then left out."""
+        add = self.graph.add
+        code = (dist.file_format or "").strip()
+        media_type = (dist.media_type or vocab.MEDIA_TYPES.get(code, "")).strip()
+        file_type = filetypes.file_type_iri(code)
+        iana = filetypes.media_type_iri(media_type)
+        if file_type:
+            add((node, DCT.format, self._typed_once(file_type, DCT.MediaTypeOrExtent)))
+        elif code or (media_type and not iana):
+            described = BNode()
+            add((node, DCT.format, described))
+            add((described, RDF.type, DCT.MediaTypeOrExtent))
+            add((described, RDFS.label, Literal(code or media_type)))
+        if iana:
+            add((node, DCAT.mediaType, self._typed_once(iana, DCT.MediaType)))
 
     def _rights(self, uri: str, fragment: str, text: str) -> URIRef | None:
         if not (text or "").strip():
@@ -553,13 +618,7 @@ class Builder:
             ).replace(_PLACEHOLDER_PK, str(dist.pk))
         if not protected and download:
             add((node, DCAT.downloadURL, URIRef(download)))
-        if dist.file_format:
-            file_type = vocab.file_type_uri(dist.file_format)
-            add((node, DCT.format, self._typed_once(file_type, DCT.MediaTypeOrExtent)))
-        media_type = dist.media_type or vocab.MEDIA_TYPES.get(dist.file_format, "")
-        if media_type:
-            iana = self._typed_once(IANA_MEDIA_TYPES + media_type, DCT.MediaType)
-            add((node, DCAT.mediaType, iana))
+        self._format(node, dist)
         if dist.byte_size is not None:  # the size is shown on the dataset page too
             add((node, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
         other = getattr(dist, "licence_uri", "")
@@ -568,10 +627,7 @@ class Builder:
             add((node, DCT.license, dist_licence))
         if conditions is not None:
             add((node, DCT.rights, conditions))
-        if dist.issued:
-            add((node, DCT.issued, _datetime(dist.issued)))
-        if dist.modified:
-            add((node, DCT.modified, _datetime(dist.modified)))
+        self._dates(node, dist, ds)
         return node
 
     # -- services and series --------------------------------------------------------------

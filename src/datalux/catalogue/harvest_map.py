@@ -147,6 +147,31 @@ def when(value: Any) -> datetime | None:
     return None
 
 
+MAX_DATE = 64  # characters of a dct:issued or dct:modified literal kept
+
+
+def as_given(graph: Graph, node: Any, predicate: URIRef) -> dict[str, str]:
+    """The literal a source gives for a date, as it wrote it (lexical form, datatype,
+    language), to be exported unchanged; {} when it gives none (or one too long to be one)."""
+    for value in values(graph, node, predicate):
+        if isinstance(value, Literal) and str(value).strip() and len(str(value)) <= MAX_DATE:
+            return {
+                "value": str(value),
+                "datatype": str(value.datatype or ""),
+                "language": value.language or "",
+            }
+    return {}
+
+
+def remote_dates(graph: Graph, node: Any) -> dict[str, dict[str, str]]:
+    """The source's ``dct:issued`` and ``dct:modified`` of a dataset or a distribution."""
+    found = {
+        "issued": as_given(graph, node, DCTERMS.issued),
+        "modified": as_given(graph, node, DCTERMS.modified),
+    }
+    return {name: literal for name, literal in found.items() if literal}
+
+
 def day(value: Any) -> date | None:
     moment = when(value)
     return moment.date() if moment else None
@@ -304,6 +329,7 @@ DISTRIBUTION_FIELDS = (
     "licence",
     "licence_uri",
     "access_service",
+    "remote_dates",
 )
 
 
@@ -370,6 +396,7 @@ def distribution(graph: Graph, node: Any, untagged: str = "en") -> dict[str, Any
         "licence": key,
         "licence_uri": other,
         "access_service": service_id(graph, service) if service is not None else "",
+        "remote_dates": remote_dates(graph, node),
     }
 
 
@@ -466,6 +493,8 @@ def map_dataset(graph: Graph, node: Any) -> Mapped | str:
         "accrual_periodicity": frequency or vocab.Frequency.UNKNOWN,
         "version": str(version or "")[:32],
         "issued": when(first(graph, node, DCTERMS.issued)),
+        "remote_dates": remote_dates(graph, node),
+        "remote_landing_page": url(first(graph, node, DCAT.landingPage)),
     }
     distributions = [distribution(graph, d, untagged) for d in distribution_nodes]
     distributions.sort(key=_distribution_order)

@@ -143,6 +143,11 @@ class Dataset(models.Model):
     geometries = models.JSONField(default=list, blank=True)
     applicable_legislation = models.JSONField(default=list, blank=True)
     contact_points = models.JSONField(default=list, blank=True)
+    # What the source says of the record's dates and page, exported exactly as it came
+    # (datalux.catalogue.dcat): its dct:issued and dct:modified literals ({"issued": {"value",
+    # "datatype", "language"}, "modified": ...}) and its dcat:landingPage.
+    remote_dates = models.JSONField(default=dict, blank=True)
+    remote_landing_page = models.URLField(max_length=500, blank=True)
     # Findings of the DCAT-AP SHACL validation at the last publication.
     shacl_conforms = models.BooleanField(null=True, blank=True)
     shacl_report = models.JSONField(default=list, blank=True)
@@ -226,6 +231,8 @@ class Distribution(models.Model):
     )
     issued = models.DateTimeField(default=timezone.now)
     modified = models.DateTimeField(default=timezone.now)  # when its data last changed
+    # harvested: the source's dct:issued and dct:modified literals, exported as they came
+    remote_dates = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-issued"]
