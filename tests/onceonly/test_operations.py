@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 
+from datalux.audit.kinds import EventKind
+from datalux.audit.models import AuditEvent
+from datalux.onceonly import actions
 from datalux.onceonly.log import Draft, append
 from datalux.onceonly.models import Protocol
 from datalux.onceonly.operations import Filters, operations_rows
@@ -54,7 +58,7 @@ def world() -> dict[str, Any]:
     agency = consumer_body("State Intelligence Service")
     live = active_protocol(source, consumer)
     secret = active_protocol(source, agency, title="Checks for national security")
-    Protocol.objects.filter(pk=secret.pk).update(consumer_security_agency=True)
+    actions.mark_security_agency(protocol=secret)
     ours = {"consumer": consumer.slug, "protocol": live.reference, "protocol_version": 1}
     _log(_days_ago(11), **ours)  # published
     _log(_days_ago(11, hour=9, minute=5), **ours, subjects=["a" * 64, "b" * 64], subject_count=2)
@@ -159,3 +163,22 @@ def test_anonymous_access_and_the_protocol_filter(client: Any, world: dict[str, 
     }
     assert body["published_until"].startswith("2026-06-10T00:00:00")
     assert "/onceonly/operations/" in client.get("/onceonly/protocols/").content.decode()
+
+
+def test_only_the_authority_marks_a_security_agency_and_new_versions_keep_it(
+    make_member: Any,
+) -> None:
+    source = designate(population_register())
+    agency = consumer_body("State Intelligence Service")
+    protocol = active_protocol(source, agency)
+    with pytest.raises(PermissionDenied):
+        actions.mark_security_agency(protocol=protocol, by=make_member("applicant"))
+    protocol.refresh_from_db()
+    assert protocol.consumer_security_agency is False
+    actions.mark_security_agency(protocol=protocol, by=make_member("decider"))
+    event = AuditEvent.objects.get(kind=EventKind.ONCEONLY_PROTOCOL_SECURITY_MARKED)
+    assert event.details["security_agency"] is True
+    successor = actions.new_protocol_version(protocol=Protocol.objects.get(pk=protocol.pk))
+    assert successor.consumer_security_agency is True
+    _log(_days_ago(20), consumer=agency.slug, protocol=protocol.reference, protocol_version=2)
+    assert operations_rows(today=TODAY) == []

@@ -131,6 +131,7 @@ class EventKind(StrEnum):
     ONCEONLY_PROTOCOL_RESUMED = "onceonly.protocol_resumed"
     ONCEONLY_PROTOCOL_RETIRED = "onceonly.protocol_retired"
     ONCEONLY_PROTOCOL_ACTION_REFUSED = "onceonly.protocol_action_refused"
+    ONCEONLY_PROTOCOL_SECURITY_MARKED = "onceonly.protocol_security_marked"
     ONCEONLY_LOG_VERIFIED = "onceonly.log_verified"
 
 
@@ -427,6 +428,10 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.ONCEONLY_PROTOCOL_ACTION_REFUSED: _(
         "An action on an exchange protocol was refused (its state or a rule did not allow it); "
         "the action and the reason are recorded."
+    ),
+    EventKind.ONCEONLY_PROTOCOL_SECURITY_MARKED: _(
+        "The data authority marked (or unmarked) a protocol's consumer body as a security "
+        "agency, whose exchanges are left out of the published operations data."
     ),
     EventKind.ONCEONLY_LOG_VERIFIED: _(
         "The exchange log's hash chain and signatures were checked (the result is recorded)."

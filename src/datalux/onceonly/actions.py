@@ -571,6 +571,7 @@ def new_protocol_version(*, protocol: Protocol, by: Any = None, **changes: Any) 
             source=protocol.source,
             provider=protocol.provider,
             consumer=protocol.consumer,
+            consumer_security_agency=protocol.consumer_security_agency,
             created_by=by,
             **clean,
         )
@@ -582,6 +583,29 @@ def new_protocol_version(*, protocol: Protocol, by: Any = None, **changes: Any) 
             supersedes=protocol.version,
         )
     return successor
+
+
+@audited_refusals("mark_security_agency")
+def mark_security_agency(
+    *, protocol: Protocol, security_agency: bool = True, by: Any = None
+) -> Protocol:
+    """Mark (or unmark) the protocol's consumer body as a security agency, on every version
+    of the reference: its exchanges are then left out of the published operations data
+    (:mod:`datalux.onceonly.operations`). Only the data authority decides."""
+    _require_authority(by)
+    with transaction.atomic():
+        protocol = _locked(protocol)
+        Protocol.objects.filter(reference=protocol.reference).update(
+            consumer_security_agency=security_agency
+        )
+        protocol.consumer_security_agency = security_agency
+        _event(
+            EventKind.ONCEONLY_PROTOCOL_SECURITY_MARKED,
+            protocol,
+            by,
+            security_agency=security_agency,
+        )
+    return protocol
 
 
 # -- the exchange log -------------------------------------------------------------------
