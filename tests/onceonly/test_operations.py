@@ -182,3 +182,9 @@ def test_only_the_authority_marks_a_security_agency_and_new_versions_keep_it(
     assert successor.consumer_security_agency is True
     _log(_days_ago(20), consumer=agency.slug, protocol=protocol.reference, protocol_version=2)
     assert operations_rows(today=TODAY) == []
+
+
+def test_bad_paging_gets_the_one_error_shape(client: Any) -> None:
+    response = client.get("/api/v1/onceonly/operations?page=abc")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid"
+    assert client.get("/onceonly/operations/?page=abc").status_code == 200
