@@ -219,3 +219,25 @@ def test_the_packaged_lists_hold_the_real_codes() -> None:
     assert filetypes.media_type_iri("text/x-made-up") is None
     assert len(filetypes.file_type_codes()) > 200
     assert len(filetypes.media_type_names()) > 2000
+
+
+def test_only_a_bounded_date_and_a_web_address_are_kept_from_the_source() -> None:
+    from datalux.catalogue.harvest_map import MAX_DATE, map_dataset
+
+    graph = Graph()
+    node = URIRef("https://remote.example/dataset/1")
+    graph.add((node, RDF.type, DCAT.Dataset))
+    graph.add((node, DCTERMS.title, Literal("Remote", lang="en")))
+    graph.add((node, DCTERMS.issued, Literal("x" * (MAX_DATE + 1))))
+    graph.add((node, DCTERMS.modified, Literal("2024-05-08", datatype=dcat.XSD.date)))
+    graph.add((node, DCAT.landingPage, Literal("javascript:alert(1)")))
+    mapped = map_dataset(graph, node)
+    assert not isinstance(mapped, str)
+    assert mapped.fields["remote_dates"] == {
+        "modified": {"value": "2024-05-08", "datatype": str(dcat.XSD.date), "language": ""}
+    }
+    assert mapped.fields["remote_landing_page"] == ""
+    graph.set((node, DCAT.landingPage, URIRef("https://remote.example/page/1")))
+    mapped = map_dataset(graph, node)
+    assert not isinstance(mapped, str)
+    assert mapped.fields["remote_landing_page"] == "https://remote.example/page/1"

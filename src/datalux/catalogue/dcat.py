@@ -17,6 +17,12 @@ URIs (all under ``DATALUX_BASE_URI``):
 Protected datasets (access rights other than PUBLIC) never export a download URL: the access
 URL of a file stored here is the access-request page (an application for that dataset).
 
+Nothing is invented for a harvested record: its ``dct:issued``, ``dct:modified`` (and its
+distributions') and ``dcat:landingPage`` are what its source gave, and our page of the copy
+is its ``foaf:page`` (:meth:`Builder._dates`, :meth:`Builder._pages`); format and media-type
+IRIs come only from the EU file-type table and the IANA registry
+(:mod:`datalux.catalogue.filetypes`), any other format is exported as its text.
+
 Everything the data.europa.eu MQA reads is exported (see :mod:`datalux.catalogue.mqa`, which
 scores these very triples): keywords, themes, spatial and temporal coverage, formats from the
 EU file-type table and IANA media types, byte size, issued/modified, licence and rights on
