@@ -136,8 +136,10 @@ def _context_for_types(self: Any, node: Any) -> Any:
         for name in sorted(t for t in types if isinstance(t, str)):
             term = self.terms.get(name)
             if term is not None and term.context:
-                base = scoped if scoped is not None else (
-                    self.parent if self.propagate is False else self
+                base = (
+                    scoped
+                    if scoped is not None
+                    else (self.parent if self.propagate is False else self)
                 )
                 nested = base._subcontext(term.context, propagate=False)
                 nested.parent = self.parent if self.propagate is False else self
