@@ -103,9 +103,15 @@ def write(path: Path, render: Callable[[], str] | None = None) -> bool:
     return True
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print(mermaid())
+def main(render: Callable[[], str], argv: list[str] | None = None) -> None:
+    """``python -m <module> [FILE]``: print the diagram, or refresh FILE's generated block."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(render())
     else:
-        target = Path(sys.argv[1])
-        print(f"{target}: {'updated' if write(target) else 'already current'}")
+        target = Path(args[0])
+        print(f"{target}: {'updated' if write(target, render) else 'already current'}")
+
+
+if __name__ == "__main__":
+    main(mermaid)

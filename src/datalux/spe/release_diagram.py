@@ -7,7 +7,6 @@ docs/outputs.md``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from datalux.access import diagram
@@ -30,8 +29,4 @@ def write(path: Path) -> bool:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print(mermaid())
-    else:
-        target = Path(sys.argv[1])
-        print(f"{target}: {'updated' if write(target) else 'already current'}")
+    diagram.main(mermaid)
