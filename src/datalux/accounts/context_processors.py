@@ -72,6 +72,9 @@ def navigation(request: Any) -> dict[str, Any]:
     extra.append(
         {"title": _("Authority metrics"), "url": reverse("access:metrics"), "slug": "metrics"}
     )
+    extra.append(
+        {"title": _("Once Only"), "url": reverse("onceonly:protocols"), "slug": "onceonly"}
+    )
     if user is not None and has_permission(user, Permission.MANAGE_ORGANISATIONS):
         extra.append(
             {
