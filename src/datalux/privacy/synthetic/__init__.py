@@ -133,14 +133,18 @@ def synthesise(
     budget: BudgetStore | None = None,
     label: str = "synthetic twin",
     out_of_domain: Literal["error", "missing"] = "error",
+    scale: float = 1.0,
 ) -> Twin:
-    """Fit and sample a twin of ``frame`` (``rows`` default: the noisy row estimate)."""
+    """Fit and sample a twin of ``frame``; ``rows`` default: the noisy row estimate times
+    ``scale`` (a caller that held rows out of the fit scales back to the whole table)."""
     if rows is not None and int(rows) < 1:
         raise InputError("the number of synthetic rows must be at least 1")
     model, spend = fit_model(
         frame, domain, epsilon=epsilon, delta=delta, budget=budget, label=label,
         out_of_domain=out_of_domain,
     )  # fmt: skip
+    if rows is None:
+        rows = max(1, round(model.tree.total * scale))
     return Twin(model.sample(rows, seed=seed), model, spend, seed)
 
 

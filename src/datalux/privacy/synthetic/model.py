@@ -46,11 +46,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from datalux.privacy.disclosure.dp import dp  # OpenDP, imported on first use
 from datalux.privacy.errors import InputError, PrivacyError
 
 IntArray = npt.NDArray[np.int64]
@@ -64,23 +64,6 @@ DEFAULT_SPLIT = (1.0, 0.3, 2.5, 0.3, 3.5)
 MAX_CELLS = 100_000
 _IPF_ROUNDS = 30
 REFINE_ROUNDS = 10
-
-
-class _OpenDP:
-    """``opendp.prelude`` on first use (it imports scikit-learn, seconds at start-up)."""
-
-    module: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if _OpenDP.module is None:
-            import opendp.prelude as prelude
-
-            prelude.enable_features("contrib")
-            _OpenDP.module = prelude
-        return getattr(_OpenDP.module, name)
-
-
-dp: Any = _OpenDP()
 
 
 class _Accountant:

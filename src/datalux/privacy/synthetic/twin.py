@@ -17,7 +17,7 @@ import pandas as pd
 
 from datalux.privacy.disclosure.budget import BudgetStore
 from datalux.privacy.errors import InputError
-from datalux.privacy.synthetic import DEFAULT_DELTA, Domain, Twin, fit_model
+from datalux.privacy.synthetic import DEFAULT_DELTA, Domain, Twin, synthesise
 from datalux.privacy.synthetic import report as reports
 
 HOLDOUT_SHARE = 0.1
@@ -104,13 +104,8 @@ def make_twin(
 ) -> TwinWithReport:
     """Hold out, fit on the rest (charging ``budget``), sample, report."""
     train, holdout = split_holdout(frame, seed=seed or 0)
-    if rows is not None and int(rows) < 1:
-        raise InputError("the number of synthetic rows must be at least 1")
-    model, spend = fit_model(
-        train, domain, epsilon=epsilon, delta=delta, budget=budget, label=label,
-        out_of_domain=out_of_domain,
+    twin = synthesise(
+        train, domain, epsilon=epsilon, delta=delta, rows=rows, seed=seed, budget=budget,
+        label=label, out_of_domain=out_of_domain, scale=len(frame) / len(train),
     )  # fmt: skip
-    if rows is None:  # the noisy size of the rows fitted, scaled back over the holdout
-        rows = max(1, round(model.tree.total * len(frame) / len(train)))
-    twin = Twin(model.sample(rows, seed=seed), model, spend, seed)
     return TwinWithReport(twin, build_report(twin, train, holdout, target=target, seed=seed or 0))
