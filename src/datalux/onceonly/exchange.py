@@ -188,6 +188,10 @@ def _exchange(token: ApiToken, request: ExchangeRequest, today: date) -> Exchang
         data = index.record(number, draft.items)
         results.append({"index": position, "found": data is not None, "data": data})
     found = sum(1 for r in results if r["found"])
+    # every number is valid here, so ``subjects`` is in the request's order
+    draft.delivered_subjects = [
+        subject for subject, r in zip(draft.subjects, results, strict=True) if r["found"]
+    ]
     draft.outcome = str(Outcome.DELIVERED if found else Outcome.NOT_FOUND)
     _entry, receipt = append(draft)
     if request.national_number is not None and not found:

@@ -2,7 +2,8 @@
 
 Appends are serialised (SQLite: a file lock, then the transaction takes the write lock at
 BEGIN; PostgreSQL: an advisory lock of its own), so the chain never forks. The work inside the
-lock is small: read the head, hash, sign (Ed25519, ~50 us), insert.
+lock is small: read the head, hash, sign (Ed25519, ~50 us), insert; a delivered entry's
+data-tracker records (one per person) go in with it, in one bulk insert.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from datalux.audit.signing import signature_valid
 from datalux.onceonly import keys
-from datalux.onceonly.models import ExchangeLogEntry, Outcome, Visibility
+from datalux.onceonly.models import ExchangeLogEntry, Outcome, TrackerRecord, Visibility
 from datalux.onceonly.receipts import GENESIS, entry_hash, receipt, sign_entry, signed_bytes
 
 _PG_LOCK_KEY = 7_401_315  # advisory lock serialising writers of the exchange log on PostgreSQL
@@ -53,6 +54,8 @@ class Draft:
     visible_from: date | None = None
     # the bodies whose exchange system the caller is (checked against the protocol; not logged)
     exchange_orgs: set[int] = field(default_factory=set)
+    # the pseudonyms (among ``subjects``) whose data were delivered: one tracker record each
+    delivered_subjects: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -116,7 +119,27 @@ def append(draft: Draft) -> tuple[ExchangeLogEntry, dict[str, Any]]:
         entry.hash = entry_hash(statement)
         entry.key_id, entry.signature = sign_entry(private, entry.hash)
         entry.save(force_insert=True)
+        if entry.outcome == Outcome.DELIVERED and draft.delivered_subjects:
+            TrackerRecord.objects.bulk_create(_tracker_records(entry, draft.delivered_subjects))
     return entry, receipt(statement, entry.hash, entry.key_id, entry.signature)
+
+
+def _tracker_records(entry: ExchangeLogEntry, subjects: Sequence[str]) -> list[TrackerRecord]:
+    """One data-tracker record per person whose data the entry delivered (item 5)."""
+    return [
+        TrackerRecord(
+            subject=subject,
+            entry=entry,
+            consumer_slug=entry.consumer_slug,
+            protocol_reference=entry.protocol_reference,
+            protocol_version=entry.protocol_version,
+            purpose=entry.purpose,
+            items=list(entry.items),
+            occurred_at=entry.occurred_at,
+            visible_from=entry.visible_from if entry.visibility == Visibility.DEFERRED else None,
+        )
+        for subject in dict.fromkeys(subjects)  # a person twice in a batch: one record
+    ]
 
 
 def receipt_of(entry: ExchangeLogEntry) -> dict[str, Any]:

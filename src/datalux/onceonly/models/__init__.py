@@ -3,6 +3,7 @@
 from datalux.onceonly.models.exchanges import ExchangeLogEntry, Outcome, Visibility
 from datalux.onceonly.models.protocols import ExchangeFrequency, Protocol
 from datalux.onceonly.models.sources import AuthenticSource
+from datalux.onceonly.models.tracker import TrackerRecord
 
 __all__ = [
     "AuthenticSource",
@@ -10,5 +11,6 @@ __all__ = [
     "ExchangeLogEntry",
     "Outcome",
     "Protocol",
+    "TrackerRecord",
     "Visibility",
 ]
