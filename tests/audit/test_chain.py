@@ -108,3 +108,10 @@ def test_details_never_carry_protected_values() -> None:
 def test_every_event_kind_is_documented() -> None:
     assert set(DESCRIPTIONS) == set(EventKind)
     assert all(len(text) > 10 for text in DESCRIPTIONS.values())
+
+
+def test_an_unknown_event_kind_is_refused() -> None:
+    """The kind column has no choices: ``record`` is what keeps it to ``EventKind``."""
+    with pytest.raises(ValueError, match="not a valid EventKind"):
+        record("access.made_up", details={})  # type: ignore[arg-type]
+    assert AuditEvent.objects.count() == 0
