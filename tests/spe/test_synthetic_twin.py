@@ -370,7 +370,6 @@ def test_the_researcher_downloads_the_twin_and_no_one_else(
     response = _client(world.applicant).get(url)
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
-    response.close()
     assert hashlib.sha256(body).hexdigest() == made.sha256
     assert f'filename="{made.table}.synthetic.parquet"' in response["Content-Disposition"]
     [downloaded] = _events(EventKind.SYNTHETIC_DOWNLOADED)
@@ -471,7 +470,6 @@ def test_an_aggregate_only_project_is_served_the_twin_on_its_aggregate_page(
     response = client.get(download)
     assert response.status_code == 200
     assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == twin.sha256
-    response.close()
 
 
 def test_a_twin_holding_a_column_the_amended_permit_no_longer_grants_is_not_downloaded(
