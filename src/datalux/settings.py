@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "datalux.access",
     "datalux.spe",
     "datalux.onceonly",
+    "datalux.citizens",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("access/", include("datalux.access.urls")),
     path("spe/", include("datalux.spe.urls")),
     path("onceonly/", include("datalux.onceonly.urls")),
+    path("me/", include("datalux.citizens.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
     path("catalogue/", include("datalux.catalogue.urls_upload")),
     path("", include("datalux.catalogue.urls_dcat")),

@@ -175,10 +175,13 @@ def notify(
     subject: Text | str,
     body: Text | str,
     application: Application | None = None,
+    url: str = "",
 ) -> list[Notification]:
     """One inbox entry per user (deduplicated) and the same text by e-mail after commit, each
-    written in the recipient's language (``datalux.accounts.language``)."""
-    url = f"/access/applications/{application.reference}/" if application else ""
+    written in the recipient's language (``datalux.accounts.language``). ``url`` (a path on
+    this site) is the entry's link; by default the application's page."""
+    if not url and application is not None:
+        url = f"/access/applications/{application.reference}/"
     seen: set[int] = set()
     made: list[Notification] = []
     for user in users:
