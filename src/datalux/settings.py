@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "datalux.spe",
     "datalux.onceonly",
     "datalux.citizens",
+    "datalux.accountability",
 ]
 
 MIDDLEWARE = [

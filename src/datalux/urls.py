@@ -16,6 +16,7 @@ urlpatterns = [
     path("spe/", include("datalux.spe.urls")),
     path("onceonly/", include("datalux.onceonly.urls")),
     path("me/", include("datalux.citizens.urls")),
+    path("accountability/", include("datalux.accountability.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
     path("catalogue/", include("datalux.catalogue.urls_upload")),
     path("", include("datalux.catalogue.urls_dcat")),

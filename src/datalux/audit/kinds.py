@@ -66,6 +66,7 @@ class EventKind(StrEnum):
     OPINION_REQUESTED = "application.opinion_requested"
     OPINION_GIVEN = "application.opinion_given"
     TERMS_ACCEPTED = "application.terms_accepted"
+    ACCOUNTABILITY_EXPORTED = "accountability.exported"
     PERMIT_ISSUED = "permit.issued"
     PERMIT_AMENDED = "permit.amended"
     PERMIT_EXTENDED = "permit.extended"
@@ -248,6 +249,9 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.OPINION_GIVEN: _("A reviewer gave an opinion and a vote."),
     EventKind.TERMS_ACCEPTED: _("A named person accepted the terms of use."),
+    EventKind.ACCOUNTABILITY_EXPORTED: _(
+        "The records of processing were downloaded (CSV or JSON)."
+    ),
     EventKind.PERMIT_ISSUED: _("A data permit was issued after an approval."),
     EventKind.PERMIT_AMENDED: _("A permit was amended (a new version)."),
     EventKind.PERMIT_EXTENDED: _("A permit's end date was extended (a new version)."),
