@@ -43,6 +43,14 @@ def _access_entries(user: Any) -> list[dict[str, str]]:
         entries.append(
             {"title": _("Output checking"), "url": reverse("spe:checking_queue"), "slug": "outputs"}
         )
+    if has_permission(user, Permission.MANAGE_HOLDINGS):  # stewards answer correction requests
+        entries.append(
+            {
+                "title": _("Correction requests"),
+                "url": reverse("citizens:steward_rectifications"),
+                "slug": "corrections",
+            }
+        )
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     title = _("Inbox (%(n)d unread)") % {"n": unread} if unread else _("Inbox")
     entries.append({"title": title, "url": reverse("access:inbox"), "slug": "inbox"})

@@ -134,6 +134,13 @@ class EventKind(StrEnum):
     ONCEONLY_PROTOCOL_ACTION_REFUSED = "onceonly.protocol_action_refused"
     ONCEONLY_PROTOCOL_SECURITY_MARKED = "onceonly.protocol_security_marked"
     ONCEONLY_LOG_VERIFIED = "onceonly.log_verified"
+    CITIZEN_RECTIFICATION_REQUESTED = "citizen.rectification_requested"
+    CITIZEN_RECTIFICATION_EXTENDED = "citizen.rectification_extended"
+    CITIZEN_RECTIFICATION_ACCEPTED = "citizen.rectification_accepted"
+    CITIZEN_RECTIFICATION_REJECTED = "citizen.rectification_rejected"
+    CITIZEN_RECTIFICATION_WITHDRAWN = "citizen.rectification_withdrawn"
+    CITIZEN_RECTIFICATION_REMINDER = "citizen.rectification_reminder"
+    CITIZEN_RECTIFICATION_REFUSED = "citizen.rectification_refused"
 
 
 DESCRIPTIONS: dict[EventKind, str | Promise] = {
@@ -439,5 +446,29 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.ONCEONLY_LOG_VERIFIED: _(
         "The exchange log's hash chain and signatures were checked (the result is recorded)."
+    ),
+    EventKind.CITIZEN_RECTIFICATION_REQUESTED: _(
+        "A citizen asked for one item an authentic source holds about them to be corrected "
+        "(GDPR Art. 16); the request, source and item are recorded, never the values."
+    ),
+    EventKind.CITIZEN_RECTIFICATION_EXTENDED: _(
+        "A steward extended the deadline of a correction request once, with a reason "
+        "(GDPR Art. 12(3)); the citizen was told."
+    ),
+    EventKind.CITIZEN_RECTIFICATION_ACCEPTED: _(
+        "A steward accepted a correction request: the corrected data became a new version of "
+        "the authentic source (its number is recorded)."
+    ),
+    EventKind.CITIZEN_RECTIFICATION_REJECTED: _(
+        "A steward rejected a correction request with an answer to the citizen."
+    ),
+    EventKind.CITIZEN_RECTIFICATION_WITHDRAWN: _("A citizen withdrew their correction request."),
+    EventKind.CITIZEN_RECTIFICATION_REMINDER: _(
+        "The stewards were reminded of a correction request's deadline (a week before, or once "
+        "it had passed)."
+    ),
+    EventKind.CITIZEN_RECTIFICATION_REFUSED: _(
+        "An action on a correction request was refused (its state, a rule, or a corrected value "
+        "that fails the data dictionary); the action and the reason are recorded, never values."
     ),
 }

@@ -1,5 +1,38 @@
 from django.urls import path  # noqa: F401  (the citizens' pages are added by their modules)
 
+from datalux.citizens import views_rectification
+
 app_name = "citizens"
 
 urlpatterns: list = []
+
+# correction requests (GDPR Art. 16): the citizen's, then the stewards' of the source holders
+urlpatterns += [
+    path("corrections/", views_rectification.rectifications, name="rectifications"),
+    path("corrections/new/", views_rectification.rectification_new, name="rectification_new"),
+    path(
+        "corrections/<str:reference>/",
+        views_rectification.rectification,
+        name="rectification",
+    ),
+    path(
+        "corrections/<str:reference>/withdraw/",
+        views_rectification.rectification_withdraw,
+        name="rectification_withdraw",
+    ),
+    path(
+        "stewards/corrections/",
+        views_rectification.steward_rectifications,
+        name="steward_rectifications",
+    ),
+    path(
+        "stewards/corrections/<str:reference>/",
+        views_rectification.steward_rectification,
+        name="steward_rectification",
+    ),
+    path(
+        "stewards/corrections/<str:reference>/<str:action>/",
+        views_rectification.steward_answer,
+        name="steward_answer",
+    ),
+]

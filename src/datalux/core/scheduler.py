@@ -89,6 +89,13 @@ JOBS: tuple[Job, ...] = (
         "schedule is set with 'datalux catalogue source schedule')",
     ),
     Job(
+        "citizens.rectification_reminders",
+        "datalux.citizens.tasks_rectification.send_rectification_reminders",
+        HOUR,
+        description="remind stewards of correction requests due within a week, and once "
+        "of those overdue",
+    ),
+    Job(
         "audit.write_checkpoint",
         "datalux.audit.tasks.write_checkpoint",
         HOUR,
