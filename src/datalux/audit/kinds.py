@@ -134,6 +134,10 @@ class EventKind(StrEnum):
     ONCEONLY_PROTOCOL_ACTION_REFUSED = "onceonly.protocol_action_refused"
     ONCEONLY_PROTOCOL_SECURITY_MARKED = "onceonly.protocol_security_marked"
     ONCEONLY_LOG_VERIFIED = "onceonly.log_verified"
+    CITIZEN_IDENTITY_LINKED = "citizen.identity_linked"
+    CITIZEN_DATA_VIEWED = "citizen.data_viewed"
+    CITIZEN_DATA_DOWNLOADED = "citizen.data_downloaded"
+    CITIZEN_USES_VIEWED = "citizen.uses_viewed"
     CITIZEN_RECTIFICATION_REQUESTED = "citizen.rectification_requested"
     CITIZEN_RECTIFICATION_EXTENDED = "citizen.rectification_extended"
     CITIZEN_RECTIFICATION_ACCEPTED = "citizen.rectification_accepted"
@@ -470,5 +474,17 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     EventKind.CITIZEN_RECTIFICATION_REFUSED: _(
         "An action on a correction request was refused (its state, a rule, or a corrected value "
         "that fails the data dictionary); the action and the reason are recorded, never values."
+    ),
+    EventKind.CITIZEN_IDENTITY_LINKED: _(
+        "An account was linked to a person of the population (a citizen identity): the person's keyed pseudonym is kept, the national number only sealed; the event names the identity, never the number."
+    ),
+    EventKind.CITIZEN_DATA_VIEWED: _(
+        "A citizen looked at what the authentic sources hold about them (the page of their own data)."
+    ),
+    EventKind.CITIZEN_DATA_DOWNLOADED: _(
+        "A citizen downloaded what the authentic sources hold about them (JSON or CSV)."
+    ),
+    EventKind.CITIZEN_USES_VIEWED: _(
+        "A citizen looked at who used their data: the exchanges between public bodies and the research projects whose extracts included their records."
     ),
 }
