@@ -28,6 +28,8 @@ def _access_entries(user: Any) -> list[dict[str, str]]:
     from datalux.spe.views import may_operate
 
     entries: list[dict[str, str]] = []
+    if has_permission(user, Permission.VIEW_OWN_DATA):  # a citizen: their own pages
+        entries.append({"title": _("My data"), "url": reverse("citizens:home"), "slug": "me"})
     if (
         has_permission(user, Permission.SUBMIT_APPLICATIONS)
         or NamedPerson.objects.filter(user=user).exists()

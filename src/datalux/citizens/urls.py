@@ -1,10 +1,16 @@
 from django.urls import path  # noqa: F401  (the citizens' pages are added by their modules)
 
-from datalux.citizens import views_rectification
+from datalux.citizens import views, views_rectification
 
 app_name = "citizens"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.home, name="home"),
+    path("data/", views.my_data, name="my_data"),
+    path("data.json", views.data_json, name="data_json"),
+    path("data.csv", views.data_csv, name="data_csv"),
+    path("uses/", views.who_used, name="uses"),
+]
 
 # correction requests (GDPR Art. 16): the citizen's, then the stewards' of the source holders
 urlpatterns += [
