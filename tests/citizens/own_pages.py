@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from datalux.citizens.actions_identity import link_identity
 from datalux.catalogue.models import Variable
+from datalux.citizens.actions_identity import link_identity
 from datalux.privacy.keys import MASTER_KEY_ENV_VAR, MasterKey
 from tests.factories.accounts import UserFactory
 from tests.onceonly.world import (

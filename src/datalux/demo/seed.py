@@ -98,6 +98,8 @@ OTHER_USERS: list[DemoUser] = [
     ),
     DemoUser("company", "Claude Company", "applicant", "Luxembourg Analytics S.à r.l. (demo)"),
     DemoUser("citizen", "Carla Citizen", "citizen", None),
+    DemoUser("citizen2", "Chris Citizen", "citizen", None),
+    DemoUser("citizen3", "Camille Citizen", "citizen", None),
 ]
 
 
@@ -167,6 +169,7 @@ def seed_demo(
         raise DemoError(f"{persons} persons: ask for at least 1 person (e.g. --persons 5000)")
     from datalux.demo import population
     from datalux.demo.access import seed_access
+    from datalux.demo.citizens import seed_citizens
     from datalux.demo.extracts import seed_extracts
     from datalux.demo.onceonly import seed_onceonly
 
@@ -190,6 +193,7 @@ def seed_demo(
         seed_access(reused, echo)
         seed_extracts(echo)
         seed_onceonly(echo)
+        seed_citizens(echo)
         return reused
 
     persons = DEFAULT_PERSONS if persons is None else persons
@@ -237,6 +241,7 @@ def seed_demo(
     seed_access(outcome, echo)
     seed_extracts(echo)
     seed_onceonly(echo)
+    seed_citizens(echo)
     return outcome
 
 
@@ -245,7 +250,8 @@ def print_logins(outcome: SeedOutcome, *, echo: Callable[[str], None] = print) -
     echo(f"Demo logins (password for all: {DEMO_PASSWORD})")
     width = max(len(u.username) for u in outcome.users)
     for user in outcome.users:
-        where = user.organisation or "(no organisation)"
+        citizen = "(a person of the demo population: /me/)"
+        where = user.organisation or (citizen if user.role == "citizen" else "(no organisation)")
         roles = " + ".join((user.role, *user.also))
         echo(f"  {user.username.ljust(width)}  {roles:<18} {where}")
     echo("")
