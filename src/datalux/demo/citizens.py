@@ -58,7 +58,7 @@ def seed_citizens(echo: Callable[[str], None]) -> int:
         user = User.objects.get(username=username)
         number = sample[position]
         try:
-            link_identity(user=user, national_number=number, source=IdentitySource.DEMO)
+            link_identity(user=user, national_number=number, source=str(IdentitySource.DEMO))
         except IdentityConflict as exc:
             echo(f"Citizens: {username} not linked ({exc})")
             continue
