@@ -134,6 +134,12 @@ class EventKind(StrEnum):
     ONCEONLY_PROTOCOL_ACTION_REFUSED = "onceonly.protocol_action_refused"
     ONCEONLY_PROTOCOL_SECURITY_MARKED = "onceonly.protocol_security_marked"
     ONCEONLY_LOG_VERIFIED = "onceonly.log_verified"
+    CITIZEN_CONSENT_GIVEN = "citizen.consent_given"
+    CITIZEN_CONSENT_WITHDRAWN = "citizen.consent_withdrawn"
+    CITIZEN_OPTED_OUT = "citizen.opted_out"
+    CITIZEN_OPT_OUT_REVOKED = "citizen.opt_out_revoked"
+    CITIZEN_CHOICE_REFUSED = "citizen.choice_refused"
+    CITIZEN_EXCLUSIONS_REBUILT = "citizen.exclusions_rebuilt"
     CITIZEN_IDENTITY_LINKED = "citizen.identity_linked"
     CITIZEN_DATA_VIEWED = "citizen.data_viewed"
     CITIZEN_DATA_DOWNLOADED = "citizen.data_downloaded"
@@ -486,5 +492,29 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.CITIZEN_USES_VIEWED: _(
         "A citizen looked at who used their data: the exchanges between public bodies and the research projects whose extracts included their records."
+    ),
+    EventKind.CITIZEN_CONSENT_GIVEN: _(
+        "A citizen gave a data altruism consent (purposes of general interest, data, "
+        "organisation, duration, the form's version); the identity and consent are named, "
+        "never the national number."
+    ),
+    EventKind.CITIZEN_CONSENT_WITHDRAWN: _(
+        "A citizen withdrew a data altruism consent: the persons of the next preparations no "
+        "longer include them on that consent."
+    ),
+    EventKind.CITIZEN_OPTED_OUT: _(
+        "A citizen objected to the secondary use of their data: the trusted third party's "
+        "exclusion list, applied to every new preparation, now holds them."
+    ),
+    EventKind.CITIZEN_OPT_OUT_REVOKED: _(
+        "A citizen revoked their objection to secondary use: they are off the exclusion list."
+    ),
+    EventKind.CITIZEN_CHOICE_REFUSED: _(
+        "A change of a citizen's consent or objection was refused (someone else's, or not in a "
+        "state that allows it); the action and the reason are recorded."
+    ),
+    EventKind.CITIZEN_EXCLUSIONS_REBUILT: _(
+        "The trusted third party's exclusion list was rewritten from the database (its count "
+        "is recorded, never a number)."
     ),
 }

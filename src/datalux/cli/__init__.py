@@ -12,6 +12,7 @@ from datalux.cli.access import access
 from datalux.cli.audit import audit
 from datalux.cli.backup import backup
 from datalux.cli.catalogue import catalogue
+from datalux.cli.citizens import citizens
 from datalux.cli.demo import demo
 from datalux.cli.onceonly import onceonly
 from datalux.cli.outputs import outputs
@@ -41,3 +42,4 @@ main.add_command(serve)
 main.add_command(backup)
 main.add_command(spe)
 main.add_command(onceonly)
+main.add_command(citizens)

@@ -11,6 +11,11 @@ by the trusted third party to a table that has them: another dataset of the perm
 configured spine (``DATALUX_SPE_LINKAGE_SPINE``, e.g. the population register), comparing the
 variables the two dictionaries mark with the same ``linkage_kind`` (at least two, besides the
 record identifier). When it does not, each table's pseudonyms have their own key.
+
+When the application's legal basis is the persons' consent (Art. 6(1)(a) or 9(2)(a)), each
+table keeps only the persons whose data altruism consent in force covers the permit's purpose
+and that dataset (:func:`consent_table`, read afresh at every preparation); the opt-out list
+applies to every permit, on consent or not.
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ from datalux.catalogue.models import Dataset
 from datalux.catalogue.vocabularies import LinkageKind, PrivacyRole
 from datalux.dataplane.extract import ExtractError, ExtractPlan, Filter, LinkPlan, TablePlan
 
-__all__ = ["NATIONAL_ID_CODE_LIST", "opt_out_table", "plan_for", "project_domain", "table_name"]
+__all__ = [
+    "NATIONAL_ID_CODE_LIST",
+    "consent_based",
+    "consent_table",
+    "opt_out_table",
+    "plan_for",
+    "project_domain",
+    "table_name",
+]
 
 NATIONAL_ID_CODE_LIST = "national-id"
 PREPARED_FORMS = ("pseudonymised", "anonymised")
@@ -50,6 +63,36 @@ def opt_out_table() -> Path | None:
     return path if path.exists() else None
 
 
+def consent_based(application: Any) -> bool:
+    """Whether the permit rests on the persons' consent (GDPR Art. 6(1)(a) or 9(2)(a)): its
+    extract then holds only persons whose data altruism consent covers it."""
+    from datalux.citizens.ttp_lists import consent_based as rests_on_consent
+
+    return rests_on_consent(application)
+
+
+def consent_table(permit: Any, dataset: Dataset) -> Path:
+    """The trusted third party's table of the persons whose consent in force covers the
+    permit's purpose and ``dataset``, written now (each preparation reads the consents as they
+    are): ``<DATALUX_STORAGE>/ttp/consents/<permit>/<table>.parquet``, column ``national_id``.
+    The purpose mapping is :data:`datalux.citizens.ttp_lists.ALTRUISM_PURPOSE_OF`."""
+    from datalux.citizens.ttp_lists import ALTRUISM_PURPOSE_OF, consenting_numbers, write_numbers
+
+    category = permit.application.purpose_category
+    purpose = ALTRUISM_PURPOSE_OF.get(category)
+    if purpose is None:
+        raise ExtractError(
+            f"permit {permit.number} rests on the persons' consent, but its purpose "
+            f"({category or 'none'}) is not an objective of general interest a data altruism "
+            "consent can cover: amend the legal basis or the purpose",
+            code="consent-purpose-not-covered",
+        )
+    path = Path(settings.DATALUX_STORAGE) / "ttp" / "consents" / permit.number
+    path = path / f"{table_name(dataset)}.parquet"
+    write_numbers(path, consenting_numbers(purpose=purpose, dataset_id=dataset.pk))
+    return path
+
+
 def plan_for(permit: Any) -> ExtractPlan:
     """The plan of ``permit``; :class:`ExtractError` names what to fix when the permit, the
     dictionary or the stored data do not allow one."""
@@ -67,6 +110,11 @@ def plan_for(permit: Any) -> ExtractPlan:
         )
     granted = list(permit.datasets.select_related("dataset__publisher").order_by("dataset__pid"))
     tables = [_table_plan(item) for item in granted]
+    if consent_based(permit.application):
+        tables = [
+            replace(table, consents=consent_table(permit, item.dataset))
+            for table, item in zip(tables, granted, strict=True)
+        ]
     if form == "anonymised":
         if permit.linkage and len(tables) > 1:
             raise ExtractError(
