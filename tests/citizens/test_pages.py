@@ -201,3 +201,32 @@ def test_the_research_projects_that_used_my_records(client: Any) -> None:
     page = client.get("/me/uses/").content.decode()
     assert "Readmissions" not in page
     assert "No research project has used your data so far." in page
+
+
+def test_exchanges_are_paginated_newest_first(client: Any, world: dict[str, Any]) -> None:
+    anna = citizen(ANNA, "anna")
+    for n in range(26):
+        exchange(client, world["token"], world["protocol"], ANNA, case_reference=f"CAF-{n:03d}")
+    client.force_login(anna)
+    first = client.get("/me/uses/").content.decode()
+    assert "CAF-025" in first and "CAF-001" in first and "CAF-000" not in first
+    assert first.index("CAF-025") < first.index("CAF-024")
+    assert "Page 1 of 2" in first
+    second = client.get("/me/uses/?page=2").content.decode()
+    assert "CAF-000" in second and "CAF-025" not in second
+
+
+def test_a_seal_that_cannot_be_opened_gives_a_plain_page(
+    client: Any, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datalux.privacy.keys import MASTER_KEY_ENV_VAR
+
+    anna = citizen(ANNA, "anna")
+    monkeypatch.delenv(MASTER_KEY_ENV_VAR)  # the TTP key is gone
+    client.force_login(anna)
+    for url in ("/me/data/", "/me/data.json", "/me/uses/"):
+        response = client.get(url)
+        assert response.status_code == 503
+        page = response.content.decode()
+        assert "Your data cannot be shown at the moment." in page and ANNA not in page
+    assert not AuditEvent.objects.filter(kind__startswith="citizen.data").exists()
