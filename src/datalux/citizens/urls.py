@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401  (the citizens' pages are added by their modules)
 
-from datalux.citizens import views, views_rectification
+from datalux.citizens import views, views_choices, views_rectification
 
 app_name = "citizens"
 
@@ -40,5 +40,17 @@ urlpatterns += [
         "stewards/corrections/<str:reference>/<str:action>/",
         views_rectification.steward_answer,
         name="steward_answer",
+    ),
+]
+
+# consent (data altruism) and the objection to secondary use
+urlpatterns += [
+    path("choices/", views_choices.choices_page, name="choices"),
+    path("choices/opt-out/", views_choices.opt_out, name="opt_out"),
+    path("choices/opt-out/revoke/", views_choices.revoke_opt_out, name="revoke_opt_out"),
+    path(
+        "choices/consents/<str:reference>/withdraw/",
+        views_choices.withdraw,
+        name="withdraw_consent",
     ),
 ]
