@@ -373,6 +373,8 @@ def test_the_transition_table() -> None:
     assert rect.allowed_actions(S.EXTENDED) == ["accept", "reject", "withdraw"]
     for final in (S.ACCEPTED, S.REJECTED, S.WITHDRAWN):
         assert rect.allowed_actions(final) == []
+    named = {s for pair in rect.TRANSITIONS for s in pair[:1]} | set(rect.TRANSITIONS.values())
+    assert named == set(S.values)  # the table speaks of the model's states only
 
 
 @pytest.mark.parametrize(
@@ -489,11 +491,12 @@ def test_the_steward_sees_both_values_and_accepts_on_the_page(world: World, clie
 def test_an_overdue_request_is_marked_for_the_steward(world: World, client: Any) -> None:
     with time_machine.travel(at(2026, 3, 2, 10), tick=False):
         request = world.ask()
-    client.force_login(world.steward)
     with time_machine.travel(at(2026, 4, 2, 10), tick=False):
+        client.force_login(world.steward)
         listing = client.get("/me/stewards/corrections/").content.decode()
     assert request.reference in listing and 'class="overdue"' not in listing
     with time_machine.travel(at(2026, 4, 3, 10), tick=False):
+        client.force_login(world.steward)
         listing = client.get("/me/stewards/corrections/").content.decode()
     assert 'class="overdue">overdue' in listing
 

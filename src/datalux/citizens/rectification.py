@@ -69,14 +69,14 @@ class RectificationAction(StrEnum):
 
 
 A = RectificationAction
-OPEN = frozenset({S.SUBMITTED, S.EXTENDED})
+OPEN: frozenset[str] = frozenset({"submitted", "extended"})
 
 #: (state, action) -> the state it leads to. Anything absent is refused.
 TRANSITIONS: dict[tuple[str, RectificationAction], str] = {
-    (S.SUBMITTED, A.EXTEND): S.EXTENDED,
-    **{(state, A.ACCEPT): S.ACCEPTED for state in OPEN},
-    **{(state, A.REJECT): S.REJECTED for state in OPEN},
-    **{(state, A.WITHDRAW): S.WITHDRAWN for state in OPEN},
+    ("submitted", A.EXTEND): "extended",
+    **{(state, A.ACCEPT): "accepted" for state in sorted(OPEN, reverse=True)},
+    **{(state, A.REJECT): "rejected" for state in sorted(OPEN, reverse=True)},
+    **{(state, A.WITHDRAW): "withdrawn" for state in sorted(OPEN, reverse=True)},
 }
 
 
@@ -281,8 +281,7 @@ def request_rectification(
         raise ValidationError(
             {
                 "item": _(
-                    "%(item)s is not an item of this source you can correct; it holds: "
-                    "%(known)s"
+                    "%(item)s is not an item of this source you can correct; it holds: %(known)s"
                 )
                 % {"item": repr(item[:100]), "known": ", ".join(items) or _("nothing")}
             }
@@ -421,8 +420,7 @@ def _position_of(table: Any, key_item: str, number: str) -> int:
         raise ValidationError(
             {
                 "source": _(
-                    "the source's current data have no national-number column to find the "
-                    "person by"
+                    "the source's current data have no national-number column to find the person by"
                 )
             }
         )
