@@ -244,3 +244,11 @@ def _cli() -> Any:
     from datalux.cli import main
 
     return main
+
+
+def test_the_purpose_mapping_names_only_known_values() -> None:
+    from datalux.access.vocabularies import PurposeCategory
+
+    assert set(ttp_lists.ALTRUISM_PURPOSE_OF) <= set(PurposeCategory.values)
+    assert set(ttp_lists.ALTRUISM_PURPOSE_OF.values()) <= set(AltruismPurpose.values)
+    assert "innovation" not in ttp_lists.ALTRUISM_PURPOSE_OF

@@ -35,11 +35,10 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from datalux.access.vocabularies import LegalBasisArt6, LegalBasisArt9, PurposeCategory
+from datalux.access.vocabularies import LegalBasisArt6, LegalBasisArt9
 from datalux.citizens import identity as identity_numbers
 from datalux.citizens.models import (
     AltruismConsent,
-    AltruismPurpose,
     CitizenIdentity,
     SecondaryUseChoice,
 )
@@ -65,12 +64,13 @@ KEY = "national_id"  # the column datalux.dataplane.extract joins on
 # (plan_for refuses it with what to fix). Innovation, AI training and education are not
 # objectives of general interest in the consent form's list, so a donor's consent never
 # stretches to them.
+# (PurposeCategory value -> AltruismPurpose value)
 ALTRUISM_PURPOSE_OF: dict[str, str] = {
-    PurposeCategory.SCIENTIFIC_RESEARCH: AltruismPurpose.SCIENTIFIC_RESEARCH,
-    PurposeCategory.OFFICIAL_STATISTICS: AltruismPurpose.OFFICIAL_STATISTICS,
-    PurposeCategory.PUBLIC_POLICY: AltruismPurpose.PUBLIC_POLICY,
-    PurposeCategory.PUBLIC_HEALTH: AltruismPurpose.HEALTH_CARE,
-    PurposeCategory.PERSONALISED_CARE: AltruismPurpose.HEALTH_CARE,
+    "scientific_research": "scientific_research",
+    "official_statistics": "official_statistics",
+    "public_policy": "public_policy",
+    "public_health": "health_care",
+    "personalised_care": "health_care",
 }
 
 
