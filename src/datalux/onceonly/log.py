@@ -9,6 +9,7 @@ data-tracker records (one per person) go in with it, in one bulk insert.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import uuid
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from datalux.audit.signing import signature_valid
-from datalux.onceonly import keys
+from datalux.onceonly import keys, signals
 from datalux.onceonly.models import ExchangeLogEntry, Outcome, TrackerRecord, Visibility
 from datalux.onceonly.receipts import GENESIS, entry_hash, receipt, sign_entry, signed_bytes
 
 _PG_LOCK_KEY = 7_401_315  # advisory lock serialising writers of the exchange log on PostgreSQL
 _appending = threading.Lock()
 _lock_fds: dict[Path, int] = {}  # the lock file's descriptor, opened once per process
+logger = logging.getLogger("datalux.onceonly")
 
 
 @dataclass
@@ -121,7 +124,26 @@ def append(draft: Draft) -> tuple[ExchangeLogEntry, dict[str, Any]]:
         entry.save(force_insert=True)
         if entry.outcome == Outcome.DELIVERED and draft.delivered_subjects:
             TrackerRecord.objects.bulk_create(_tracker_records(entry, draft.delivered_subjects))
+    if entry.outcome == Outcome.DELIVERED and draft.delivered_subjects:
+        if entry.visibility != Visibility.DEFERRED:  # deferred: told when visible (citizens)
+            # outside the log's lock: at once, or when the caller's transaction commits
+            subjects = list(dict.fromkeys(draft.delivered_subjects))
+            transaction.on_commit(partial(_announce, entry.pk, subjects))
     return entry, receipt(statement, entry.hash, entry.key_id, entry.signature)
+
+
+def _announce(entry_id: int, subjects: list[str]) -> None:
+    """Send :data:`signals.tracker_records_visible`; a receiver's error never fails the
+    exchange (logged by kind only: no pseudonym, no value)."""
+    sent = signals.tracker_records_visible.send_robust(
+        TrackerRecord, entry_id=entry_id, subjects=subjects
+    )
+    for receiver, result in sent:
+        if isinstance(result, Exception):
+            logger.error(
+                "a receiver of the tracker records of entry %s failed: %s (%s)",
+                entry_id, getattr(receiver, "__qualname__", receiver), type(result).__name__,
+            )  # fmt: skip
 
 
 def _tracker_records(entry: ExchangeLogEntry, subjects: Sequence[str]) -> list[TrackerRecord]:

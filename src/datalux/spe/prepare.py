@@ -18,6 +18,7 @@ from django.conf import settings
 
 from datalux.audit.kinds import EventKind
 from datalux.audit.log import record
+from datalux.citizens.uses_index import persons_folder
 from datalux.dataplane.engine import EngineName, connect
 from datalux.dataplane.extract import ExtractError, Manifest, Progress, prepare_extract
 from datalux.privacy.keys import MasterKey
@@ -68,19 +69,28 @@ def prepare_permit(
     domain's keys need its secret too (:func:`project_keys`). An :class:`ExtractError` is
     audited as ``extract.refused`` and raised; nothing is written then."""
     folder = extract_folder(permit)
+    persons = persons_folder(permit)
     existing = prepared_manifest(permit)
     if existing is not None:
+        if persons.exists():  # a run killed after the extract was renamed into place
+            _record_uses(permit, persons, existing, by)
         return Prepared(folder, existing, new=False)
     for stale in folder.parent.glob(f".{folder.name}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
+    shutil.rmtree(persons, ignore_errors=True)  # likewise: whom a run that failed included
     try:
         plan = plan_for(permit)
         keys = project_keys(master_key or configured_master_key(), plan.domain)
+        persons.mkdir(parents=True, mode=0o700)
         with connect(engine) as backend:
             manifest = prepare_extract(
-                backend, plan, folder, hmac_key=keys.hmac_key, progress=progress
-            )
-    except ExtractError as exc:
+                backend, plan, folder, hmac_key=keys.hmac_key, progress=progress,
+                persons=persons,
+            )  # fmt: skip
+    except BaseException as exc:
+        shutil.rmtree(persons, ignore_errors=True)
+        if not isinstance(exc, ExtractError):
+            raise
         audit_extract(
             EventKind.EXTRACT_REFUSED, permit, by, permit.version,
             engine=engine, code=exc.code, reason=str(exc),
@@ -94,4 +104,17 @@ def prepare_permit(
         EventKind.EXTRACT_PREPARED, permit, by, permit.version,
         engine=engine, domain=manifest.domain, tables=tables,
     )  # fmt: skip
+    _record_uses(permit, persons, manifest, by)
     return Prepared(folder, manifest, new=True)
+
+
+def _record_uses(permit: Any, persons: Path, manifest: Manifest, by: Any) -> None:
+    """The TTP's person-use index of this version (:mod:`datalux.citizens.uses_index`),
+    audited, then each person with an account is told (:mod:`datalux.citizens.use_notices`)."""
+    from datalux.citizens.use_notices import notify_project_uses
+    from datalux.citizens.uses_index import record_uses
+
+    datasets = {t.name: str(t.about.get("dataset", "")) for t in manifest.tables}
+    count = record_uses(permit=permit, version=permit.version, folder=persons, datasets=datasets)
+    audit_extract(EventKind.CITIZEN_USES_RECORDED, permit, by, permit.version, persons=count)
+    notify_project_uses(permit=permit, version=permit.version)

@@ -28,11 +28,19 @@ class TrackerRecord(models.Model):
     items = models.JSONField(default=list)
     occurred_at = models.DateTimeField()
     visible_from = models.DateField(null=True, blank=True)  # null: visible at once
+    # when the person (if they have an account) was told of it (datalux.citizens.use_notices)
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["subject", "-occurred_at"], name="onceonly_tracker_subject")
+            models.Index(fields=["subject", "-occurred_at"], name="onceonly_tracker_subject"),
+            # the hourly job's look-up of deferred records that became visible
+            models.Index(
+                fields=["visible_from"],
+                condition=models.Q(visible_from__isnull=False, notified_at__isnull=True),
+                name="onceonly_tracker_deferred",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["entry", "subject"], name="onceonly_tracker_once")
