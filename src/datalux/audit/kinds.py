@@ -75,6 +75,7 @@ class EventKind(StrEnum):
     PERMIT_CLOSED = "permit.closed"
     PERMIT_PUBLICATION_REMINDED = "permit.publication_reminded"
     EXTRACT_PREPARED = "extract.prepared"
+    CITIZEN_USES_RECORDED = "citizen.uses_recorded"
     EXTRACT_REFUSED = "extract.refused"
     EXTRACT_REQUESTED = "extract.requested"
     EXTRACT_STEP = "extract.step"
@@ -351,6 +352,10 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.EXTRACT_PREPARED: _(
         "A permit's extract was prepared (tables, rows and checksums are recorded, no data)."
+    ),
+    EventKind.CITIZEN_USES_RECORDED: _(
+        "The trusted third party recorded which persons a permit's extract included, for their "
+        "own pages (the number of persons is recorded, never who)."
     ),
     EventKind.EXTRACT_REFUSED: _(
         "A permit's extract could not be prepared; nothing was written and the reason is recorded."

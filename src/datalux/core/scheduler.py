@@ -96,6 +96,13 @@ JOBS: tuple[Job, ...] = (
         "of those overdue",
     ),
     Job(
+        "citizens.notify_uses",
+        "datalux.citizens.use_notices.notify_uses_task",
+        HOUR,
+        description="tell citizens with an account of exchanges that became visible (deferred "
+        "ones on their date) and of research uses not told yet",
+    ),
+    Job(
         "audit.write_checkpoint",
         "datalux.audit.tasks.write_checkpoint",
         HOUR,

@@ -257,6 +257,7 @@ LINKED_ID = "datalux_linked_national_id"  # the national number a linked record 
 LINKED_KEY = "datalux_linked_record_key"
 PSEUDONYM_LENGTH = 64  # hex digits of an HMAC-SHA256
 NATIONAL = "datalux_national_id"  # the national number, until the pseudonym replaces it
+PERSONS_KEY = "national_id"  # the column of a persons file (prepare_extract's ``persons``)
 
 
 def _filtered(backend: Backend, plan: TablePlan) -> ir.Table:
@@ -297,9 +298,13 @@ def prepare_table(
     hmac_key: bytes,
     opt_outs: ir.Table | None,
     linked_ids: Path | None = None,
+    persons_only: bool = False,
 ) -> ir.Table:
     """The expression of one table of the extract (nothing runs yet). ``linked_ids`` is the
-    linkage's mapping (``record_key`` to ``national_id``) for a table with a :class:`LinkPlan`."""
+    linkage's mapping (``record_key`` to ``national_id``) for a table with a :class:`LinkPlan`.
+    ``persons_only``: instead, the distinct national numbers (column ``national_id``) of the
+    persons whose rows the table includes, after every exclusion and filter - the trusted
+    third party's own record, never part of the extract."""
     table = _filtered(backend, plan)
     national_id = plan.national_id
     if plan.link is not None:
@@ -320,6 +325,12 @@ def prepare_table(
         table = table.anti_join(opt_outs, key == opt_outs[OPT_OUT_KEY].cast("string"))
     if plan.consents is not None:
         table = _consented(backend, plan, table, national_id)
+    if persons_only:
+        # whom the table includes (for the trusted third party's person-use index)
+        if national_id is None:
+            raise ExtractError(f"{plan.name}: the table has no national number")
+        key = table[national_id].cast("string")
+        return table.filter(key.notnull()).select(**{PERSONS_KEY: key}).distinct()
     identifiers = set(plan.direct_identifiers)
     if plan.national_id:
         identifiers.add(plan.national_id)
@@ -489,6 +500,7 @@ def prepare_extract(
     hmac_key: bytes,
     prepared_at: str | None = None,
     progress: Progress | None = None,
+    persons: Path | None = None,
 ) -> Manifest:
     """Prepare every table of ``plan`` into the folder ``output``, which must not exist yet,
     with a ``manifest.json``. ``hmac_key`` is the project domain's one-way key (from the
@@ -497,7 +509,13 @@ def prepare_extract(
     Nothing is visible at ``output`` until every table is written and checked: the work happens
     in a staging folder beside it, removed on any failure. ``progress(step, table)`` is called
     as each step starts (``extracting``, ``linking`` for a linked table, ``pseudonymising``,
-    ``verifying``)."""
+    ``verifying``).
+
+    ``persons`` (a folder of the trusted third party's, outside ``output``, created by the
+    caller): for each table with national numbers, ``<table>.parquet`` there lists the distinct
+    national numbers (column ``national_id``) of the persons whose rows the table includes -
+    before suppression for an anonymised table. The caller owns and removes it; it is written
+    before the extract becomes visible."""
 
     def report(step: str, table: str) -> None:
         if progress is not None:
@@ -509,6 +527,10 @@ def prepare_extract(
     output = Path(output)
     if output.exists():
         raise ExtractError(f"{output} exists already: an extract is never overwritten")
+    if persons is not None:
+        home, where = output.parent.resolve(), Path(persons).resolve()
+        if home == where or home in where.parents:  # where the extract and staging live
+            raise ExtractError(f"the persons folder must be outside {output.parent}")
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.with_name(f".{output.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
     staging.mkdir(mode=0o700)  # the extract is its owner's only (its files are 0600)
@@ -555,6 +577,12 @@ def prepare_extract(
                 opt_outs=opt_outs,
                 linked_ids=linked_ids,
             )
+            if persons is not None and (table_plan.national_id or table_plan.link):
+                included = prepare_table(
+                    backend, table_plan, hmac_key=b"", opt_outs=opt_outs,
+                    linked_ids=linked_ids, persons_only=True,
+                )  # fmt: skip
+                backend.write_parquet(included, persons / f"{table_plan.name}.parquet")
             target = staging / f"{table_plan.name}.parquet"
             anonymisation: dict[str, Any] = {}
             if table_plan.anonymise is not None:
