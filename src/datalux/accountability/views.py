@@ -68,3 +68,30 @@ def records_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 def sharing_cases_page(request: HttpRequest) -> HttpResponse:
     return render(request, "accountability/sharing_cases.html", {"cases": register.sharing_cases()})
+
+
+def _dashboard(request: HttpRequest) -> Any:
+    from datalux.accountability.dashboard import figures
+
+    authority = register.sees_everything(request.user)
+    wanted = request.GET.get("view") == "authority"
+    if wanted and not authority:
+        raise PermissionDenied(_("The authority's view of the dashboard is for its staff."))
+    return figures(public=not wanted)
+
+
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    from datalux.accountability.charts import bar_chart
+
+    board = _dashboard(request)
+    charts = [(series, bar_chart(series)) for series in board.trends]
+    return render(
+        request,
+        "accountability/dashboard.html",
+        {"board": board, "charts": charts, "authority": register.sees_everything(request.user)},
+    )
+
+
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    board = _dashboard(request)
+    return csv_response(board.csv_rows(), "governance-dashboard.csv")

@@ -103,6 +103,12 @@ JOBS: tuple[Job, ...] = (
         "ones on their date) and of research uses not told yet",
     ),
     Job(
+        "accountability.roll_up_exchanges",
+        "datalux.accountability.rollup.roll_up_task",
+        HOUR,
+        description="add the exchange log's new entries to the dashboard's monthly tallies",
+    ),
+    Job(
         "audit.write_checkpoint",
         "datalux.audit.tasks.write_checkpoint",
         HOUR,
