@@ -147,6 +147,30 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Citizen sign-in through the state's identity provider (issue 16, datalux.citizens.oidc): on
+# only when DATALUX_OIDC_CLIENT_ID is set. Its backend comes after the axes one, so a locked
+# address is refused there too. RS256 id tokens checked against the provider's JWKS (issuer,
+# audience, expiry, nonce), PKCE (S256) and the state of mozilla-django-oidc.
+DATALUX_OIDC_ENABLED = CONFIG.oidc is not None
+OIDC_AUTHENTICATE_CLASS = "datalux.citizens.oidc.SignInRequestView"
+OIDC_CALLBACK_CLASS = "datalux.citizens.oidc.SignInCallbackView"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_ALLOW_UNSECURED_JWT = False
+DATALUX_OIDC_NATIONAL_NUMBER_CLAIM = "national_number"
+if CONFIG.oidc is not None:
+    AUTHENTICATION_BACKENDS.append("datalux.citizens.oidc.CitizenOIDCBackend")
+    OIDC_RP_CLIENT_ID = CONFIG.oidc.client_id
+    OIDC_RP_CLIENT_SECRET = CONFIG.oidc.client_secret
+    OIDC_OP_AUTHORIZATION_ENDPOINT = CONFIG.oidc.authorization_endpoint
+    OIDC_OP_TOKEN_ENDPOINT = CONFIG.oidc.token_endpoint
+    OIDC_OP_USER_ENDPOINT = CONFIG.oidc.userinfo_endpoint
+    OIDC_OP_JWKS_ENDPOINT = CONFIG.oidc.jwks_endpoint
+    OIDC_RP_SCOPES = CONFIG.oidc.scopes
+    OIDC_TIMEOUT = CONFIG.oidc.timeout_seconds
+    DATALUX_OIDC_ISSUER = CONFIG.oidc.issuer
+    DATALUX_OIDC_NATIONAL_NUMBER_CLAIM = CONFIG.oidc.national_number_claim
 DATALUX_BEHIND_PROXY = CONFIG.behind_proxy
 AXES_HANDLER = "datalux.accounts.throttling.SignInAttempts"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own

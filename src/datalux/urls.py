@@ -16,6 +16,8 @@ urlpatterns = [
     path("spe/", include("datalux.spe.urls")),
     path("onceonly/", include("datalux.onceonly.urls")),
     path("me/", include("datalux.citizens.urls")),
+    # citizen sign-in through the state's identity provider (404 unless configured)
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("accountability/", include("datalux.accountability.urls")),
     path("catalogue/", include("datalux.catalogue.urls")),
     path("catalogue/", include("datalux.catalogue.urls_upload")),

@@ -11,7 +11,8 @@ production).
   the device with a first code.
 * :class:`SecondFactorMiddleware`: a signed-in session of a user who has a device but never
   passed the second step (opened before the device was set up, or by another way in) is signed
-  out; a user who must have a second factor and has none can only set one up (or sign out).
+  out, except a citizen's session opened through the state's identity provider (its strong
+  factor; ``datalux.citizens.oidc``); a user who must have a second factor and has none can only set one up (or sign out).
 * Recovery: ``datalux manage reset_second_factor USERNAME --reason ...`` (an operator, after
   checking the person's identity) removes the devices; the user sets up a new one.
 
@@ -243,6 +244,8 @@ class SecondFactorMiddleware:
         name = match.view_name if match is not None else ""
         if name in ALWAYS_OPEN or getattr(user, "is_verified", lambda: False)():
             return None
+        if _identity_provider_session(request) and not second_factor_required(user):
+            return None  # a citizen signed in through the state's identity provider
         if confirmed_device(user) is not None:
             logout(request)
             message = _("Sign in again with your password and your second-factor code.")
@@ -261,6 +264,13 @@ class SecondFactorMiddleware:
             )
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse('accounts:second_factor')}?{query}")
+
+
+def _identity_provider_session(request: HttpRequest) -> bool:
+    """The state's identity provider is the strong factor of a citizen's session (issue 16)."""
+    from datalux.citizens.oidc import signed_in_with_identity_provider
+
+    return signed_in_with_identity_provider(request)
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -135,16 +135,6 @@ class EventKind(StrEnum):
     ONCEONLY_PROTOCOL_ACTION_REFUSED = "onceonly.protocol_action_refused"
     ONCEONLY_PROTOCOL_SECURITY_MARKED = "onceonly.protocol_security_marked"
     ONCEONLY_LOG_VERIFIED = "onceonly.log_verified"
-    CITIZEN_CONSENT_GIVEN = "citizen.consent_given"
-    CITIZEN_CONSENT_WITHDRAWN = "citizen.consent_withdrawn"
-    CITIZEN_OPTED_OUT = "citizen.opted_out"
-    CITIZEN_OPT_OUT_REVOKED = "citizen.opt_out_revoked"
-    CITIZEN_CHOICE_REFUSED = "citizen.choice_refused"
-    CITIZEN_EXCLUSIONS_REBUILT = "citizen.exclusions_rebuilt"
-    CITIZEN_IDENTITY_LINKED = "citizen.identity_linked"
-    CITIZEN_DATA_VIEWED = "citizen.data_viewed"
-    CITIZEN_DATA_DOWNLOADED = "citizen.data_downloaded"
-    CITIZEN_USES_VIEWED = "citizen.uses_viewed"
     CITIZEN_RECTIFICATION_REQUESTED = "citizen.rectification_requested"
     CITIZEN_RECTIFICATION_EXTENDED = "citizen.rectification_extended"
     CITIZEN_RECTIFICATION_ACCEPTED = "citizen.rectification_accepted"
@@ -152,6 +142,18 @@ class EventKind(StrEnum):
     CITIZEN_RECTIFICATION_WITHDRAWN = "citizen.rectification_withdrawn"
     CITIZEN_RECTIFICATION_REMINDER = "citizen.rectification_reminder"
     CITIZEN_RECTIFICATION_REFUSED = "citizen.rectification_refused"
+    CITIZEN_IDENTITY_LINKED = "citizen.identity_linked"
+    CITIZEN_DATA_VIEWED = "citizen.data_viewed"
+    CITIZEN_DATA_DOWNLOADED = "citizen.data_downloaded"
+    CITIZEN_USES_VIEWED = "citizen.uses_viewed"
+    CITIZEN_SIGNED_IN_OIDC = "citizen.signed_in_oidc"
+    CITIZEN_OIDC_REFUSED = "citizen.oidc_refused"
+    CITIZEN_CONSENT_GIVEN = "citizen.consent_given"
+    CITIZEN_CONSENT_WITHDRAWN = "citizen.consent_withdrawn"
+    CITIZEN_OPTED_OUT = "citizen.opted_out"
+    CITIZEN_OPT_OUT_REVOKED = "citizen.opt_out_revoked"
+    CITIZEN_CHOICE_REFUSED = "citizen.choice_refused"
+    CITIZEN_EXCLUSIONS_REBUILT = "citizen.exclusions_rebuilt"
 
 
 DESCRIPTIONS: dict[EventKind, str | Promise] = {
@@ -497,6 +499,15 @@ DESCRIPTIONS: dict[EventKind, str | Promise] = {
     ),
     EventKind.CITIZEN_USES_VIEWED: _(
         "A citizen looked at who used their data: the exchanges between public bodies and the research projects whose extracts included their records."
+    ),
+    EventKind.CITIZEN_SIGNED_IN_OIDC: _(
+        "A citizen signed in through the state's identity provider (OpenID Connect); the event "
+        "names the identity and whether it was the first sign-in, never the national number."
+    ),
+    EventKind.CITIZEN_OIDC_REFUSED: _(
+        "A sign-in through the state's identity provider was refused (bad or missing claims, an "
+        "invalid token or state, an account that may not sign in this way); the reason is "
+        "recorded, never the national number."
     ),
     EventKind.CITIZEN_CONSENT_GIVEN: _(
         "A citizen gave a data altruism consent (purposes of general interest, data, "

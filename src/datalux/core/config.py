@@ -22,6 +22,22 @@ DEV_BASE_URI = "http://127.0.0.1:8000"  # outside requests, when DATALUX_BASE_UR
 
 
 @dataclass(frozen=True)
+class OidcConfig:
+    """The state's OpenID Connect identity provider (citizen sign-in, datalux.citizens.oidc)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    issuer: str = ""
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
+    userinfo_endpoint: str = ""
+    jwks_endpoint: str = ""
+    scopes: str = "openid"
+    national_number_claim: str = "national_number"
+    timeout_seconds: int = 10
+
+
+@dataclass(frozen=True)
 class Config:
     # ``repr`` (and so Django's debug page, which pretty-prints settings) leaves out the secret
     # key and the database entry (its password); datalux.core.debug hides CONFIG there too.
@@ -87,6 +103,8 @@ class Config:
     # database)
     onceonly_signing_key: Path | None = None
     onceonly_pseudonym_key: Path | None = None
+    # citizen sign-in through the state's identity provider (issue 16; None: not offered)
+    oidc: OidcConfig | None = None
 
     @property
     def production(self) -> bool:
@@ -232,6 +250,7 @@ def load(env: Env, base_dir: Path) -> Config:
             "DATALUX_ONCEONLY_PSEUDONYM_KEY", var_dir / "onceonly" / "pseudonym.key"
         ),
         log_level=env.choice("DATALUX_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        oidc=_oidc(env, production),
     )
 
 
@@ -345,3 +364,66 @@ def _percent(env: Env, name: str, default: int) -> int:
 def _optional_path(env: Env, name: str) -> Path | None:
     value = env.optional(name)
     return Path(value).expanduser() if value else None
+
+
+_OIDC_URLS = {
+    "issuer": "DATALUX_OIDC_ISSUER",
+    "authorization": "DATALUX_OIDC_AUTHORIZATION_ENDPOINT",
+    "token": "DATALUX_OIDC_TOKEN_ENDPOINT",
+    "userinfo": "DATALUX_OIDC_USERINFO_ENDPOINT",
+    "jwks": "DATALUX_OIDC_JWKS_ENDPOINT",
+}
+
+
+def _oidc(env: Env, production: bool) -> OidcConfig | None:
+    """The identity provider when DATALUX_OIDC_CLIENT_ID is set (then every endpoint must be
+    too, https in production); None otherwise: the sign-in page offers passwords only."""
+    client_id = env.optional("DATALUX_OIDC_CLIENT_ID")
+    if client_id is None:
+        return None
+    urls = {}
+    for name, variable in _OIDC_URLS.items():
+        value = env.str(
+            variable,
+            hint=f"OIDC sign-in is on (DATALUX_OIDC_CLIENT_ID is set): set {variable} to the "
+            "provider's value from its discovery document (/.well-known/openid-configuration), "
+            "or unset DATALUX_OIDC_CLIENT_ID",
+        )
+        schemes = ("https://",) if production else ("https://", "http://")
+        if not value.startswith(schemes):
+            raise SettingsError(
+                variable,
+                f"is {value!r}",
+                "use the provider's https:// address"
+                if production
+                else "use the provider's http(s):// address",
+            )
+        urls[name] = value
+    claim = env.str("DATALUX_OIDC_NATIONAL_NUMBER_CLAIM", "national_number")
+    if not re.fullmatch(r"[A-Za-z0-9_.:/-]{1,100}", claim):
+        raise SettingsError(
+            "DATALUX_OIDC_NATIONAL_NUMBER_CLAIM",
+            f"is {claim!r}, not a claim name",
+            "set it to the name of the claim that holds the national number, e.g. national_number",
+        )
+    scopes = " ".join(env.str("DATALUX_OIDC_SCOPES", "openid").replace(",", " ").split())
+    if "openid" not in scopes.split():
+        raise SettingsError(
+            "DATALUX_OIDC_SCOPES", f"is {scopes!r}", "include the scope openid, e.g. 'openid profile'"
+        )
+    return OidcConfig(
+        client_id=client_id,
+        client_secret=env.str(
+            "DATALUX_OIDC_CLIENT_SECRET",
+            hint="OIDC sign-in is on: set the client secret the identity provider issued "
+            "(keep it out of version control)",
+        ),
+        issuer=urls["issuer"],  # compared with the id token's iss exactly, as given
+        authorization_endpoint=urls["authorization"],
+        token_endpoint=urls["token"],
+        userinfo_endpoint=urls["userinfo"],
+        jwks_endpoint=urls["jwks"],
+        scopes=scopes,
+        national_number_claim=claim,
+        timeout_seconds=_positive_int(env, "DATALUX_OIDC_TIMEOUT_SECONDS", 10),
+    )

@@ -71,6 +71,19 @@ KNOWN_VARIABLES: dict[str, str] = {
     "receipts (var/onceonly/signing.key; required to exist in production)",
     "DATALUX_ONCEONLY_PSEUDONYM_KEY": "key file of the keyed pseudonyms the exchange log records "
     "persons by (var/onceonly/pseudonym.key; required to exist in production)",
+    "DATALUX_OIDC_CLIENT_ID": "client id at the state's OpenID Connect identity provider; set, "
+    "citizens may sign in with their national identity (unset: not offered)",
+    "DATALUX_OIDC_CLIENT_SECRET": "client secret issued by the identity provider (required when "
+    "DATALUX_OIDC_CLIENT_ID is set)",
+    "DATALUX_OIDC_ISSUER": "the identity provider's issuer, exactly as its id tokens' iss",
+    "DATALUX_OIDC_AUTHORIZATION_ENDPOINT": "the identity provider's authorization endpoint",
+    "DATALUX_OIDC_TOKEN_ENDPOINT": "the identity provider's token endpoint",
+    "DATALUX_OIDC_USERINFO_ENDPOINT": "the identity provider's userinfo endpoint",
+    "DATALUX_OIDC_JWKS_ENDPOINT": "the identity provider's JWKS (public signing keys) endpoint",
+    "DATALUX_OIDC_SCOPES": "scopes asked of the identity provider (default openid)",
+    "DATALUX_OIDC_NATIONAL_NUMBER_CLAIM": "the claim that holds the citizen's national number "
+    "(default national_number)",
+    "DATALUX_OIDC_TIMEOUT_SECONDS": "seconds to wait for the identity provider (default 10)",
 }
 
 
