@@ -12,7 +12,8 @@ production).
 * :class:`SecondFactorMiddleware`: a signed-in session of a user who has a device but never
   passed the second step (opened before the device was set up, or by another way in) is signed
   out, except a citizen's session opened through the state's identity provider (its strong
-  factor; ``datalux.citizens.oidc``); a user who must have a second factor and has none can only set one up (or sign out).
+  factor; ``datalux.citizens.oidc``); a user who must have a second factor and has none can
+  only set one up (or sign out).
 * Recovery: ``datalux manage reset_second_factor USERNAME --reason ...`` (an operator, after
   checking the person's identity) removes the devices; the user sets up a new one.
 

@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401  (the citizens' pages are added by their modules)
+from django.urls import path
 
 from datalux.citizens import views, views_choices, views_rectification
 

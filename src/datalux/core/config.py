@@ -409,7 +409,9 @@ def _oidc(env: Env, production: bool) -> OidcConfig | None:
     scopes = " ".join(env.str("DATALUX_OIDC_SCOPES", "openid").replace(",", " ").split())
     if "openid" not in scopes.split():
         raise SettingsError(
-            "DATALUX_OIDC_SCOPES", f"is {scopes!r}", "include the scope openid, e.g. 'openid profile'"
+            "DATALUX_OIDC_SCOPES",
+            f"is {scopes!r}",
+            "include the scope openid, e.g. 'openid profile'",
         )
     return OidcConfig(
         client_id=client_id,
