@@ -95,8 +95,8 @@ MESSAGES = {
         "in. Try again."
     ),
     "state_mismatch": _(
-        "This sign-in link has expired or was already used. Start again with \u201cSign in "
-        "with your national identity\u201d."
+        "This sign-in link has expired or was already used. Start again with “Sign in "
+        "with your national identity”."
     ),
     "provider_error": _("The sign-in at the identity provider was cancelled or did not succeed."),
     "unavailable": _(
