@@ -14,6 +14,7 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Count, Max
 from django.db.models.functions import TruncMonth
+from django_tasks import task
 
 from datalux.accountability.models import ExchangeTally, RollupMark
 
@@ -75,5 +76,16 @@ def exchange_counts() -> Counter[Key]:
     return counts
 
 
-def roll_up_task() -> int:
-    return roll_up_exchanges()
+@task()
+def roll_up_task() -> dict[str, int]:
+    from datalux.audit.kinds import EventKind
+    from datalux.audit.log import record
+
+    added = roll_up_exchanges()
+    record(
+        EventKind.TASK_FINISHED,
+        object_type="task",
+        object_id="accountability.roll_up_exchanges",
+        details={"entries": added},
+    )
+    return {"added": added}
