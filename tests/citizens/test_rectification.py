@@ -442,7 +442,7 @@ def test_the_citizen_asks_from_an_item_and_follows_the_request(world: World, cli
     assert f"?source={world.source.pk}&amp;item=surname" in chooser.content.decode()
     form = client.get(f"/me/corrections/new/?source={world.source.pk}&item=surname")
     assert form.status_code == 200
-    assert '<dd id="current-value">Muller</dd>' in form.content.decode()
+    assert '<dd id="current-value"><span translate="no">Muller</span></dd>' in form.content.decode()
     assert (
         client.get(f"/me/corrections/new/?source={world.source.pk}&item=national_id").status_code
         == 404
@@ -472,8 +472,8 @@ def test_the_steward_sees_both_values_and_accepts_on_the_page(world: World, clie
     listing = client.get("/me/stewards/corrections/").content.decode()
     assert request.reference in listing
     page = client.get(f"/me/stewards/corrections/{request.reference}/").content.decode()
-    assert '<dd id="current-value">Muller</dd>' in page
-    assert '<dd id="proposed-value">Müller</dd>' in page
+    assert '<dd id="current-value"><span translate="no">Muller</span></dd>' in page
+    assert '<dd id="proposed-value" translate="no">Müller</dd>' in page
     assert national_number(ANNA) not in page
     missing = client.post(
         f"/me/stewards/corrections/{request.reference}/reject/", {"reject-answer": ""}
@@ -485,7 +485,7 @@ def test_the_steward_sees_both_values_and_accepts_on_the_page(world: World, clie
     assert done.status_code == 302
     page = client.get(done["Location"]).content.decode()
     assert '<dd id="applied-version">2</dd>' in page
-    assert '<dd id="current-value">Müller</dd>' in page
+    assert '<dd id="current-value"><span translate="no">Müller</span></dd>' in page
 
 
 def test_an_overdue_request_is_marked_for_the_steward(world: World, client: Any) -> None:
