@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from datalux.access.actions.common import _message
 from datalux.access.clock import deadline
 from datalux.access.states import TransitionError
 from datalux.accounts.permissions import has_permission
@@ -124,14 +125,6 @@ def _require_steward(by: Any, rectification: Rectification) -> None:
             _("only stewards of %(holder)s can answer this request")
             % {"holder": rectification.source.dataset.publisher}
         )
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        return " ".join(exc.messages)
-    return str(exc)
 
 
 def audited_refusals(action: str) -> Callable[[F], F]:
