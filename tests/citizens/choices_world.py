@@ -75,3 +75,21 @@ def citizen(number: str, username: str) -> CitizenIdentity:
 
 def in_two_years() -> date:
     return timezone.localdate() + timedelta(days=730)
+
+
+def give(world: World, who: Any, **fields: Any) -> Any:
+    """A consent of ``who`` to scientific research on the hospital stays, for two years."""
+    from datalux.citizens import choices
+    from datalux.citizens.models import AltruismPurpose
+
+    return choices.give_consent(
+        **{
+            "identity": who,
+            "purposes": [AltruismPurpose.SCIENTIFIC_RESEARCH],
+            "datasets": [world.stays],
+            "organisation": world.authority,
+            "valid_until": in_two_years(),
+            "by": who.user,
+        }
+        | fields
+    )

@@ -33,6 +33,16 @@ def ttp_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "DATALUX_TTP_KEY_FILE", None)
 
 
+@pytest.fixture
+def fresh_lookups() -> Any:
+    """The authentic sources' look-up indexes of other tests forgotten, before and after."""
+    from datalux.onceonly import lookup
+
+    lookup.clear()
+    yield
+    lookup.clear()
+
+
 def citizen(number: str, username: str) -> Any:
     user = UserFactory(username=username)
     link_identity(user=user, national_number=number, source="demo")

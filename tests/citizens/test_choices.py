@@ -18,26 +18,12 @@ from datalux.citizens.models import AltruismPurpose, SecondaryUseChoice
 from datalux.spe.plan import opt_out_table
 from tests.access.conftest import world
 from tests.access.world import World
-from tests.citizens.choices_world import citizen, in_two_years, numbers
+from tests.citizens.choices_world import citizen, give, numbers
 from tests.spe.conftest import workspace_key
 
 __all__ = ["workspace_key", "world"]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("workspace_key")]
-
-
-def _consent(world: World, who: Any, **fields: Any) -> Any:
-    return choices.give_consent(
-        **{
-            "identity": who,
-            "purposes": [AltruismPurpose.SCIENTIFIC_RESEARCH],
-            "datasets": [world.stays],
-            "organisation": world.authority,
-            "valid_until": in_two_years(),
-            "by": who.user,
-        }
-        | fields
-    )
 
 
 def _excluded() -> list[str]:
@@ -48,7 +34,7 @@ def _excluded() -> list[str]:
 
 def test_a_consent_records_the_form_terms_with_a_reference(world: World) -> None:
     ana = citizen(numbers()[0], "ana-citizen")
-    consent = _consent(
+    consent = give(
         world, ana, purposes=[AltruismPurpose.SCIENTIFIC_RESEARCH, AltruismPurpose.HEALTH_CARE]
     )
     assert consent.reference == f"DLX-C-{timezone.now().year}-{consent.pk:05d}"
@@ -66,7 +52,7 @@ def test_a_consent_records_the_form_terms_with_a_reference(world: World) -> None
 
 def test_withdrawal_sets_the_date_keeps_the_row_and_is_audited(world: World) -> None:
     ana = citizen(numbers()[0], "ana-citizen")
-    consent = _consent(world, ana)
+    consent = give(world, ana)
     choices.withdraw_consent(consent=consent, by=ana.user)
     consent.refresh_from_db()
     assert consent.withdrawn_at is not None and not choices.consent_in_force(consent)
@@ -78,7 +64,7 @@ def test_withdrawal_sets_the_date_keeps_the_row_and_is_audited(world: World) -> 
 
 def test_a_consent_past_its_end_is_not_in_force(world: World) -> None:
     ana = citizen(numbers()[0], "ana-citizen")
-    consent = _consent(world, ana)
+    consent = give(world, ana)
     assert choices.consent_in_force(consent, today=consent.valid_until)
     assert not choices.consent_in_force(consent, today=consent.valid_until + timedelta(days=1))
     later = consent.valid_until + timedelta(days=1)
@@ -105,7 +91,7 @@ def test_a_bad_consent_says_what_to_fix(
 ) -> None:
     ana = citizen(numbers()[0], "ana-citizen")
     with pytest.raises(ValidationError, match=message) as refused:
-        _consent(world, ana, **fields)
+        give(world, ana, **fields)
     assert field in refused.value.message_dict
     assert not ana.altruism_consents.exists()
 
@@ -114,11 +100,11 @@ def test_only_data_about_persons_and_the_authority_may_be_named(world: World) ->
     ana = citizen(numbers()[0], "ana-citizen")
     world.jobs.variables.all().delete()  # no national-number column: not about persons
     with pytest.raises(ValidationError, match="only data about persons"):
-        _consent(world, ana, datasets=[world.jobs])
+        give(world, ana, datasets=[world.jobs])
     with pytest.raises(ValidationError, match="data altruism organisation"):
-        _consent(world, ana, organisation=world.lab)
+        give(world, ana, organisation=world.lab)
     with pytest.raises(ValidationError, match="form has changed"):
-        _consent(world, ana, form_version="an-old-form")
+        give(world, ana, form_version="an-old-form")
     assert world.stays in choices.donatable_datasets()
     organisations = set(choices.altruism_organisations())
     assert world.authority in organisations and world.lab not in organisations
@@ -127,10 +113,10 @@ def test_only_data_about_persons_and_the_authority_may_be_named(world: World) ->
 def test_nobody_else_may_give_withdraw_or_object(world: World) -> None:
     ana = citizen(numbers()[0], "ana-citizen")
     ben = citizen(numbers()[1], "ben-citizen")
-    consent = _consent(world, ana)
+    consent = give(world, ana)
     for by in (ben.user, world.handler, world.decider, None):
         with pytest.raises(PermissionDenied, match="Only the person themself"):
-            _consent(world, ana, by=by)
+            give(world, ana, by=by)
         with pytest.raises(PermissionDenied):
             choices.withdraw_consent(consent=consent, by=by)
         with pytest.raises(PermissionDenied):

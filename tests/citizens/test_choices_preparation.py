@@ -21,7 +21,7 @@ from datalux.spe.plan import plan_for, table_name
 from datalux.spe.prepare import extract_folder, prepare_permit
 from tests.access.conftest import world
 from tests.access.world import World
-from tests.citizens.choices_world import citizen, in_two_years, numbers, store_stays
+from tests.citizens.choices_world import citizen, give, numbers, store_stays
 from tests.spe.conftest import workspace_key
 
 __all__ = ["workspace_key", "world"]
@@ -63,20 +63,6 @@ def _permit(world: World, *, consent: bool = False) -> Permit:
     return permit  # type: ignore[no-any-return]
 
 
-def _give(world: World, who: Any, **fields: Any) -> Any:
-    return choices.give_consent(
-        **{
-            "identity": who,
-            "purposes": [AltruismPurpose.SCIENTIFIC_RESEARCH],
-            "datasets": [world.stays],
-            "organisation": world.authority,
-            "valid_until": in_two_years(),
-            "by": who.user,
-        }
-        | fields
-    )
-
-
 def test_a_citizen_who_opts_out_is_absent_from_the_next_extract(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -100,9 +86,9 @@ def test_a_consent_based_extract_holds_only_consenting_persons_until_withdrawal(
     ben = citizen(numbers()[1], "ben-citizen")
     cleo = citizen(numbers()[2], "cleo-citizen")
     citizen(numbers()[3], "dan-citizen")  # a citizen without consent
-    consent = _give(world, ana)
-    _give(world, ben)
-    _give(world, cleo, purposes=[AltruismPurpose.CLIMATE])  # another purpose: not covered
+    consent = give(world, ana)
+    give(world, ben)
+    give(world, cleo, purposes=[AltruismPurpose.CLIMATE])  # another purpose: not covered
     permit = _permit(world, consent=True)
     assert _prepare(permit, world) == {numbers()[0], numbers()[1]}
     choices.withdraw_consent(consent=consent, by=ana.user)
@@ -126,10 +112,10 @@ def test_a_person_without_consent_is_never_in_a_consent_based_extract(world: Wor
 def test_an_expired_consent_or_one_for_other_data_does_not_count(world: World) -> None:
     ana = citizen(numbers()[0], "ana-citizen")
     ben = citizen(numbers()[1], "ben-citizen")
-    expired = _give(world, ana)
+    expired = give(world, ana)
     type(expired).objects.filter(pk=expired.pk).update(valid_until="2020-01-01")
     world.jobs.variables.filter(name="national_id").update(code_list="national-id")
-    _give(world, ben, datasets=[world.jobs])
+    give(world, ben, datasets=[world.jobs])
     permit = _permit(world, consent=True)
     assert _prepare(permit, world) == set()
 

@@ -20,7 +20,6 @@ from django.utils.html import escape
 from datalux.audit.models import AuditEvent
 from datalux.citizens import identity
 from datalux.citizens.models import PersonUse
-from datalux.onceonly import lookup
 from tests.citizens.own_pages import (
     ANNA,
     LEA,
@@ -28,22 +27,16 @@ from tests.citizens.own_pages import (
     UNKNOWN,
     citizen,
     exchange,
+    fresh_lookups,
     register_world,
     ttp_key,
 )
 from tests.onceonly.world import designate
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ttp_key")]
-__all__ = ["ttp_key"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ttp_key", "fresh_lookups")]
+__all__ = ["fresh_lookups", "ttp_key"]
 
 PAGES = ["/me/", "/me/data/", "/me/data.json", "/me/data.csv", "/me/uses/"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_lookups() -> Any:
-    lookup.clear()
-    yield
-    lookup.clear()
 
 
 @pytest.fixture

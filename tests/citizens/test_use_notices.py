@@ -19,18 +19,18 @@ from datalux.citizens.use_notices import (
     notify_due_exchanges,
     notify_project_uses,
 )
-from datalux.onceonly import lookup
-from tests.citizens.own_pages import ANNA, MARC, citizen, exchange, register_world, ttp_key
+from tests.citizens.own_pages import (
+    ANNA,
+    MARC,
+    citizen,
+    exchange,
+    fresh_lookups,
+    register_world,
+    ttp_key,
+)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ttp_key")]
-__all__ = ["ttp_key"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_lookups() -> Any:
-    lookup.clear()
-    yield
-    lookup.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ttp_key", "fresh_lookups")]
+__all__ = ["fresh_lookups", "ttp_key"]
 
 
 @pytest.fixture

@@ -206,7 +206,7 @@ def _exchange_rows(counts: Counter[Any]) -> list[Row]:
     ]
 
 
-def _rectifications() -> dict[str, Any]:
+def _rectifications(today: date) -> dict[str, Any]:
     from datalux.citizens.models import Rectification, RectificationState
 
     states = dict(Rectification.objects.order_by().values_list("state").annotate(n=Count("pk")))
@@ -217,7 +217,7 @@ def _rectifications() -> dict[str, Any]:
     days = [(b - a).total_seconds() / 86400 for a, b in closed]
     overdue = Rectification.objects.filter(
         state__in=[RectificationState.SUBMITTED, RectificationState.EXTENDED],
-        due_on__lt=timezone.localdate(),
+        due_on__lt=today,
     ).count()
     return {
         "received": sum(states.values()),
@@ -289,7 +289,7 @@ def figures(*, today: date | None = None, public: bool = True) -> Dashboard:
         access=authority_metrics().overall,
         outputs=_outputs(),
         exchanges_by_protocol=dashboard_exchanges,
-        rectifications=_rectifications(),
+        rectifications=_rectifications(today),
         altruism=_altruism(today),
         trends=trends,
     )
