@@ -229,24 +229,17 @@ def _rectifications(today: date) -> dict[str, Any]:
 
 
 def _altruism(today: date) -> dict[str, Any]:
-    from datalux.citizens.models import AltruismConsent, SecondaryUseChoice
+    from datalux.citizens.models import AltruismConsent
+    from datalux.citizens.ttp_lists import consents_in_force, opted_out_identities
 
     consents = AltruismConsent.objects.aggregate(
-        given=Count("pk"),
-        withdrawn=Count("pk", filter=Q(withdrawn_at__isnull=False)),
-        in_force=Count("pk", filter=Q(withdrawn_at__isnull=True, valid_until__gte=today)),
+        given=Count("pk"), withdrawn=Count("pk", filter=Q(withdrawn_at__isnull=False))
     )
-    newest = SecondaryUseChoice.objects.order_by("identity_id", "-at", "-pk").values_list(
-        "identity_id", "opted_out"
-    )
-    state: dict[int, bool] = {}
-    for identity, opted_out in newest:
-        state.setdefault(identity, opted_out)
     return {
         "consents_given": consents["given"],
         "consents_withdrawn": consents["withdrawn"],
-        "consents_in_force": consents["in_force"],
-        "opt_outs_in_force": sum(state.values()),
+        "consents_in_force": consents_in_force(today).count(),
+        "opt_outs_in_force": opted_out_identities().count(),
     }
 
 

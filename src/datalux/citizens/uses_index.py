@@ -42,7 +42,6 @@ from datalux.privacy import pseudonymise_array
 __all__ = ["BATCH", "consent_based", "persons_folder", "record_uses", "subjects_of"]
 
 BATCH = 5000  # PersonUse rows per INSERT (one transaction each: the writer lock is short)
-CONSENT_BASES = ("6.1.a", "9.2.a")  # Art. 6(1)(a) consent, Art. 9(2)(a) explicit consent
 
 
 def persons_folder(permit: Any) -> Path:
@@ -52,12 +51,11 @@ def persons_folder(permit: Any) -> Path:
 
 def consent_based(permit: Any) -> bool:
     """Whether the permit's application rests on the persons' consent (Art. 6(1)(a) or
-    9(2)(a)): its uses are data altruism's records (DGA Art. 20)."""
-    application = permit.application
-    return (
-        application.legal_basis_art6 in CONSENT_BASES
-        or application.legal_basis_art9 in CONSENT_BASES
-    )
+    9(2)(a)): its uses are data altruism's records (DGA Art. 20). The same test as the one
+    that limits such a permit's preparation to consenting persons."""
+    from datalux.citizens.ttp_lists import consent_based as rests_on_consent
+
+    return rests_on_consent(permit.application)
 
 
 def subjects_of(numbers: pa.Array | pa.ChunkedArray) -> pa.Array:
